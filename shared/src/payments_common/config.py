@@ -1,0 +1,98 @@
+"""Configuration from the environment, by the names the public contract fixes.
+
+No secret has a default: a service that needs one refuses to start without it, and the
+developer tooling generates local values into `.env` instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/payments"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+ORDER_SVC_PORT = 8080
+WEBHOOK_GATEWAY_PORT = 8081
+PAYMENT_SVC_PORT = 8082
+MOCK_GATEWAY_PORT = 8083
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message never contains the value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_id: str
+    secret: SecretStr
+
+    @property
+    def merchant_id(self) -> str:
+        # each key is one merchant: the key id names it
+        return self.key_id
+
+
+def parse_api_keys(raw: str) -> dict[str, ApiKey]:
+    keys: dict[str, ApiKey] = {}
+    for n, item in enumerate(part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        key_id, sep, secret = item.partition(":")
+        if not sep or not key_id.strip() or not secret.strip():
+            raise ConfigError(f"API_KEYS entry {n + 1} is not key_id:key_secret")
+        keys[key_id.strip()] = ApiKey(key_id.strip(), SecretStr(secret.strip()))
+    if not keys:
+        raise ConfigError("API_KEYS holds no key")
+    return keys
+
+
+def parse_webhook_secrets(raw: str) -> list[bytes]:
+    """`whsec_` + base64 secrets, comma-separated; the first signs, all verify."""
+    secrets: list[bytes] = []
+    for n, item in enumerate(part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        encoded = item.removeprefix("whsec_")
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"WEBHOOK_SECRETS entry {n + 1} is not base64") from None
+        if len(key) < 16:
+            raise ConfigError(f"WEBHOOK_SECRETS entry {n + 1} is shorter than 16 bytes")
+        secrets.append(key)
+    if not secrets:
+        raise ConfigError("WEBHOOK_SECRETS holds no secret")
+    return secrets
+
+
+class CommonSettings(BaseSettings):
+    """What every process reads; each service adds its own part."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    AMQP_URL: SecretStr = SecretStr(DEFAULT_AMQP_URL)
+    ORDER_SVC_URL: str = f"http://127.0.0.1:{ORDER_SVC_PORT}"
+    WEBHOOK_GATEWAY_URL: str = f"http://127.0.0.1:{WEBHOOK_GATEWAY_PORT}"
+    PAYMENT_SVC_URL: str = f"http://127.0.0.1:{PAYMENT_SVC_PORT}"
+    MOCK_GATEWAY_URL: str = f"http://127.0.0.1:{MOCK_GATEWAY_PORT}"
+    HOST: str = "127.0.0.1"
+    LOG_LEVEL: str = "INFO"
+    MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
+    DB_POOL_SIZE: int = Field(default=10, gt=0)
+
+    @field_validator("ORDER_SVC_URL", "WEBHOOK_GATEWAY_URL", "PAYMENT_SVC_URL", "MOCK_GATEWAY_URL")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def port_of(url: str, default: int) -> int:
+    from yarl import URL
+
+    return URL(url).port or default

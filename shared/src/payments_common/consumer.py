@@ -1,0 +1,151 @@
+"""A queue consumer that applies each message once and routes failures itself.
+
+- success: ack (the handler committed its inbox claim with its effects).
+- `PermanentError`: published to the dead-letter queue with why, then acked.
+- anything else: republished to the next delay tier with an incremented `retry-attempt` header, then
+  acked; past the last tier, dead-lettered like a permanent error.
+The republish is confirmed before the ack, so a crash in between gives a duplicate (absorbed by the
+inbox), never a loss. Nothing is ever `nack(requeue=True)`-ed in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+
+from payments_common.broker import Publisher, PublishError
+from payments_common.errors import PermanentError, ProcessingError
+from payments_common.logging import bound, get_logger
+from payments_common.timeutil import iso, utcnow
+from payments_common.topology import QueueSpec, declare_queue
+
+log = get_logger(__name__)
+
+Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
+
+ATTEMPT_HEADER = "retry-attempt"
+FIRST_FAILURE_HEADER = "first-failure-at"
+LAST_FAILURE_HEADER = "last-failure-at"
+LAST_ERROR_HEADER = "last-error"
+# why a message is in a dead-letter queue; the operator tooling reads these
+DEAD_LETTER_HEADERS = (
+    "dead-letter-reason",
+    "dead-letter-error-type",
+    "dead-letter-error",
+    "dead-letter-origin-queue",
+    "dead-letter-attempts",
+    "dead-letter-first-failure-at",
+    "dead-letter-last-failure-at",
+)
+
+
+def _attempts(message: AbstractIncomingMessage) -> int:
+    value = (message.headers or {}).get(ATTEMPT_HEADER, 0)
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+class Consumer:
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        spec: QueueSpec,
+        handler: Handler,
+        publisher: Publisher,
+        *,
+        prefetch: int = 32,
+    ) -> None:
+        self._connection = connection
+        self._spec = spec
+        self._handler = handler
+        self._publisher = publisher
+        self._prefetch = prefetch
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+
+    async def start(self) -> None:
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await declare_queue(channel, self._spec)
+        self._tag = await self._queue.consume(self._on_message)
+        log.info("consumer.started", queue=self._spec.name, prefetch=self._prefetch)
+
+    async def stop(self) -> None:
+        if self._queue is not None and self._tag is not None:
+            with contextlib.suppress(Exception):
+                await self._queue.cancel(self._tag)
+            with contextlib.suppress(Exception):
+                await self._queue.channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        context: dict[str, Any] = {"message_id": message.message_id, "queue": self._spec.name}
+        if message.correlation_id:
+            context["correlation_id"] = message.correlation_id
+        with bound(**context):
+            try:
+                await self._handler(message)
+            except Exception as exc:
+                await self._route_failure(message, exc)
+                return
+            await message.ack()
+
+    async def _route_failure(self, message: AbstractIncomingMessage, exc: Exception) -> None:
+        attempt = _attempts(message) + 1
+        now = iso(utcnow())
+        headers: dict[str, Any] = dict(message.headers or {})
+        headers.setdefault(FIRST_FAILURE_HEADER, now)
+        headers[LAST_FAILURE_HEADER] = now
+        headers[ATTEMPT_HEADER] = attempt
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        headers[LAST_ERROR_HEADER] = error
+        permanent = isinstance(exc, PermanentError)
+        try:
+            if permanent or attempt > self._spec.max_attempts:
+                reason = exc.reason if isinstance(exc, ProcessingError) else "RETRIES_EXHAUSTED"
+                if not permanent and isinstance(exc, ProcessingError):
+                    reason = f"RETRIES_EXHAUSTED:{exc.reason}"
+                headers.update(
+                    {
+                        "dead-letter-reason": reason,
+                        "dead-letter-error-type": type(exc).__name__,
+                        "dead-letter-error": error,
+                        "dead-letter-origin-queue": self._spec.name,
+                        "dead-letter-attempts": attempt,
+                        "dead-letter-first-failure-at": headers[FIRST_FAILURE_HEADER],
+                        "dead-letter-last-failure-at": now,
+                    }
+                )
+                await self._republish(message, self._spec.dlx, self._spec.name, headers)
+                log.warning("message.dead_lettered", reason=reason, error=error, attempts=attempt)
+            else:
+                target = self._spec.retry_queue(attempt)
+                await self._republish(message, "", target, headers)
+                log.info("message.retry_scheduled", attempt=attempt, delay_queue=target, error=error)
+        except PublishError as publish_error:
+            # could not park it: hand it back to the broker after a pause; x-delivery-limit bounds this
+            log.error("message.failure_routing_failed", error=str(publish_error))
+            await asyncio.sleep(1)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return
+        await message.ack()
+
+    async def _republish(
+        self, message: AbstractIncomingMessage, exchange: str, routing_key: str, headers: dict[str, Any]
+    ) -> None:
+        await self._publisher.publish(
+            exchange,
+            routing_key,
+            message.body,
+            message_id=message.message_id or "",
+            headers=headers,
+            correlation_id=message.correlation_id,
+            content_type=message.content_type or "application/json",
+            message_type=message.type,
+        )

@@ -1,0 +1,31 @@
+"""Prefixed, time-ordered identifiers: `order_<uuid7>`, `pay_<uuid7>`, `gw_<uuid7>`.
+
+UUIDv7 keeps b-tree inserts append-mostly and makes ids sort by creation time.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import uuid_utils
+
+ORDER = "order"
+PAYMENT = "pay"
+GATEWAY_PAYMENT = "gw"
+EVENT = "evt"
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_PATTERNS = {p: re.compile(rf"^{p}_{_UUID}$") for p in (ORDER, PAYMENT, GATEWAY_PAYMENT, EVENT)}
+
+
+def new_uuid() -> uuid.UUID:
+    return uuid.UUID(str(uuid_utils.uuid7()))
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{new_uuid()}"
+
+
+def is_valid(prefix: str, value: object) -> bool:
+    return isinstance(value, str) and bool(_PATTERNS[prefix].match(value))

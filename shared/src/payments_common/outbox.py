@@ -1,0 +1,175 @@
+"""The producer side: events are rows written in the state change's own transaction, and a relay
+publishes them with confirms.
+
+The relay claims a batch with `FOR UPDATE SKIP LOCKED`, publishes it, and marks in the same short
+transaction only what the broker confirmed, so two relays never publish one row twice and an
+unconfirmed row is retried later with backoff. `NOTIFY` wakes the relay at commit; a poll covers a
+lost notification or a dropped `LISTEN` connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+
+from payments_common.broker import Publisher
+from payments_common.ids import new_uuid
+from payments_common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def notify_channel(schema: str) -> str:
+    # NOTIFY channels are database-wide; each service's relay listens for its own schema only
+    return f"outbox_{schema}"
+
+
+MAX_BACKOFF_SECONDS = 60
+
+
+@dataclass(slots=True)
+class OutboxEvent:
+    aggregate_type: str
+    aggregate_id: str
+    event_type: str
+    exchange: str
+    routing_key: str
+    payload: dict[str, Any]
+    headers: dict[str, Any] = field(default_factory=dict)
+    id: uuid.UUID = field(default_factory=new_uuid)
+
+
+async def write(conn: asyncpg.Connection, events: list[OutboxEvent]) -> None:
+    if not events:
+        return
+    await conn.executemany(
+        """INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key,
+                               payload, headers)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        [
+            (e.id, e.aggregate_type, e.aggregate_id, e.event_type, e.exchange, e.routing_key, e.payload, e.headers)
+            for e in events
+        ],
+    )
+    # delivered at commit, and only if the transaction commits
+    await conn.execute("SELECT pg_notify('outbox_' || current_schema(), '')")
+
+
+def backoff_seconds(attempts: int) -> float:
+    return float(min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts - 1)))
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        *,
+        dsn: str,
+        schema: str,
+        batch_size: int = 100,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._publisher = publisher
+        self._dsn = dsn
+        self._schema = schema
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wakeup = asyncio.Event()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; return how many rows it claimed."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts
+                     FROM outbox
+                    WHERE published_at IS NULL AND available_at <= now()
+                    ORDER BY available_at, created_at
+                    LIMIT $1
+                    FOR UPDATE SKIP LOCKED""",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+            published = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
+            if published:
+                await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])", published)
+            failed = [
+                (row["id"], str(result)[:500], backoff_seconds(row["attempts"] + 1))
+                for row, result in zip(rows, results, strict=True)
+                if result is not None
+            ]
+            if failed:
+                await conn.executemany(
+                    """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                              available_at = now() + make_interval(secs => $3)
+                        WHERE id = $1""",
+                    failed,
+                )
+                log.warning("outbox.publish_failed", count=len(failed), error=failed[0][1])
+            return len(rows)
+
+    async def _publish(self, row: asyncpg.Record) -> None:
+        headers = dict(row["headers"] or {})
+        await self._publisher.publish(
+            row["exchange"],
+            row["routing_key"],
+            orjson.dumps(row["payload"]),
+            message_id=str(row["id"]),
+            headers=headers,
+            correlation_id=headers.get("correlation-id"),
+            message_type=row["event_type"],
+        )
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen(), name="outbox-listen")
+        try:
+            while True:
+                try:
+                    claimed = await self.relay_once()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("outbox.relay_error", error=f"{type(exc).__name__}: {exc}")
+                    await asyncio.sleep(self._poll_interval)
+                    continue
+                if claimed >= self._batch_size:
+                    continue
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        """Keep a LISTEN connection; any notification wakes the relay."""
+
+        def wake(*_: object) -> None:
+            self._wakeup.set()
+
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self._dsn, server_settings={"search_path": self._schema})
+                await conn.add_listener(notify_channel(self._schema), wake)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
+                self._wakeup.set()  # catch up on whatever was written while not listening
+                await lost.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox.listen_error", error=f"{type(exc).__name__}: {exc}")
+            finally:
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(self._poll_interval)

@@ -1,0 +1,66 @@
+"""Unit of work: one connection, one transaction, and the events that commit with it."""
+
+from __future__ import annotations
+
+import contextlib
+from types import TracebackType
+
+import asyncpg
+
+from payments_common import outbox
+from payments_common.outbox import OutboxEvent
+
+
+class UnitOfWork:
+    """`async with UnitOfWork(pool) as uow:` commits on a clean exit and rolls back on an exception.
+
+    Handlers emit events with `uow.emit(...)`; they are written to the outbox inside the same
+    transaction, just before it commits, so state and events are never out of step.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self.events: list[OutboxEvent] = []
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._conn
+
+    def emit(self, event: OutboxEvent) -> None:
+        self.events.append(event)
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._conn = await self._pool.acquire()
+        try:
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+        except BaseException:
+            await self._pool.release(self._conn)
+            self._conn = None
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None and self._tx is not None
+        try:
+            if exc_type is None:
+                await outbox.write(self._conn, self.events)
+                await self._tx.commit()
+            else:
+                # a broken connection cannot roll back; the pool discards it and the error that
+                # brought us here is the one worth raising
+                with contextlib.suppress(Exception):
+                    await self._tx.rollback()
+        finally:
+            await self._pool.release(self._conn)
+            self._conn = None
+            self._tx = None
