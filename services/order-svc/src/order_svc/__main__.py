@@ -1,0 +1,18 @@
+"""`order-svc`: the client API and the consumer of payment events in one process."""
+
+from __future__ import annotations
+
+from order_svc.bootstrap import create_app
+from order_svc.settings import SERVICE, Settings
+from payments_common import logging, service
+
+
+def main() -> None:
+    settings = Settings()  # required values come from the environment
+    logging.configure(SERVICE, settings.LOG_LEVEL)
+    logging.register_secrets(settings.secrets())
+    service.run(lambda: create_app(settings), settings.HOST, settings.port)
+
+
+if __name__ == "__main__":
+    main()

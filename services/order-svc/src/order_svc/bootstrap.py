@@ -1,0 +1,51 @@
+"""Composition root: the pool, the broker, the payments client, the handlers, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from order_svc import http
+from order_svc.consumers import payment_events_handler
+from order_svc.handlers import Deps
+from order_svc.payments_client import PaymentsClient
+from order_svc.settings import SCHEMA, Settings
+from payments_common import broker, db, topology
+from payments_common.consumer import Consumer
+from payments_common.http import base_app
+
+
+async def create_app(settings: Settings) -> web.Application:
+    app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
+    app.middlewares.append(http.auth_middleware)
+    app[http.API_KEYS] = settings.api_keys()
+    http.add_routes(app)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.PAYMENT_SVC_TIMEOUT_SECONDS))
+        deps = Deps(pool=pool, payments=PaymentsClient(session, settings.PAYMENT_SVC_URL))
+        app[http.DEPS] = deps
+        connection = await broker.connect(settings.AMQP_URL.get_secret_value())
+        publisher = broker.Publisher(connection)
+        consumer = Consumer(
+            connection,
+            topology.ORDER_SVC_PAYMENT_EVENTS,
+            payment_events_handler(deps),
+            publisher,
+            prefetch=settings.CONSUMER_PREFETCH,
+        )
+        await consumer.start()
+        try:
+            yield
+        finally:
+            await consumer.stop()
+            await publisher.close()
+            await connection.close()
+            await session.close()
+            await pool.close()
+
+    app.cleanup_ctx.append(resources)
+    return app

@@ -1,0 +1,98 @@
+"""The service layer: plain async functions over a unit of work. Views and consumers call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from order_svc.domain import CreateOrder, InitiatePayment
+from order_svc.payments_client import PaymentsClient
+from order_svc.repository import Order, OrderRepository, PaymentView
+from payments_common import events, ids, inbox
+from payments_common.errors import NOT_FOUND, ORDER_ALREADY_PAID, ApiError, PermanentError
+from payments_common.logging import bound, get_logger
+from payments_common.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+PAYMENT_EVENTS_CONSUMER = "order-svc.payment-events"
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    pool: asyncpg.Pool
+    payments: PaymentsClient
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, NOT_FOUND, "order not found")
+
+
+async def create_order(deps: Deps, merchant_id: str, cmd: CreateOrder) -> Order:
+    order_id = ids.new_id(ids.ORDER)
+    async with UnitOfWork(deps.pool) as uow:
+        order = await OrderRepository(uow.conn).insert(
+            order_id, merchant_id, cmd.amount, cmd.currency, cmd.receipt, cmd.notes
+        )
+    log.info("order.created", order_id=order_id, amount=cmd.amount, currency=cmd.currency)
+    return order
+
+
+async def get_order(deps: Deps, merchant_id: str, order_id: str) -> tuple[Order, list[PaymentView]]:
+    if not ids.is_valid(ids.ORDER, order_id):
+        raise _not_found()
+    async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # one snapshot for the order and its attempts, so the two never disagree in one answer
+        repo = OrderRepository(conn)
+        order = await repo.get(order_id, merchant_id)
+        if order is None:
+            raise _not_found()
+        return order, await repo.payments(order_id)
+
+
+async def initiate_payment(
+    deps: Deps, merchant_id: str, cmd: InitiatePayment, correlation_id: str | None
+) -> events.PaymentSnapshot:
+    if not ids.is_valid(ids.ORDER, cmd.orderId):
+        raise _not_found()
+    with bound(order_id=cmd.orderId):
+        async with deps.pool.acquire() as conn:
+            order = await OrderRepository(conn).get(cmd.orderId, merchant_id)
+        if order is None:
+            raise _not_found()
+        if order.status == "PAID":
+            raise ApiError(409, ORDER_ALREADY_PAID, "the order is already paid")
+        payment = await deps.payments.initiate(
+            order.id, merchant_id, order.amount, order.currency, cmd.method_dict(), correlation_id
+        )
+        # read-your-writes: the attempt is in our view before the client hears of it
+        async with UnitOfWork(deps.pool) as uow:
+            await OrderRepository(uow.conn).upsert_payment(payment)
+        log.info("payment.initiated", payment_id=payment.id, gateway_payment_id=payment.gatewayPaymentId)
+        return payment
+
+
+async def apply_payment_event(deps: Deps, message_id: str, event: events.PaymentEvent) -> None:
+    """Keep the newest snapshot of the attempt and move the order with it, in one transaction."""
+    payment = event.payment
+    with bound(order_id=payment.orderId, payment_id=payment.id, event_type=event.type):
+        async with UnitOfWork(deps.pool) as uow:
+            if not await inbox.claim(uow.conn, PAYMENT_EVENTS_CONSUMER, message_id):
+                log.info("payment_event.duplicate_ignored")
+                return
+            repo = OrderRepository(uow.conn)
+            # the order row lock orders this against other events of the same order
+            order = await repo.lock(payment.orderId)
+            if order is None:
+                raise PermanentError("no such order", reason="UNKNOWN_ORDER")
+            if not await repo.upsert_payment(payment):
+                log.info("payment_event.stale_ignored", version=payment.version)
+                return
+            if payment.status == "SUCCESS":
+                changed = await repo.mark_paid(order.id)
+            elif payment.status == "FAILED":
+                changed = await repo.mark_failed(order.id)
+            else:
+                changed = False
+        log.info("payment_event.applied", payment_status=payment.status, order_changed=changed)

@@ -1,0 +1,103 @@
+"""The client API: views parse the request and shape the answer; handlers decide."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from order_svc.auth import authenticate, merchant_of
+from order_svc.domain import CreateOrder, InitiatePayment
+from order_svc.handlers import Deps, create_order, get_order, initiate_payment
+from order_svc.repository import Order, PaymentView
+from payments_common.config import ApiKey
+from payments_common.http import Handler, json_response, parse_model, read_json_object
+from payments_common.timeutil import iso
+
+DEPS = web.AppKey("deps", Deps)
+API_KEYS = web.AppKey("api_keys", Mapping[str, ApiKey])
+
+_PUBLIC = frozenset({"/health"})
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path not in _PUBLIC:
+        request["merchant_id"] = authenticate(request.headers.get("Authorization"), request.app[API_KEYS])
+    return await handler(request)
+
+
+def _payment_json(view: PaymentView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "orderId": view.order_id,
+        "status": view.status,
+        "amount": view.amount,
+        "currency": view.currency,
+        "signature": view.signature,
+        "gatewayPaymentId": view.gateway_payment_id,
+        "errorCode": view.error_code,
+        "errorDescription": view.error_description,
+        "createdAt": iso(view.created_at),
+        "updatedAt": iso(view.updated_at),
+    }
+
+
+def _order_json(order: Order, payments: list[PaymentView]) -> dict[str, Any]:
+    attempts = [_payment_json(view) for view in payments]
+    return {
+        "id": order.id,
+        "amount": order.amount,
+        "currency": order.currency,
+        "status": order.status,
+        "receipt": order.receipt,
+        "notes": order.notes if order.notes is not None else {},
+        "createdAt": iso(order.created_at),
+        "updatedAt": iso(order.updated_at),
+        "payment": attempts[-1] if attempts else None,
+        "payments": attempts,
+    }
+
+
+async def post_order(request: web.Request) -> web.Response:
+    cmd = parse_model(CreateOrder, await read_json_object(request))
+    order = await create_order(request.app[DEPS], merchant_of(request), cmd)
+    body: dict[str, Any] = {
+        "orderId": order.id,
+        "amount": order.amount,
+        "currency": order.currency,
+        "status": order.status,
+    }
+    if order.receipt is not None:
+        body["receipt"] = order.receipt
+    if order.notes is not None:
+        body["notes"] = order.notes
+    body["createdAt"] = iso(order.created_at)
+    return json_response(body, status=201)
+
+
+async def read_order(request: web.Request) -> web.Response:
+    order, payments = await get_order(request.app[DEPS], merchant_of(request), request.match_info["order_id"])
+    return json_response(_order_json(order, payments))
+
+
+async def post_initiate(request: web.Request) -> web.Response:
+    cmd = parse_model(InitiatePayment, await read_json_object(request))
+    payment = await initiate_payment(request.app[DEPS], merchant_of(request), cmd, request.get("correlation_id"))
+    return json_response(
+        {
+            "paymentId": payment.id,
+            "orderId": payment.orderId,
+            "gatewayPaymentId": payment.gatewayPaymentId,
+            "signature": payment.signature,
+            "status": payment.status,
+        },
+        status=201,
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/orders", post_order)
+    app.router.add_get("/orders/{order_id}", read_order)
+    app.router.add_post("/payments/initiate", post_initiate)

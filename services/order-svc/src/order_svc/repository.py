@@ -1,0 +1,132 @@
+"""asyncpg queries of order-svc's schema, and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from payments_common.events import PaymentSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    status: str
+    receipt: str | None
+    notes: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    id: str
+    order_id: str
+    status: str
+    amount: int
+    currency: str
+    gateway_payment_id: str | None
+    signature: str | None
+    error_code: str | None
+    error_description: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+_ORDER_COLUMNS = "id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at"
+_VIEW_COLUMNS = """id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
+                   error_description, version, created_at, updated_at"""
+
+
+class OrderRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def insert(
+        self,
+        order_id: str,
+        merchant_id: str,
+        amount: int,
+        currency: str,
+        receipt: str | None,
+        notes: dict[str, Any] | None,
+    ) -> Order:
+        row = await self._conn.fetchrow(
+            f"""INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_ORDER_COLUMNS}""",
+            order_id,
+            merchant_id,
+            amount,
+            currency,
+            receipt,
+            notes,
+        )
+        return Order(**dict(row))
+
+    async def get(self, order_id: str, merchant_id: str) -> Order | None:
+        """Scoped to the merchant: another merchant's order reads as missing."""
+        row = await self._conn.fetchrow(
+            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = $1 AND merchant_id = $2", order_id, merchant_id
+        )
+        return Order(**dict(row)) if row else None
+
+    async def lock(self, order_id: str) -> Order | None:
+        row = await self._conn.fetchrow(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE", order_id)
+        return Order(**dict(row)) if row else None
+
+    async def payments(self, order_id: str) -> list[PaymentView]:
+        rows = await self._conn.fetch(
+            f"SELECT {_VIEW_COLUMNS} FROM payment_views WHERE order_id = $1 ORDER BY created_at, id", order_id
+        )
+        return [PaymentView(**dict(row)) for row in rows]
+
+    async def upsert_payment(self, payment: PaymentSnapshot) -> bool:
+        """Keep the newest snapshot of a payment; True when this one changed the view."""
+        changed = await self._conn.fetchval(
+            """INSERT INTO payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature,
+                                          error_code, error_description, version, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               ON CONFLICT (id) DO UPDATE
+                  SET status = EXCLUDED.status,
+                      gateway_payment_id = EXCLUDED.gateway_payment_id,
+                      signature = EXCLUDED.signature,
+                      error_code = EXCLUDED.error_code,
+                      error_description = EXCLUDED.error_description,
+                      version = EXCLUDED.version,
+                      updated_at = EXCLUDED.updated_at
+                WHERE payment_views.version < EXCLUDED.version
+            RETURNING 1""",
+            payment.id,
+            payment.orderId,
+            payment.status,
+            payment.amount,
+            payment.currency,
+            payment.gatewayPaymentId,
+            payment.signature,
+            payment.errorCode,
+            payment.errorDescription,
+            payment.version,
+            payment.createdAt,
+            payment.updatedAt,
+        )
+        return changed is not None
+
+    async def mark_paid(self, order_id: str) -> bool:
+        """A PAID order never changes again."""
+        result = await self._conn.execute(
+            "UPDATE orders SET status = 'PAID', updated_at = now() WHERE id = $1 AND status <> 'PAID'", order_id
+        )
+        return str(result).endswith(" 1")
+
+    async def mark_failed(self, order_id: str) -> bool:
+        result = await self._conn.execute(
+            "UPDATE orders SET status = 'FAILED', updated_at = now() WHERE id = $1 AND status = 'CREATED'", order_id
+        )
+        return str(result).endswith(" 1")

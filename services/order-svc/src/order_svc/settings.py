@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from payments_common.config import ORDER_SVC_PORT, ApiKey, CommonSettings, parse_api_keys, port_of
+
+SERVICE = "order-svc"
+SCHEMA = "orders"
+
+
+class Settings(CommonSettings):
+    API_KEYS: SecretStr
+    PAYMENT_SVC_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
+    CONSUMER_PREFETCH: int = Field(default=32, gt=0)
+
+    @property
+    def port(self) -> int:
+        return port_of(self.ORDER_SVC_URL, ORDER_SVC_PORT)
+
+    def api_keys(self) -> dict[str, ApiKey]:
+        return parse_api_keys(self.API_KEYS.get_secret_value())
+
+    def secrets(self) -> list[str]:
+        return [key.secret.get_secret_value() for key in self.api_keys().values()]

@@ -1,0 +1,65 @@
+"""Composition root: the pool, the broker, the gateway client, the handlers, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from payment_svc import http
+from payment_svc.consumers import webhook_handler
+from payment_svc.gateway_client import GatewayClient
+from payment_svc.handlers import Deps
+from payment_svc.settings import SCHEMA, Settings
+from payments_common import broker, db, topology
+from payments_common.consumer import Consumer
+from payments_common.http import base_app
+from payments_common.outbox import OutboxRelay
+
+
+async def create_app(settings: Settings) -> web.Application:
+    app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
+    http.add_routes(app)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.GATEWAY_TIMEOUT_SECONDS))
+        connection = await broker.connect(settings.AMQP_URL.get_secret_value())
+        publisher = broker.Publisher(connection)
+        deps = Deps(
+            pool=pool,
+            gateway=GatewayClient(session, settings.MOCK_GATEWAY_URL),
+            signing_secret=settings.PAYMENT_SIGNING_SECRET.get_secret_value().encode(),
+        )
+        app[http.DEPS] = deps
+        # the topology this service publishes into must exist before the relay's first mandatory publish
+        channel = await connection.channel()
+        await topology.declare_queue(channel, topology.ORDER_SVC_PAYMENT_EVENTS)
+        await channel.close()
+        consumer = Consumer(
+            connection,
+            topology.PAYMENT_SVC_WEBHOOKS,
+            webhook_handler(deps),
+            publisher,
+            prefetch=settings.CONSUMER_PREFETCH,
+        )
+        await consumer.start()
+        relay = OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA)
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        try:
+            yield
+        finally:
+            await consumer.stop()
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await publisher.close()
+            await connection.close()
+            await session.close()
+            await pool.close()
+
+    app.cleanup_ctx.append(resources)
+    return app

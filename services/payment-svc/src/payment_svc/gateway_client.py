@@ -1,0 +1,78 @@
+"""HTTP to the payment gateway. The aiohttp session is injected, so tests point it anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from payments_common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class GatewayUnavailable(Exception):
+    """The gateway could not be reached or answered with a server error; the attempt cannot start."""
+
+
+class GatewayRejected(Exception):
+    """The gateway refused the request (4xx): retrying the same request will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayPayment:
+    id: str
+    signature: str
+
+
+class _Retryable(Exception):
+    pass
+
+
+class GatewayClient:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, *, attempts: int = 3) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._attempts = attempts
+
+    async def create_payment(
+        self,
+        payment_id: str,
+        order_id: str,
+        amount: int,
+        currency: str,
+        method: dict[str, Any] | None,
+        correlation_id: str | None = None,
+    ) -> GatewayPayment:
+        """Idempotent on `payment_id` at the gateway, so retrying after a timeout is safe."""
+        body = {"paymentId": payment_id, "orderId": order_id, "amount": amount, "currency": currency, "method": method}
+        headers = {"X-Request-Id": correlation_id} if correlation_id else {}
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self._attempts),
+                wait=wait_exponential_jitter(initial=0.1, max=1),
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._post(f"{self._base_url}/v1/payments", body, headers)
+        except _Retryable as exc:
+            raise GatewayUnavailable(str(exc)) from None
+        raise AssertionError("unreachable")
+
+    async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> GatewayPayment:
+        try:
+            async with self._session.post(url, json=body, headers=headers) as response:
+                if response.status >= 500:
+                    raise _Retryable(f"gateway answered {response.status}")
+                data = await response.json(content_type=None)
+                if response.status >= 400:
+                    raise GatewayRejected(f"gateway refused the payment: {response.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Retryable(f"gateway unreachable: {type(exc).__name__}") from exc
+        try:
+            return GatewayPayment(id=str(data["id"]), signature=str(data["signature"]))
+        except (KeyError, TypeError):
+            raise GatewayRejected("gateway answer lacks id or signature") from None

@@ -1,0 +1,209 @@
+"""The service layer: plain async functions over a unit of work. Views and consumers call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from payment_svc.domain import PaymentStatus, ReportedOutcome, settle
+from payment_svc.gateway_client import GatewayClient, GatewayRejected, GatewayUnavailable
+from payment_svc.repository import OrderPayments, Payment, PaymentRepository
+from payments_common import events, ids, inbox
+from payments_common.errors import (
+    GATEWAY_ERROR,
+    NOT_FOUND,
+    ORDER_ALREADY_PAID,
+    PAYMENT_IN_PROGRESS,
+    ApiError,
+    PermanentError,
+    RetryableError,
+)
+from payments_common.logging import bound, get_logger
+from payments_common.outbox import OutboxEvent
+from payments_common.signatures import verify_payment_signature
+from payments_common.topology import EVENTS_EXCHANGE
+from payments_common.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+WEBHOOK_CONSUMER = "payment-svc.webhooks"
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    pool: asyncpg.Pool
+    gateway: GatewayClient
+    signing_secret: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InitiatePayment:
+    order_id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    method: dict[str, Any] | None
+    correlation_id: str | None = None
+
+
+def snapshot(payment: Payment) -> events.PaymentSnapshot:
+    return events.PaymentSnapshot(
+        id=payment.id,
+        orderId=payment.order_id,
+        merchantId=payment.merchant_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=payment.status.value,
+        gatewayPaymentId=payment.gateway_payment_id,
+        signature=payment.signature,
+        method=payment.method,
+        errorCode=payment.error_code,
+        errorDescription=payment.error_description,
+        version=payment.version,
+        createdAt=payment.created_at,
+        updatedAt=payment.updated_at,
+    )
+
+
+def _event(payment: Payment, event_type: str, correlation_id: str | None) -> OutboxEvent:
+    body = events.PaymentEvent(type=event_type, payment=snapshot(payment))
+    headers = {"correlation-id": correlation_id} if correlation_id else {}
+    return OutboxEvent(
+        aggregate_type="payment",
+        aggregate_id=payment.id,
+        event_type=event_type,
+        exchange=EVENTS_EXCHANGE,
+        routing_key=event_type,
+        payload=body.model_dump(mode="json"),
+        headers=headers,
+    )
+
+
+async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
+    """Reserve the attempt, ask the gateway for its payment, then attach it.
+
+    The attempt is committed before the gateway call so that no HTTP round trip happens inside a
+    transaction; the partial unique index and the order row lock keep one attempt in flight.
+    """
+    payment_id = ids.new_id(ids.PAYMENT)
+    with bound(order_id=cmd.order_id, payment_id=payment_id):
+        async with UnitOfWork(deps.pool) as uow:
+            repo = PaymentRepository(uow.conn)
+            order = await repo.lock_order(cmd.order_id, cmd.merchant_id, cmd.amount, cmd.currency)
+            _check_can_start(order, cmd)
+            if await repo.in_flight(cmd.order_id) is not None:
+                raise ApiError(409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress")
+            payment = await repo.insert(payment_id, order, cmd.method)
+            await repo.record(payment_id, "created", "api", detail={"amount": cmd.amount, "currency": cmd.currency})
+
+        try:
+            gateway_payment = await deps.gateway.create_payment(
+                payment_id, cmd.order_id, cmd.amount, cmd.currency, cmd.method, cmd.correlation_id
+            )
+            if not verify_payment_signature(
+                deps.signing_secret, cmd.order_id, gateway_payment.id, gateway_payment.signature
+            ):
+                raise GatewayRejected("gateway signature does not verify with our signing secret")
+        except (GatewayUnavailable, GatewayRejected) as exc:
+            await _fail_unstarted(deps, payment, str(exc), cmd.correlation_id)
+            raise ApiError(502, GATEWAY_ERROR, "the payment gateway could not start the payment") from exc
+
+        async with UnitOfWork(deps.pool) as uow:
+            repo = PaymentRepository(uow.conn)
+            attached = await repo.attach_gateway_payment(payment_id, gateway_payment.id, gateway_payment.signature)
+            if attached is None:  # settled meanwhile by some other path; answer what it is now
+                current = await repo.get(payment_id)
+                assert current is not None
+                return current
+            await repo.record(payment_id, "sent_to_gateway", "api", detail={"gatewayPaymentId": gateway_payment.id})
+            uow.emit(_event(attached, events.PAYMENT_INITIATED, cmd.correlation_id))
+        log.info("payment.initiated", gateway_payment_id=gateway_payment.id)
+        return attached
+
+
+def _check_can_start(order: OrderPayments, cmd: InitiatePayment) -> None:
+    if order.merchant_id != cmd.merchant_id:
+        raise ApiError(404, NOT_FOUND, "order not found")
+    if order.paid_payment_id is not None:
+        raise ApiError(409, ORDER_ALREADY_PAID, "the order is already paid")
+
+
+async def _fail_unstarted(deps: Deps, payment: Payment, reason: str, correlation_id: str | None) -> None:
+    async with UnitOfWork(deps.pool) as uow:
+        repo = PaymentRepository(uow.conn)
+        failed = await repo.settle(
+            payment.id, PaymentStatus.FAILED, GATEWAY_ERROR, "the payment gateway could not start the payment", "api"
+        )
+        await repo.record(payment.id, "gateway_error", "api", detail={"error": reason})
+        if failed is not None:
+            uow.emit(_event(failed, events.PAYMENT_FAILED, correlation_id))
+    log.warning("payment.gateway_error", error=reason)
+
+
+async def get_payment(deps: Deps, payment_id: str) -> Payment | None:
+    async with deps.pool.acquire() as conn:
+        return await PaymentRepository(conn).get(payment_id)
+
+
+async def apply_webhook(
+    deps: Deps, message_id: str, envelope: events.WebhookEnvelope, correlation_id: str | None
+) -> None:
+    """Apply a verified gateway report once.
+
+    Order of locks: the order row, then the payment row, as `initiate_payment` does, so the two
+    never deadlock. Anything that may pass (the attempt is not there yet) raises RetryableError and
+    rolls back the inbox claim with it; a report that can never apply raises PermanentError.
+    """
+    data = envelope.data
+    with bound(order_id=data.orderId, payment_id=data.paymentId, event_id=envelope.eventId):
+        async with UnitOfWork(deps.pool) as uow:
+            if not await inbox.claim(uow.conn, WEBHOOK_CONSUMER, message_id):
+                log.info("webhook.duplicate_ignored")
+                return
+            repo = PaymentRepository(uow.conn)
+            order_id = await repo.order_of(data.paymentId)
+            if order_id is None:
+                raise RetryableError("no such payment (yet)", reason="UNKNOWN_PAYMENT")
+            if order_id != data.orderId:
+                raise PermanentError("the payment belongs to another order", reason="ORDER_MISMATCH")
+            await repo.lock_existing_order(order_id)
+            payment = await repo.get(data.paymentId, for_update=True)
+            assert payment is not None
+            if payment.gateway_payment_id is None:
+                raise RetryableError("the payment is not attached to the gateway yet", reason="PAYMENT_NOT_READY")
+            if payment.gateway_payment_id != data.gatewayPaymentId:
+                raise PermanentError("gatewayPaymentId does not match the payment", reason="GATEWAY_PAYMENT_MISMATCH")
+
+            reported = ReportedOutcome(
+                status=PaymentStatus(data.status),
+                amount=data.amount,
+                currency=data.currency,
+                error_code=data.errorCode,
+                error_description=data.errorDescription,
+            )
+            detail = {"reported": data.status, "current": payment.status.value}
+            if payment.status is not PaymentStatus.INITIATED:
+                kind = "ignored_already_settled" if payment.status == reported.status else "conflict_ignored"
+                await repo.record(payment.id, kind, "webhook", envelope.eventId, detail)
+                log.info("webhook.ignored", reason=kind, **detail)
+                return
+
+            outcome = settle(payment.amount, payment.currency, reported)
+            settled = await repo.settle(
+                payment.id, outcome.status, outcome.error_code, outcome.error_description, "webhook"
+            )
+            assert settled is not None  # the row is locked and was INITIATED
+            if outcome.status is PaymentStatus.SUCCESS:
+                await repo.mark_order_paid(order_id, payment.id)
+            await repo.record(
+                payment.id,
+                "settled",
+                "webhook",
+                envelope.eventId,
+                {**detail, "to": outcome.status.value, "errorCode": outcome.error_code},
+            )
+            event_type = events.PAYMENT_SUCCEEDED if outcome.status is PaymentStatus.SUCCESS else events.PAYMENT_FAILED
+            uow.emit(_event(settled, event_type, correlation_id))
+        log.info("webhook.applied", status=outcome.status.value, error_code=outcome.error_code)

@@ -1,0 +1,52 @@
+"""payment-svc's internal HTTP API, called by order-svc. Views parse and answer; handlers decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from payment_svc.handlers import Deps, InitiatePayment, get_payment, initiate_payment, snapshot
+from payments_common.errors import NOT_FOUND, ApiError
+from payments_common.http import json_response, parse_model, read_json_object
+
+DEPS = web.AppKey("deps", Deps)
+
+
+class InitiateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    orderId: StrictStr = Field(min_length=1, max_length=64)
+    merchantId: StrictStr = Field(min_length=1, max_length=128)
+    amount: StrictInt = Field(gt=0)
+    currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
+    method: dict[str, Any] | None = None
+
+
+async def create_payment(request: web.Request) -> web.Response:
+    body = parse_model(InitiateBody, await read_json_object(request))
+    payment = await initiate_payment(
+        request.app[DEPS],
+        InitiatePayment(
+            order_id=body.orderId,
+            merchant_id=body.merchantId,
+            amount=body.amount,
+            currency=body.currency,
+            method=body.method,
+            correlation_id=request.get("correlation_id"),
+        ),
+    )
+    return json_response(snapshot(payment).model_dump(mode="json"), status=201)
+
+
+async def read_payment(request: web.Request) -> web.Response:
+    payment = await get_payment(request.app[DEPS], request.match_info["payment_id"])
+    if payment is None:
+        raise ApiError(404, NOT_FOUND, "payment not found")
+    return json_response(snapshot(payment).model_dump(mode="json"))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/internal/payments", create_payment)
+    app.router.add_get("/internal/payments/{payment_id}", read_payment)

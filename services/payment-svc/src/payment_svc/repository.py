@@ -1,0 +1,168 @@
+"""asyncpg queries of payment-svc's schema, and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from payment_svc.domain import PaymentStatus
+
+_PAYMENT_COLUMNS = """id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature,
+                      error_code, error_description, settled_by, version, created_at, updated_at"""
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    order_id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    method: dict[str, Any] | None
+    status: PaymentStatus
+    gateway_payment_id: str | None
+    signature: str | None
+    error_code: str | None
+    error_description: str | None
+    settled_by: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Payment:
+        values = dict(row)
+        values["status"] = PaymentStatus(values["status"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPayments:
+    order_id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    paid_payment_id: str | None
+
+
+class PaymentRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def lock_order(self, order_id: str, merchant_id: str, amount: int, currency: str) -> OrderPayments:
+        """The order's row, created on first use, locked until the transaction ends."""
+        row = await self._conn.fetchrow(
+            """INSERT INTO order_payments (order_id, merchant_id, amount, currency)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
+               RETURNING order_id, merchant_id, amount, currency, paid_payment_id""",
+            order_id,
+            merchant_id,
+            amount,
+            currency,
+        )
+        return OrderPayments(**dict(row))
+
+    async def lock_existing_order(self, order_id: str) -> OrderPayments | None:
+        row = await self._conn.fetchrow(
+            """SELECT order_id, merchant_id, amount, currency, paid_payment_id
+                 FROM order_payments WHERE order_id = $1 FOR UPDATE""",
+            order_id,
+        )
+        return OrderPayments(**dict(row)) if row else None
+
+    async def mark_order_paid(self, order_id: str, payment_id: str) -> None:
+        await self._conn.execute(
+            "UPDATE order_payments SET paid_payment_id = $2 WHERE order_id = $1 AND paid_payment_id IS NULL",
+            order_id,
+            payment_id,
+        )
+
+    async def in_flight(self, order_id: str) -> Payment | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 AND status = 'INITIATED'", order_id
+        )
+        return Payment.from_row(row) if row else None
+
+    async def insert(
+        self,
+        payment_id: str,
+        order: OrderPayments,
+        method: dict[str, Any] | None,
+    ) -> Payment:
+        row = await self._conn.fetchrow(
+            f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status)
+                VALUES ($1, $2, $3, $4, $5, $6, 'INITIATED')
+                RETURNING {_PAYMENT_COLUMNS}""",
+            payment_id,
+            order.order_id,
+            order.merchant_id,
+            order.amount,
+            order.currency,
+            method,
+        )
+        return Payment.from_row(row)
+
+    async def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self._conn.fetchrow(f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}", payment_id)
+        return Payment.from_row(row) if row else None
+
+    async def order_of(self, payment_id: str) -> str | None:
+        value = await self._conn.fetchval("SELECT order_id FROM payments WHERE id = $1", payment_id)
+        return str(value) if value is not None else None
+
+    async def attach_gateway_payment(self, payment_id: str, gateway_payment_id: str, signature: str) -> Payment | None:
+        row = await self._conn.fetchrow(
+            f"""UPDATE payments
+                   SET gateway_payment_id = $2, signature = $3, version = version + 1, updated_at = now()
+                 WHERE id = $1 AND status = 'INITIATED' AND gateway_payment_id IS NULL
+             RETURNING {_PAYMENT_COLUMNS}""",
+            payment_id,
+            gateway_payment_id,
+            signature,
+        )
+        return Payment.from_row(row) if row else None
+
+    async def settle(
+        self,
+        payment_id: str,
+        status: PaymentStatus,
+        error_code: str | None,
+        error_description: str | None,
+        settled_by: str,
+    ) -> Payment | None:
+        """Move an INITIATED payment to a terminal status; None when it had already left INITIATED."""
+        row = await self._conn.fetchrow(
+            f"""UPDATE payments
+                   SET status = $2, error_code = $3, error_description = $4, settled_by = $5,
+                       version = version + 1, updated_at = now()
+                 WHERE id = $1 AND status = 'INITIATED'
+             RETURNING {_PAYMENT_COLUMNS}""",
+            payment_id,
+            status.value,
+            error_code,
+            error_description,
+            settled_by,
+        )
+        return Payment.from_row(row) if row else None
+
+    async def record(
+        self,
+        payment_id: str,
+        kind: str,
+        source: str,
+        event_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO payment_events (payment_id, kind, source, event_id, detail) VALUES ($1, $2, $3, $4, $5)",
+            payment_id,
+            kind,
+            source,
+            event_id,
+            detail or {},
+        )

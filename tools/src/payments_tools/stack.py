@@ -1,0 +1,285 @@
+"""`payments-stack`: run the four services together.
+
+- `payments-stack run`: migrate, start every service in the foreground with readable, prefixed logs,
+  print the URLs and a dev API key, stop them all cleanly on Ctrl-C or SIGTERM.
+- `payments-stack exec -- CMD …`: migrate, start the services in the background (logs in
+  `.run/logs/`), wait until each answers, run CMD with the system's environment (plus `API_URL` and
+  `WEBHOOK_URL`), stop the services, exit with CMD's status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+import orjson
+
+from payments_common.config import (
+    DEFAULT_DATABASE_URL,
+    MOCK_GATEWAY_PORT,
+    ORDER_SVC_PORT,
+    PAYMENT_SVC_PORT,
+    WEBHOOK_GATEWAY_PORT,
+    port_of,
+)
+from payments_tools.localenv import generate_secrets, load_or_create
+from payments_tools.migrate_cli import migrate_all
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    module: str
+    url_var: str
+    default_port: int
+    colour: str
+
+
+SERVICES = (
+    ServiceSpec("order-svc", "order_svc", "ORDER_SVC_URL", ORDER_SVC_PORT, "36"),
+    ServiceSpec("webhook-gateway", "webhook_gateway", "WEBHOOK_GATEWAY_URL", WEBHOOK_GATEWAY_PORT, "35"),
+    ServiceSpec("payment-svc", "payment_svc", "PAYMENT_SVC_URL", PAYMENT_SVC_PORT, "33"),
+    ServiceSpec("mock-gateway", "mock_gateway", "MOCK_GATEWAY_URL", MOCK_GATEWAY_PORT, "32"),
+)
+STOP_TIMEOUT = 10.0
+START_TIMEOUT = 60.0
+
+
+def _port(env: dict[str, str], spec: ServiceSpec) -> int:
+    return port_of(env.get(spec.url_var, f"http://127.0.0.1:{spec.default_port}"), spec.default_port)
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _render(line: str) -> str:
+    """A JSON log line as `time level event key=value …`; anything else as it is."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    record.pop("service", None)
+    stamp = str(record.pop("timestamp", ""))[11:23]
+    level = str(record.pop("level", "")).upper()[:5]
+    event = record.pop("event", "")
+    extras = " ".join(f"{k}={v}" for k, v in record.items() if k != "exception")
+    text = f"{stamp} {level:<5} {event} {extras}".rstrip()
+    if "exception" in record:
+        text += "\n" + str(record["exception"])
+    return text
+
+
+class Stack:
+    def __init__(self, env: dict[str, str], log_dir: Path | None, pretty: bool = True) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.pretty = pretty
+        self.processes: dict[str, asyncio.subprocess.Process] = {}
+        self._pumps: list[asyncio.Task[None]] = []
+        self._files: list[IO[bytes]] = []
+
+    async def start(self) -> None:
+        busy = [f"{s.name} ({_port(self.env, s)})" for s in SERVICES if not _free(_port(self.env, s))]
+        if busy:
+            raise SystemExit(
+                "payments-stack: ports already in use: " + ", ".join(busy) + ". Is the system already running?"
+            )
+        for spec in SERVICES:
+            await self._spawn(spec)
+        await self.wait_healthy()
+
+    async def _spawn(self, spec: ServiceSpec) -> None:
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log_file = open(self.log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115, ASYNC230 - closed in stop()
+            self._files.append(log_file)
+            stdout: int | IO[bytes] = log_file
+        else:
+            stdout = asyncio.subprocess.PIPE
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            spec.module,
+            env={**os.environ, **self.env},
+            stdout=stdout,
+            stderr=asyncio.subprocess.STDOUT,
+            # our own process group: a terminal's Ctrl-C reaches us only, and we stop them in order
+            start_new_session=True,
+        )
+        self.processes[spec.name] = process
+        if process.stdout is not None:
+            self._pumps.append(asyncio.create_task(self._pump(spec, process.stdout)))
+
+    async def _pump(self, spec: ServiceSpec, stream: asyncio.StreamReader) -> None:
+        prefix = f"\x1b[{spec.colour}m{spec.name:<15}\x1b[0m | " if sys.stdout.isatty() else f"{spec.name:<15} | "
+        async for raw in stream:
+            line = raw.decode(errors="replace").rstrip("\n")
+            sys.stdout.write(prefix + (_render(line) if self.pretty else line) + "\n")
+            sys.stdout.flush()
+
+    async def wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            for spec in SERVICES:
+                url = f"http://127.0.0.1:{_port(self.env, spec)}/health"
+                while True:
+                    process = self.processes[spec.name]
+                    if process.returncode is not None:
+                        raise SystemExit(f"payments-stack: {spec.name} exited with {process.returncode} at start")
+                    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                        async with session.get(url) as response:
+                            if response.status == 200:
+                                break
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"payments-stack: {spec.name} did not answer on {url} in time")
+                    await asyncio.sleep(0.2)
+
+    async def stop(self) -> None:
+        for process in self.processes.values():
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGTERM)
+        for name, process in self.processes.items():
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                print(f"payments-stack: {name} did not stop in {STOP_TIMEOUT:.0f}s; killing it", file=sys.stderr)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        for pump in self._pumps:
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        for file in self._files:
+            file.close()
+
+    async def first_exit(self) -> tuple[str, int]:
+        waits = {asyncio.create_task(p.wait()): name for name, p in self.processes.items()}
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        task = done.pop()
+        return waits[task], task.result()
+
+
+def _banner(env: dict[str, str], env_file: Path, created: bool) -> str:
+    key_id, _, secret = env["API_KEYS"].split(",")[0].partition(":")
+    lines = [
+        "",
+        "Payments system is up.",
+        f"  client API (order-svc)   http://127.0.0.1:{_port(env, SERVICES[0])}",
+        f"  webhooks (gateway)       http://127.0.0.1:{_port(env, SERVICES[1])}/webhook/payment",
+        f"  payment-svc (internal)   http://127.0.0.1:{_port(env, SERVICES[2])}",
+        f"  mock gateway             http://127.0.0.1:{_port(env, SERVICES[3])}",
+        f"  dev API key              {key_id}:{secret}",
+        f"  secrets                  {env_file} ({'generated now' if created else 'existing'})",
+        "",
+        "Try it:",
+        f"  curl -s -u {key_id}:{secret} -H 'content-type: application/json' \\",
+        f'       -d \'{{"amount": 1500, "currency": "INR"}}\' http://127.0.0.1:{_port(env, SERVICES[0])}/orders',
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool) -> int:
+    await migrate_all(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    stack = Stack(env, log_dir=None, pretty=pretty)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await stack.start()
+        print(_banner(env, env_file, created), flush=True)
+        exit_task = asyncio.create_task(stack.first_exit())
+        stop_task = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait({exit_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        code = 0
+        if exit_task in done:
+            name, returncode = exit_task.result()
+            print(f"payments-stack: {name} exited with {returncode}; stopping the others", file=sys.stderr)
+            code = 1
+        else:
+            exit_task.cancel()
+            print("\npayments-stack: stopping …", flush=True)
+        return code
+    finally:
+        await stack.stop()
+        print("payments-stack: all services stopped", flush=True)
+
+
+async def _exec(env: dict[str, str], command: list[str], log_dir: Path) -> int:
+    await migrate_all(env["DATABASE_URL"])
+    stack = Stack(env, log_dir=log_dir)
+    try:
+        await stack.start()
+        child_env = {
+            **os.environ,
+            **env,
+            "API_URL": f"http://127.0.0.1:{_port(env, SERVICES[0])}",
+            "WEBHOOK_URL": f"http://127.0.0.1:{_port(env, SERVICES[1])}",
+        }
+        print(f"payments-stack: system up (logs in {log_dir}); running: {' '.join(command)}", flush=True)
+        process = await asyncio.create_subprocess_exec(*command, env=child_env)
+        return await process.wait()
+    finally:
+        await stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="payments-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run every service in the foreground")
+    run.add_argument("--env-file", type=Path, default=Path(".env"))
+    run.add_argument("--json-logs", action="store_true", help="print the services' JSON log lines as they are")
+    ex = sub.add_parser("exec", help="start the system, run a command against it, stop the system")
+    ex.add_argument("--log-dir", type=Path, default=Path(".run/logs"))
+    ex.add_argument("--database-url", default=None, help="default: DATABASE_URL, else a payments_test database")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+
+    if args.command == "run":
+        env, created = load_or_create(args.env_file)
+        raise SystemExit(asyncio.run(_run(env, args.env_file, created, pretty=not args.json_logs)))
+
+    command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not command:
+        parser.error("exec needs a command after --")
+    # tests get their own database and fresh secrets unless the environment gives them
+    env = {
+        name: os.environ[name]
+        for name in ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
+        if os.environ.get(name)
+    }
+    env = {**generate_secrets(), **env}
+    env["DATABASE_URL"] = args.database_url or os.environ.get(
+        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
+    )
+    raise SystemExit(asyncio.run(_exec(env, command, args.log_dir)))
+
+
+if __name__ == "__main__":
+    main()
