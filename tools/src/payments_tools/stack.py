@@ -3,8 +3,12 @@
 - `payments-stack run`: migrate, start every service in the foreground with readable, prefixed logs,
   print the URLs and a dev API key, stop them all cleanly on Ctrl-C or SIGTERM.
 - `payments-stack exec -- CMD …`: migrate, start the services in the background (logs in
-  `.run/logs/`), wait until each answers, run CMD with the system's environment (plus `API_URL` and
-  `WEBHOOK_URL`), stop the services, exit with CMD's status.
+  `.run/logs/`), wait until each answers, run CMD with the system's environment (plus `API_URL`,
+  `WEBHOOK_URL` and `PAYMENTS_RUN_DIR`), stop the services, exit with CMD's status.
+
+In both, a service that exits by itself (a crash, a `kill -9`) is restarted, as a process manager
+in production would; each one's pid is in `.run/pids/<name>.pid`. One that keeps exiting at once is
+given up on, and the stack stops.
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ SERVICES = (
 )
 STOP_TIMEOUT = 10.0
 START_TIMEOUT = 60.0
+RUN_DIR = Path(".run")
+# more exits than this within the window: the service is crash-looping, stop restarting it
+RESTART_LIMIT = 5
+RESTART_WINDOW_SECONDS = 60.0
 
 
 def _port(env: dict[str, str], spec: ServiceSpec) -> int:
@@ -93,9 +101,11 @@ class Stack:
         self.env = env
         self.log_dir = log_dir
         self.pretty = pretty
+        self.pid_dir = RUN_DIR / "pids"
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self._pumps: list[asyncio.Task[None]] = []
-        self._files: list[IO[bytes]] = []
+        self._files: dict[str, IO[bytes]] = {}
+        self._stopping = False
 
     async def start(self) -> None:
         busy = [f"{s.name} ({_port(self.env, s)})" for s in SERVICES if not _free(_port(self.env, s))]
@@ -109,10 +119,12 @@ class Stack:
 
     async def _spawn(self, spec: ServiceSpec) -> None:
         if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            log_file = open(self.log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115, ASYNC230 - closed in stop()
-            self._files.append(log_file)
-            stdout: int | IO[bytes] = log_file
+            if spec.name not in self._files:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                self._files[spec.name] = open(  # noqa: SIM115 - closed in stop()
+                    self.log_dir / f"{spec.name}.log", "ab"
+                )
+            stdout: int | IO[bytes] = self._files[spec.name]
         else:
             stdout = asyncio.subprocess.PIPE
         process = await asyncio.create_subprocess_exec(
@@ -126,6 +138,8 @@ class Stack:
             start_new_session=True,
         )
         self.processes[spec.name] = process
+        self.pid_dir.mkdir(parents=True, exist_ok=True)
+        (self.pid_dir / f"{spec.name}.pid").write_text(f"{process.pid}\n")
         if process.stdout is not None:
             self._pumps.append(asyncio.create_task(self._pump(spec, process.stdout)))
 
@@ -154,6 +168,7 @@ class Stack:
                     await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
+        self._stopping = True
         for process in self.processes.values():
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -169,8 +184,10 @@ class Stack:
         for pump in self._pumps:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
-        for file in self._files:
+        for file in self._files.values():
             file.close()
+        for spec in SERVICES:
+            (self.pid_dir / f"{spec.name}.pid").unlink(missing_ok=True)
 
     async def first_exit(self) -> tuple[str, int]:
         waits = {asyncio.create_task(p.wait()): name for name, p in self.processes.items()}
@@ -179,6 +196,24 @@ class Stack:
             task.cancel()
         task = done.pop()
         return waits[task], task.result()
+
+    async def supervise(self) -> str:
+        """Restart services that exit by themselves; return the name of one that keeps exiting."""
+        specs = {spec.name: spec for spec in SERVICES}
+        exits: dict[str, list[float]] = {name: [] for name in specs}
+        while True:
+            name, code = await self.first_exit()
+            if self._stopping:
+                return ""
+            now = time.monotonic()
+            exits[name] = [t for t in exits[name] if now - t < RESTART_WINDOW_SECONDS] + [now]
+            if len(exits[name]) > RESTART_LIMIT:
+                return name
+            print(f"payments-stack: {name} exited with {code}; restarting it", file=sys.stderr, flush=True)
+            await asyncio.sleep(0.5)
+            if self._stopping:
+                return ""
+            await self._spawn(specs[name])
 
 
 def _banner(env: dict[str, str], env_file: Path, created: bool) -> str:
@@ -212,18 +247,15 @@ async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool)
     try:
         await stack.start()
         print(_banner(env, env_file, created), flush=True)
-        exit_task = asyncio.create_task(stack.first_exit())
+        supervisor = asyncio.create_task(stack.supervise())
         stop_task = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({exit_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-        code = 0
-        if exit_task in done:
-            name, returncode = exit_task.result()
-            print(f"payments-stack: {name} exited with {returncode}; stopping the others", file=sys.stderr)
-            code = 1
-        else:
-            exit_task.cancel()
-            print("\npayments-stack: stopping …", flush=True)
-        return code
+        done, _ = await asyncio.wait({supervisor, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if supervisor in done:
+            print(f"payments-stack: {supervisor.result()} keeps exiting; stopping everything", file=sys.stderr)
+            return 1
+        supervisor.cancel()
+        print("\npayments-stack: stopping …", flush=True)
+        return 0
     finally:
         await stack.stop()
         print("payments-stack: all services stopped", flush=True)
@@ -239,10 +271,17 @@ async def _exec(env: dict[str, str], command: list[str], log_dir: Path) -> int:
             **env,
             "API_URL": f"http://127.0.0.1:{_port(env, SERVICES[0])}",
             "WEBHOOK_URL": f"http://127.0.0.1:{_port(env, SERVICES[1])}",
+            "PAYMENTS_RUN_DIR": str(RUN_DIR.resolve()),
         }
         print(f"payments-stack: system up (logs in {log_dir}); running: {' '.join(command)}", flush=True)
+        supervisor = asyncio.create_task(stack.supervise())
         process = await asyncio.create_subprocess_exec(*command, env=child_env)
-        return await process.wait()
+        code = await process.wait()
+        if supervisor.done() and supervisor.result():
+            print(f"payments-stack: {supervisor.result()} kept exiting during the run", file=sys.stderr)
+            code = code or 1
+        supervisor.cancel()
+        return code
     finally:
         await stack.stop()
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Start PostgreSQL and RabbitMQ when they are not answering on their local ports, then wait for them.
+# Used by `make test` and CI; a developer machine that already runs them is left alone.
+set -euo pipefail
+
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+AMQP_HOST=${AMQP_HOST:-127.0.0.1}
+AMQP_PORT=${AMQP_PORT:-5672}
+
+listening() { # host port
+  timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+wait_for() { # name host port seconds
+  local deadline=$((SECONDS + $4))
+  until listening "$2" "$3"; do
+    if ((SECONDS > deadline)); then
+      echo "ensure-services: $1 is not answering on $2:$3 after $4 s" >&2
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+if ! listening "$PG_HOST" "$PG_PORT"; then
+  echo "ensure-services: starting PostgreSQL"
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start || true
+  else
+    echo "ensure-services: PostgreSQL is not running and pg_ctlcluster is not available; start it yourself" >&2
+    exit 1
+  fi
+  wait_for PostgreSQL "$PG_HOST" "$PG_PORT" 60
+fi
+
+if ! listening "$AMQP_HOST" "$AMQP_PORT"; then
+  echo "ensure-services: starting RabbitMQ"
+  if command -v rabbitmq-server >/dev/null 2>&1; then
+    rabbitmq-server -detached || true
+  else
+    echo "ensure-services: RabbitMQ is not running and rabbitmq-server is not available; start it yourself" >&2
+    exit 1
+  fi
+  wait_for RabbitMQ "$AMQP_HOST" "$AMQP_PORT" 120
+fi
+echo "ensure-services: PostgreSQL ($PG_HOST:$PG_PORT) and RabbitMQ ($AMQP_HOST:$AMQP_PORT) are up"
