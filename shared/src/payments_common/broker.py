@@ -33,7 +33,7 @@ async def connect(url: str, *, retry: bool = True) -> AbstractRobustConnection:
     if not retry:
         return await aio_pika.connect_robust(url)
     async for attempt in AsyncRetrying(
-        wait=wait_exponential_jitter(initial=0.2, max=5),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.5),
         retry=retry_if_exception_type((OSError, ConnectionError, aio_pika.exceptions.AMQPConnectionError)),
         before_sleep=lambda state: log.warning(
             "broker.connect_retry",
@@ -67,6 +67,11 @@ class Publisher:
                     channel.default_exchange if name == "" else await channel.get_exchange(name, ensure=False)
                 )
             return self._exchanges[name]
+
+    async def open(self) -> None:
+        """Open the channel now, at start-up: a channel opened lazily inside a request would carry
+        that request's log context into every later log line of the channel."""
+        await self._exchange("")
 
     async def publish(
         self,

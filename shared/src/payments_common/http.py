@@ -20,6 +20,7 @@ log = get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+CORRELATION_ID = web.RequestKey("correlation_id", str)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -73,7 +74,7 @@ def error_middleware(*, success_flag: bool = False) -> Any:
 async def correlation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     correlation_id = incoming if _REQUEST_ID.match(incoming) else f"req_{new_uuid().hex}"
-    request["correlation_id"] = correlation_id
+    request[CORRELATION_ID] = correlation_id
     with bound(correlation_id=correlation_id):
         response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = correlation_id

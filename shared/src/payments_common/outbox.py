@@ -133,6 +133,9 @@ class OutboxRelay:
         listener = asyncio.create_task(self._listen(), name="outbox-listen")
         try:
             while True:
+                # cleared before the batch, not after it: a NOTIFY for a row committed while the
+                # batch runs must survive it and wake the next round, or that row waits a full poll
+                self._wakeup.clear()
                 try:
                     claimed = await self.relay_once()
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -141,7 +144,6 @@ class OutboxRelay:
                     continue
                 if claimed >= self._batch_size:
                     continue
-                self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
         finally:

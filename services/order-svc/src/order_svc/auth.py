@@ -12,6 +12,8 @@ from aiohttp import web
 from payments_common.config import ApiKey
 from payments_common.errors import UNAUTHORIZED, ApiError
 
+MERCHANT_ID = web.RequestKey("merchant_id", str)
+
 # compared against when the key id is unknown, so a wrong id costs the same time as a wrong secret
 _DUMMY_SECRET = b"\x00" * 32
 
@@ -43,7 +45,7 @@ def authenticate(header: str | None, keys: Mapping[str, ApiKey]) -> str:
 
 
 def merchant_of(request: web.Request) -> str:
-    merchant = request.get("merchant_id")
+    merchant = request.get(MERCHANT_ID)
     if not isinstance(merchant, str):
         raise _unauthorized()
     return merchant

@@ -30,6 +30,7 @@ async def create_app(settings: Settings) -> web.Application:
         app[http.DEPS] = deps
         connection = await broker.connect(settings.AMQP_URL.get_secret_value())
         publisher = broker.Publisher(connection)
+        await publisher.open()
         consumer = Consumer(
             connection,
             topology.ORDER_SVC_PAYMENT_EVENTS,

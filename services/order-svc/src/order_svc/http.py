@@ -7,12 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from order_svc.auth import authenticate, merchant_of
+from order_svc.auth import MERCHANT_ID, authenticate, merchant_of
 from order_svc.domain import CreateOrder, InitiatePayment
 from order_svc.handlers import Deps, create_order, get_order, initiate_payment
 from order_svc.repository import Order, PaymentView
 from payments_common.config import ApiKey
-from payments_common.http import Handler, json_response, parse_model, read_json_object
+from payments_common.http import CORRELATION_ID, Handler, json_response, parse_model, read_json_object
 from payments_common.timeutil import iso
 
 DEPS = web.AppKey("deps", Deps)
@@ -24,7 +24,7 @@ _PUBLIC = frozenset({"/health"})
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path not in _PUBLIC:
-        request["merchant_id"] = authenticate(request.headers.get("Authorization"), request.app[API_KEYS])
+        request[MERCHANT_ID] = authenticate(request.headers.get("Authorization"), request.app[API_KEYS])
     return await handler(request)
 
 
@@ -84,7 +84,7 @@ async def read_order(request: web.Request) -> web.Response:
 
 async def post_initiate(request: web.Request) -> web.Response:
     cmd = parse_model(InitiatePayment, await read_json_object(request))
-    payment = await initiate_payment(request.app[DEPS], merchant_of(request), cmd, request.get("correlation_id"))
+    payment = await initiate_payment(request.app[DEPS], merchant_of(request), cmd, request.get(CORRELATION_ID))
     return json_response(
         {
             "paymentId": payment.id,

@@ -29,6 +29,7 @@ async def create_app(settings: Settings) -> web.Application:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.GATEWAY_TIMEOUT_SECONDS))
         connection = await broker.connect(settings.AMQP_URL.get_secret_value())
         publisher = broker.Publisher(connection)
+        await publisher.open()
         deps = Deps(
             pool=pool,
             gateway=GatewayClient(session, settings.MOCK_GATEWAY_URL),

@@ -52,7 +52,7 @@ class GatewayClient:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(initial=0.1, max=1),
+                wait=wait_exponential_jitter(multiplier=0.1, max=1, jitter=0.1),
                 retry=retry_if_exception_type(_Retryable),
                 reraise=True,
             ):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from payment_svc.handlers import Deps, InitiatePayment, get_payment, initiate_payment, snapshot
 from payments_common.errors import NOT_FOUND, ApiError
-from payments_common.http import json_response, parse_model, read_json_object
+from payments_common.http import CORRELATION_ID, json_response, parse_model, read_json_object
 
 DEPS = web.AppKey("deps", Deps)
 
@@ -34,7 +34,7 @@ async def create_payment(request: web.Request) -> web.Response:
             amount=body.amount,
             currency=body.currency,
             method=body.method,
-            correlation_id=request.get("correlation_id"),
+            correlation_id=request.get(CORRELATION_ID),
         ),
     )
     return json_response(snapshot(payment).model_dump(mode="json"), status=201)

@@ -1,0 +1,50 @@
+"""Composition root: the verification keys and the broker sink, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from payments_common.http import base_app
+from webhook_gateway import views
+from webhook_gateway.publishing import BrokerSink, Destination, EventSink
+from webhook_gateway.settings import Settings
+
+BROKER_SINK = web.AppKey("broker_sink", BrokerSink)
+
+
+async def _broker_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    sink = app[BROKER_SINK]
+    sink.start()
+    try:
+        yield
+    finally:
+        await sink.close()
+
+
+async def create_app(
+    settings: Settings,
+    *,
+    destination: Destination | None = None,
+    sink: EventSink | None = None,
+) -> web.Application:
+    """`sink` replaces the broker (unit tests); `destination` redirects the publishes (integration tests)."""
+    app = base_app(max_body_bytes=settings.MAX_BODY_BYTES, success_flag=True)
+    app[views.VERIFICATION] = views.Verification(
+        webhook_keys=tuple(settings.webhook_keys()),
+        payment_signing_key=settings.payment_signing_key(),
+        tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS,
+    )
+    if sink is None:
+        broker_sink = BrokerSink(
+            settings.AMQP_URL.get_secret_value(),
+            destination or Destination(),
+            timeout=settings.PUBLISH_TIMEOUT_SECONDS,
+        )
+        app[BROKER_SINK] = broker_sink
+        app.cleanup_ctx.append(_broker_lifecycle)
+        sink = broker_sink
+    app[views.SINK] = sink
+    views.add_routes(app)
+    return app

@@ -1,0 +1,59 @@
+"""The gateway's payment report as the contract shapes it, and the envelope it is published in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic.alias_generators import to_camel
+
+from payments_common import ids
+from payments_common.money import MAX_AMOUNT
+from payments_common.timeutil import iso
+
+
+def _prefixed_id(prefix: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not ids.is_valid(prefix, value):
+            raise ValueError(f"expected an id like {prefix}_<uuid>")
+        return value
+
+    return AfterValidator(check)
+
+
+OrderId = Annotated[StrictStr, Field(min_length=1, max_length=64), _prefixed_id(ids.ORDER)]
+PaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _prefixed_id(ids.PAYMENT)]
+GatewayPaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _prefixed_id(ids.GATEWAY_PAYMENT)]
+# any string of sane length: a malformed signature is an INVALID_SIGNATURE, decided by the signature check
+Signature = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+# an amount beyond any order's maximum is still passed on: the consumer records it as a mismatch
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT * 1000)]
+Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class PaymentWebhook(BaseModel):
+    """`POST /webhook/payment`'s body. Unknown fields are ignored: gateways add fields over time."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    order_id: OrderId
+    payment_id: PaymentId
+    gateway_payment_id: GatewayPaymentId
+    signature: Signature
+    status: Literal["SUCCESS", "FAILED"]
+    amount: Amount | None = None
+    currency: Currency | None = None
+    method: dict[str, Any] | None = None
+    error_code: Annotated[StrictStr, Field(max_length=100)] | None = None
+    error_description: Annotated[StrictStr, Field(max_length=1000)] | None = None
+
+    def contract_dict(self) -> dict[str, Any]:
+        """The payload by the contract's names, without the optional fields the gateway left out."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def envelope(event_id: str, webhook: PaymentWebhook, received_at: datetime) -> dict[str, Any]:
+    """What is published: the event id (`webhook-id`) travels with the data, so the consumer's inbox
+    can deduplicate redeliveries of one event."""
+    return {"eventId": event_id, "receivedAt": iso(received_at), "data": webhook.contract_dict()}

@@ -1,0 +1,42 @@
+"""The mock gateway's test values: what each `method` makes of a payment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mock_gateway.outcomes import Outcome, outcome_for
+
+
+@pytest.mark.parametrize(
+    ("method", "outcome"),
+    [
+        (None, Outcome.SUCCESS),
+        ({}, Outcome.SUCCESS),
+        ({"type": "upi", "vpa": "success@razorpay"}, Outcome.SUCCESS),
+        ({"type": "upi", "vpa": "failure@razorpay"}, Outcome.FAILED),
+        ({"type": "upi", "vpa": "pending@razorpay"}, Outcome.PENDING),
+        ({"type": "upi", "vpa": " Failure@Razorpay "}, Outcome.FAILED),
+        ({"type": "upi", "vpa": "someone@okbank"}, Outcome.SUCCESS),
+        ({"type": "upi"}, Outcome.SUCCESS),
+        ({"type": "upi", "vpa": None}, Outcome.SUCCESS),
+        ({"type": "upi", "vpa": 42}, Outcome.SUCCESS),
+        ({"type": "card", "last4": "1111"}, Outcome.SUCCESS),
+    ],
+)
+def test_outcome_for(method: dict[str, Any] | None, outcome: Outcome) -> None:
+    assert outcome_for(method) is outcome
+
+
+@pytest.mark.parametrize(
+    ("outcome", "gateway_status", "sends_webhook"),
+    [
+        (Outcome.SUCCESS, "captured", True),
+        (Outcome.FAILED, "failed", True),
+        (Outcome.PENDING, "created", False),
+    ],
+)
+def test_what_each_outcome_does(outcome: Outcome, gateway_status: str, sends_webhook: bool) -> None:
+    assert outcome.gateway_status == gateway_status
+    assert outcome.sends_webhook is sends_webhook

@@ -1,0 +1,50 @@
+"""The payment state machine and the rule that turns a gateway report into what we record."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from payment_svc.domain import (
+    AMOUNT_MISMATCH,
+    CURRENCY_MISMATCH,
+    PaymentStatus,
+    ReportedOutcome,
+    can_transition,
+    settle,
+)
+
+S = PaymentStatus
+
+
+@pytest.mark.parametrize(("current", "target"), itertools.product(S, S))
+def test_a_payment_leaves_initiated_once_and_only_to_a_terminal_status(current: S, target: S) -> None:
+    expected = current is S.INITIATED and target in (S.SUCCESS, S.FAILED)
+    assert can_transition(current, target) is expected
+
+
+def test_success_with_matching_or_absent_amount_is_success() -> None:
+    assert settle(1500, "INR", ReportedOutcome(S.SUCCESS)).status is S.SUCCESS
+    exact = settle(1500, "INR", ReportedOutcome(S.SUCCESS, amount=1500, currency="INR"))
+    assert (exact.status, exact.error_code) == (S.SUCCESS, None)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "code"),
+    [(1, "INR", AMOUNT_MISMATCH), (1501, None, AMOUNT_MISMATCH), (None, "USD", CURRENCY_MISMATCH)],
+)
+def test_success_for_the_wrong_amount_or_currency_is_recorded_as_a_failure(
+    amount: int | None, currency: str | None, code: str
+) -> None:
+    result = settle(1500, "INR", ReportedOutcome(S.SUCCESS, amount=amount, currency=currency))
+    assert result.status is S.FAILED
+    assert result.error_code == code
+    assert result.error_description
+
+
+def test_failure_keeps_the_gateways_reason_or_gets_a_generic_one() -> None:
+    given = settle(100, "INR", ReportedOutcome(S.FAILED, error_code="BAD_REQUEST_ERROR", error_description="declined"))
+    assert (given.status, given.error_code, given.error_description) == (S.FAILED, "BAD_REQUEST_ERROR", "declined")
+    generic = settle(100, "INR", ReportedOutcome(S.FAILED))
+    assert generic.status is S.FAILED and generic.error_code == "PAYMENT_FAILED"
