@@ -18,7 +18,7 @@ from payment_svc.domain import (
 S = PaymentStatus
 
 
-@pytest.mark.parametrize(("current", "target"), itertools.product(S, S))
+@pytest.mark.parametrize(("current", "target"), list(itertools.product(S, S)))
 def test_a_payment_leaves_initiated_once_and_only_to_a_terminal_status(current: S, target: S) -> None:
     expected = current is S.INITIATED and target in (S.SUCCESS, S.FAILED)
     assert can_transition(current, target) is expected
