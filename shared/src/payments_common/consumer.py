@@ -98,7 +98,8 @@ class Consumer:
     async def _route_failure(self, message: AbstractIncomingMessage, exc: Exception) -> None:
         attempt = _attempts(message) + 1
         now = iso(utcnow())
-        headers: dict[str, Any] = dict(message.headers or {})
+        # x- headers (x-death, x-delivery-count) belong to the broker; they are not ours to carry on
+        headers: dict[str, Any] = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
         headers.setdefault(FIRST_FAILURE_HEADER, now)
         headers[LAST_FAILURE_HEADER] = now
         headers[ATTEMPT_HEADER] = attempt

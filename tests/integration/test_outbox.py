@@ -1,0 +1,255 @@
+"""The outbox against PostgreSQL and RabbitMQ: what commits is published once, with confirms."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import orjson
+import pytest
+from aio_pika import DeliveryMode
+from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
+
+from payments_common.broker import Publisher
+from payments_common.outbox import OutboxEvent, OutboxRelay, notify_channel
+from payments_common.topology import declare_exchanges
+from payments_common.uow import UnitOfWork
+
+from .conftest import BrokerNames
+from .helpers import drain, eventually, get_message
+
+
+def make_event(exchange: str, n: int = 0, **overrides: object) -> OutboxEvent:
+    fields: dict[str, object] = {
+        "aggregate_type": "payment",
+        "aggregate_id": f"pay_{n}",
+        "event_type": "payment.succeeded",
+        "exchange": exchange,
+        "routing_key": "payment.succeeded",
+        "payload": {"n": n, "amount": 50_000, "currency": "INR"},
+    }
+    fields.update(overrides)
+    return OutboxEvent(**fields)  # type: ignore[arg-type]
+
+
+async def commit(pool: asyncpg.Pool, *events: OutboxEvent) -> None:
+    async with UnitOfWork(pool) as uow:
+        for event in events:
+            uow.emit(event)
+
+
+@pytest.fixture
+async def routed(channel: AbstractChannel, names: BrokerNames) -> tuple[str, AbstractQueue]:
+    """A topic exchange and a queue bound to everything on it."""
+    exchange = names.exchange()
+    await declare_exchanges(channel, exchange)
+    queue = await channel.declare_queue(names.queue(), durable=True)
+    await queue.bind(exchange, routing_key="#")
+    return exchange, queue
+
+
+@contextlib.asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(relay.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def wait_until_listening(pool: asyncpg.Pool, schema: str) -> None:
+    """Until the relay's LISTEN connection is up (its last statement is the LISTEN)."""
+    listen = f'LISTEN "{notify_channel(schema)}"'
+
+    async def listening() -> bool:
+        return bool(
+            await pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = $1)",
+                listen,
+            )
+        )
+
+    await eventually(listening, 5.0, "the relay's LISTEN")
+
+
+async def test_committed_event_is_published_with_its_id_persistent_and_marked(
+    pool: asyncpg.Pool,
+    schema: str,
+    database_dsn: str,
+    publisher: Publisher,
+    routed: tuple[str, AbstractQueue],
+) -> None:
+    exchange, queue = routed
+    event = make_event(exchange, headers={"correlation-id": "corr-1"})
+    await commit(pool, event)
+    relay = OutboxRelay(pool, publisher, dsn=database_dsn, schema=schema)
+
+    assert await relay.relay_once() == 1
+
+    message = await get_message(queue)
+    assert message.message_id == str(event.id)
+    assert message.delivery_mode == DeliveryMode.PERSISTENT
+    assert orjson.loads(message.body) == event.payload
+    assert message.routing_key == "payment.succeeded"
+    assert message.type == "payment.succeeded"
+    assert message.correlation_id == "corr-1"
+    assert (message.headers or {}).get("correlation-id") == "corr-1"
+    row = await pool.fetchrow("SELECT published_at, attempts, last_error FROM outbox WHERE id = $1", event.id)
+    assert row is not None
+    assert row["published_at"] is not None
+    assert row["attempts"] == 0
+    assert row["last_error"] is None
+    # published rows are not claimed again
+    assert await relay.relay_once() == 0
+    assert await drain(queue) == []
+
+
+async def test_rolled_back_unit_of_work_leaves_no_outbox_row(pool: asyncpg.Pool) -> None:
+    await pool.execute("CREATE TABLE state_change (id int PRIMARY KEY)")
+
+    with pytest.raises(RuntimeError, match="handler failed"):
+        async with UnitOfWork(pool) as uow:
+            await uow.conn.execute("INSERT INTO state_change (id) VALUES (1)")
+            uow.emit(make_event("payments.events"))
+            raise RuntimeError("handler failed")
+
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    assert await pool.fetchval("SELECT count(*) FROM state_change") == 0
+    # the same work on a clean exit commits both the state and its event
+    async with UnitOfWork(pool) as uow:
+        await uow.conn.execute("INSERT INTO state_change (id) VALUES (1)")
+        uow.emit(make_event("payments.events"))
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+    assert await pool.fetchval("SELECT count(*) FROM state_change") == 1
+
+
+async def test_unroutable_event_is_not_marked_published_and_backs_off(
+    pool: asyncpg.Pool,
+    schema: str,
+    database_dsn: str,
+    publisher: Publisher,
+    channel: AbstractChannel,
+    names: BrokerNames,
+) -> None:
+    exchange = names.exchange()
+    await declare_exchanges(channel, exchange)  # exists, nothing bound
+    event = make_event(exchange)
+    await commit(pool, event)
+    relay = OutboxRelay(pool, publisher, dsn=database_dsn, schema=schema)
+
+    assert await relay.relay_once() == 1
+
+    row = await pool.fetchrow(
+        "SELECT published_at, attempts, last_error, available_at > now() AS backed_off FROM outbox WHERE id = $1",
+        event.id,
+    )
+    assert row is not None
+    assert row["published_at"] is None
+    assert row["attempts"] == 1
+    assert row["last_error"]
+    assert row["backed_off"] is True
+    # backing off: the row is not claimed again right away (no hot loop)
+    assert await relay.relay_once() == 0
+
+
+async def test_two_relays_publish_each_row_exactly_once(
+    pool: asyncpg.Pool,
+    schema: str,
+    database_dsn: str,
+    amqp_connection: AbstractRobustConnection,
+    routed: tuple[str, AbstractQueue],
+) -> None:
+    exchange, queue = routed
+    events = [make_event(exchange, n) for n in range(500)]
+    await commit(pool, *events)
+    publishers = [Publisher(amqp_connection), Publisher(amqp_connection)]
+    relays = [OutboxRelay(pool, p, dsn=database_dsn, schema=schema, batch_size=25) for p in publishers]
+
+    async def run_until_idle(relay: OutboxRelay) -> int:
+        total = 0
+        while claimed := await relay.relay_once():
+            total += claimed
+        return total
+
+    try:
+        claimed = await asyncio.wait_for(asyncio.gather(*(run_until_idle(r) for r in relays)), 30)
+    finally:
+        for p in publishers:
+            await p.close()
+
+    # both took part, and no row was claimed by both
+    assert all(n > 0 for n in claimed), claimed
+    assert sum(claimed) == 500
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    # every publish was confirmed before its relay returned, so the queue holds all of them now
+    consumed = Counter(message.message_id for message in await drain(queue))
+    assert [mid for mid, n in consumed.items() if n > 1] == []
+    assert set(consumed) == {str(e.id) for e in events}
+
+
+async def test_run_is_woken_by_notify_not_by_the_poll(
+    pool: asyncpg.Pool,
+    schema: str,
+    database_dsn: str,
+    publisher: Publisher,
+    routed: tuple[str, AbstractQueue],
+) -> None:
+    exchange, queue = routed
+    relay = OutboxRelay(pool, publisher, dsn=database_dsn, schema=schema, poll_interval=30)
+
+    async with running(relay):
+        await wait_until_listening(pool, schema)
+        for n in range(2):  # the second one long after the listener's start-up catch-up
+            event = make_event(exchange, n)
+            await commit(pool, event)
+            message = await get_message(queue, within=3.0)
+            assert message.message_id == str(event.id)
+
+
+class RelayCommittingDuringItsBatch(OutboxRelay):
+    """After its first batch that claimed something, commits another event before returning, and waits
+    until the NOTIFY of that commit has reached the relay's listener. Nothing else wakes the relay
+    afterwards, so that notification must survive the end of the batch."""
+
+    def __init__(self, *args: object, during_batch: Callable[[], Awaitable[None]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._during_batch: Callable[[], Awaitable[None]] | None = during_batch
+
+    async def relay_once(self) -> int:
+        claimed = await super().relay_once()
+        if claimed and self._during_batch is not None:
+            during_batch, self._during_batch = self._during_batch, None
+            await during_batch()
+            await eventually(self._wakeup.is_set, 3.0, "the notification to reach the relay")
+        return claimed
+
+
+async def test_run_keeps_a_notification_that_arrives_during_a_batch(
+    pool: asyncpg.Pool,
+    schema: str,
+    database_dsn: str,
+    publisher: Publisher,
+    routed: tuple[str, AbstractQueue],
+) -> None:
+    exchange, queue = routed
+    first, second = make_event(exchange, 1), make_event(exchange, 2)
+    relay = RelayCommittingDuringItsBatch(
+        pool,
+        publisher,
+        dsn=database_dsn,
+        schema=schema,
+        poll_interval=30,
+        during_batch=lambda: commit(pool, second),
+    )
+
+    async with running(relay):
+        await wait_until_listening(pool, schema)
+        await commit(pool, first)
+        received = [(await get_message(queue, within=3.0)).message_id for _ in range(2)]
+
+    assert received == [str(first.id), str(second.id)]
