@@ -32,6 +32,7 @@ if ! listening "$PG_HOST" "$PG_PORT"; then
     exit 1
   fi
   wait_for PostgreSQL "$PG_HOST" "$PG_PORT" 60
+  command -v pg_isready >/dev/null 2>&1 && timeout 60 bash -c "until pg_isready -q -h $PG_HOST -p $PG_PORT; do sleep 1; done" || true
 fi
 
 if ! listening "$AMQP_HOST" "$AMQP_PORT"; then
@@ -43,5 +44,7 @@ if ! listening "$AMQP_HOST" "$AMQP_PORT"; then
     exit 1
   fi
   wait_for RabbitMQ "$AMQP_HOST" "$AMQP_PORT" 120
+  # the port opens before every plugin and vhost is ready
+  command -v rabbitmqctl >/dev/null 2>&1 && timeout 120 rabbitmqctl await_startup >/dev/null 2>&1 || true
 fi
 echo "ensure-services: PostgreSQL ($PG_HOST:$PG_PORT) and RabbitMQ ($AMQP_HOST:$AMQP_PORT) are up"
