@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+from pydantic import BaseModel, ValidationError
 
 from payments_common.broker import Publisher, PublishError
 from payments_common.errors import PermanentError, ProcessingError
@@ -25,6 +26,7 @@ from payments_common.topology import QueueSpec, declare_queue
 
 log = get_logger(__name__)
 
+M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 
 ATTEMPT_HEADER = "retry-attempt"
@@ -41,6 +43,18 @@ DEAD_LETTER_HEADERS = (
     "dead-letter-first-failure-at",
     "dead-letter-last-failure-at",
 )
+
+
+def decode(message: AbstractIncomingMessage, model: type[M]) -> tuple[str, M]:
+    """The message id and the body as `model`; a message that is neither is permanently bad."""
+    if not message.message_id:
+        raise PermanentError("message has no message_id", reason="MALFORMED_EVENT")
+    try:
+        return message.message_id, model.model_validate_json(message.body)
+    except ValidationError as exc:
+        raise PermanentError(
+            f"not a {model.__name__}: {exc.error_count()} validation errors", reason="MALFORMED_EVENT"
+        ) from None
 
 
 def _attempts(message: AbstractIncomingMessage) -> int:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Annotated
 
 import uuid_utils
+from pydantic import AfterValidator, Field, StrictStr
 
 ORDER = "order"
 PAYMENT = "pay"
@@ -29,3 +31,18 @@ def new_id(prefix: str) -> str:
 
 def is_valid(prefix: str, value: object) -> bool:
     return isinstance(value, str) and bool(_PATTERNS[prefix].match(value))
+
+
+def _checked(prefix: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not is_valid(prefix, value):
+            raise ValueError(f"expected an id like {prefix}_<uuid>")
+        return value
+
+    return AfterValidator(check)
+
+
+# for pydantic models at the edges: a string that is an id of that kind
+OrderId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(ORDER)]
+PaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(PAYMENT)]
+GatewayPaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(GATEWAY_PAYMENT)]

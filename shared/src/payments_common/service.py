@@ -1,17 +1,31 @@
-"""Running one service process: uvloop, the aiohttp app, graceful stop on SIGINT/SIGTERM."""
+"""Running one service process: settings, logging, uvloop, the aiohttp app, graceful stop."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 import uvloop
 from aiohttp import web
 
-from payments_common.logging import get_logger
+from payments_common import logging
+
+
+class ServiceSettings(Protocol):
+    HOST: str
+    LOG_LEVEL: str
+
+    @property
+    def port(self) -> int: ...
+
+    def secrets(self) -> list[str]: ...
+
+
+S = TypeVar("S", bound=ServiceSettings)
 
 
 def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: int) -> None:
-    log = get_logger(__name__)
+    log = logging.get_logger(__name__)
     log.info("service.starting", host=host, port=port)
     # run_app installs SIGINT/SIGTERM handlers and runs every cleanup_ctx exit on the way down
     web.run_app(
@@ -24,3 +38,12 @@ def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: 
         loop=uvloop.new_event_loop(),
     )
     log.info("service.stopped")
+
+
+def main(name: str, settings_factory: Callable[[], S], create_app: Callable[[S], Awaitable[web.Application]]) -> None:
+    """A service's console script: settings from the environment (a missing secret stops it here),
+    JSON logs that mask every secret the settings hold, then the app until SIGINT/SIGTERM."""
+    settings = settings_factory()
+    logging.configure(name, settings.LOG_LEVEL)
+    logging.register_secrets(settings.secrets())
+    run(lambda: create_app(settings), settings.HOST, settings.port)

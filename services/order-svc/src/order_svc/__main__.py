@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from order_svc.bootstrap import create_app
 from order_svc.settings import SERVICE, Settings
-from payments_common import logging, service
+from payments_common import service
 
 
 def main() -> None:
-    settings = Settings()  # required values come from the environment
-    logging.configure(SERVICE, settings.LOG_LEVEL)
-    logging.register_secrets(settings.secrets())
-    service.run(lambda: create_app(settings), settings.HOST, settings.port)
+    service.main(SERVICE, Settings, create_app)
 
 
 if __name__ == "__main__":

@@ -5,26 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
-from payments_common import ids
+from payments_common.ids import GatewayPaymentId, OrderId, PaymentId
 from payments_common.money import MAX_AMOUNT
 from payments_common.timeutil import iso
 
-
-def _prefixed_id(prefix: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not ids.is_valid(prefix, value):
-            raise ValueError(f"expected an id like {prefix}_<uuid>")
-        return value
-
-    return AfterValidator(check)
-
-
-OrderId = Annotated[StrictStr, Field(min_length=1, max_length=64), _prefixed_id(ids.ORDER)]
-PaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _prefixed_id(ids.PAYMENT)]
-GatewayPaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _prefixed_id(ids.GATEWAY_PAYMENT)]
 # any string of sane length: a malformed signature is an INVALID_SIGNATURE, decided by the signature check
 Signature = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 # an amount beyond any order's maximum is still passed on: the consumer records it as a mismatch
