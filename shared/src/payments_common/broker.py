@@ -9,7 +9,8 @@ retries and the consumer's inbox absorbs the duplicate.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aio_pika
@@ -110,3 +111,18 @@ class Publisher:
     async def close(self) -> None:
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
+
+
+@asynccontextmanager
+async def messaging(url: str) -> AsyncIterator[tuple[AbstractRobustConnection, Publisher]]:
+    """A service's broker connection and its confirmed publisher, closed in reverse on the way out."""
+    connection = await connect(url)
+    try:
+        publisher = Publisher(connection)
+        await publisher.open()
+        try:
+            yield connection, publisher
+        finally:
+            await publisher.close()
+    finally:
+        await connection.close()

@@ -18,7 +18,3 @@ CURRENCY_EXPONENTS: Final[dict[str, int]] = {
 }
 SUPPORTED_CURRENCIES: Final[frozenset[str]] = frozenset(CURRENCY_EXPONENTS)
 MAX_AMOUNT: Final[int] = 10**10
-
-
-def is_supported(currency: str) -> bool:
-    return currency in SUPPORTED_CURRENCIES

@@ -10,7 +10,3 @@ def utcnow() -> datetime:
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a `Z`, as the contract shows."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_iso(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))

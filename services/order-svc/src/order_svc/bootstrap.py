@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -24,29 +25,28 @@ async def create_app(settings: Settings) -> web.Application:
     http.add_routes(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.PAYMENT_SVC_TIMEOUT_SECONDS))
-        deps = Deps(pool=pool, payments=PaymentsClient(session, settings.PAYMENT_SVC_URL))
-        app[http.DEPS] = deps
-        connection = await broker.connect(settings.AMQP_URL.get_secret_value())
-        publisher = broker.Publisher(connection)
-        await publisher.open()
-        consumer = Consumer(
-            connection,
-            topology.ORDER_SVC_PAYMENT_EVENTS,
-            payment_events_handler(deps),
-            publisher,
-            prefetch=settings.CONSUMER_PREFETCH,
-        )
-        await consumer.start()
-        try:
+        # an exit stack, so that a failure half-way through start-up still closes what was opened
+        async with contextlib.AsyncExitStack() as stack:
+            pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
+            stack.push_async_callback(pool.close)
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.PAYMENT_SVC_TIMEOUT_SECONDS))
+            )
+            deps = Deps(pool=pool, payments=PaymentsClient(session, settings.PAYMENT_SVC_URL))
+            app[http.DEPS] = deps
+            connection, publisher = await stack.enter_async_context(
+                broker.messaging(settings.AMQP_URL.get_secret_value())
+            )
+            consumer = Consumer(
+                connection,
+                topology.ORDER_SVC_PAYMENT_EVENTS,
+                payment_events_handler(deps),
+                publisher,
+                prefetch=settings.CONSUMER_PREFETCH,
+            )
+            stack.push_async_callback(consumer.stop)
+            await consumer.start()
             yield
-        finally:
-            await consumer.stop()
-            await publisher.close()
-            await connection.close()
-            await session.close()
-            await pool.close()
 
     app.cleanup_ctx.append(resources)
     return app

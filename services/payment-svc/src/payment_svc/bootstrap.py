@@ -25,42 +25,46 @@ async def create_app(settings: Settings) -> web.Application:
     http.add_routes(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.GATEWAY_TIMEOUT_SECONDS))
-        connection = await broker.connect(settings.AMQP_URL.get_secret_value())
-        publisher = broker.Publisher(connection)
-        await publisher.open()
-        deps = Deps(
-            pool=pool,
-            gateway=GatewayClient(session, settings.MOCK_GATEWAY_URL),
-            signing_secret=settings.PAYMENT_SIGNING_SECRET.get_secret_value().encode(),
-        )
-        app[http.DEPS] = deps
-        # the topology this service publishes into must exist before the relay's first mandatory publish
-        channel = await connection.channel()
-        await topology.declare_queue(channel, topology.ORDER_SVC_PAYMENT_EVENTS)
-        await channel.close()
-        consumer = Consumer(
-            connection,
-            topology.PAYMENT_SVC_WEBHOOKS,
-            webhook_handler(deps),
-            publisher,
-            prefetch=settings.CONSUMER_PREFETCH,
-        )
-        await consumer.start()
-        relay = OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA)
-        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
-        try:
+        # an exit stack, so that a failure half-way through start-up still closes what was opened
+        async with contextlib.AsyncExitStack() as stack:
+            pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
+            stack.push_async_callback(pool.close)
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.GATEWAY_TIMEOUT_SECONDS))
+            )
+            connection, publisher = await stack.enter_async_context(
+                broker.messaging(settings.AMQP_URL.get_secret_value())
+            )
+            deps = Deps(
+                pool=pool,
+                gateway=GatewayClient(session, settings.MOCK_GATEWAY_URL),
+                signing_secret=settings.PAYMENT_SIGNING_SECRET.get_secret_value().encode(),
+            )
+            app[http.DEPS] = deps
+            # the topology this service publishes into must exist before the relay's first mandatory publish
+            channel = await connection.channel()
+            await topology.declare_queue(channel, topology.ORDER_SVC_PAYMENT_EVENTS)
+            await channel.close()
+            consumer = Consumer(
+                connection,
+                topology.PAYMENT_SVC_WEBHOOKS,
+                webhook_handler(deps),
+                publisher,
+                prefetch=settings.CONSUMER_PREFETCH,
+            )
+            relay_task = asyncio.create_task(
+                OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA).run(), name="outbox-relay"
+            )
+            stack.push_async_callback(_cancel, relay_task)
+            stack.push_async_callback(consumer.stop)
+            await consumer.start()
             yield
-        finally:
-            await consumer.stop()
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
-            await publisher.close()
-            await connection.close()
-            await session.close()
-            await pool.close()
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from payment_svc.domain import PaymentStatus, ReportedOutcome, settle
+from payment_svc.domain import PaymentStatus, ReportedOutcome, can_transition, settle
 from payment_svc.gateway_client import GatewayClient, GatewayRejected, GatewayUnavailable
 from payment_svc.repository import OrderPayments, Payment, PaymentRepository
 from payments_common import events, ids, inbox
@@ -184,7 +184,7 @@ async def apply_webhook(
                 error_description=data.errorDescription,
             )
             detail = {"reported": data.status, "current": payment.status.value}
-            if payment.status is not PaymentStatus.INITIATED:
+            if not can_transition(payment.status, reported.status):
                 kind = "ignored_already_settled" if payment.status == reported.status else "conflict_ignored"
                 await repo.record(payment.id, kind, "webhook", envelope.eventId, detail)
                 log.info("webhook.ignored", reason=kind, **detail)
