@@ -85,11 +85,34 @@ class CommonSettings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
     DB_POOL_SIZE: int = Field(default=10, gt=0)
+    # the consumers' delay tiers; queue names carry the delay, so changing it declares new tiers
+    RETRY_DELAYS_MS: str = "500,2000,10000,30000,120000"
 
     @field_validator("ORDER_SVC_URL", "WEBHOOK_GATEWAY_URL", "PAYMENT_SVC_URL", "MOCK_GATEWAY_URL")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("RETRY_DELAYS_MS")
+    @classmethod
+    def _retry_delays_valid(cls, value: str) -> str:
+        parse_retry_delays(value)
+        return value
+
+    @property
+    def retry_delays_ms(self) -> tuple[int, ...]:
+        return parse_retry_delays(self.RETRY_DELAYS_MS)
+
+
+def parse_retry_delays(raw: str) -> tuple[int, ...]:
+    """`RETRY_DELAYS_MS`: comma-separated delays in milliseconds, one per retry tier, each > 0."""
+    try:
+        delays = tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError("RETRY_DELAYS_MS must be comma-separated integers") from None
+    if not delays or any(delay <= 0 for delay in delays):
+        raise ValueError("RETRY_DELAYS_MS needs at least one delay, each > 0")
+    return delays
 
 
 def port_of(url: str, default: int) -> int:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 PAYMENT_INITIATED = "payment.initiated"
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
+ORDER_PAID = "order.paid"
 
 
 class PaymentSnapshot(BaseModel):
@@ -37,6 +38,16 @@ class PaymentSnapshot(BaseModel):
 class PaymentEvent(BaseModel):
     type: Literal["payment.initiated", "payment.succeeded", "payment.failed"]
     payment: PaymentSnapshot
+
+
+class OrderPaidEvent(BaseModel):
+    """order-svc has the order paid by this payment (sent again whenever it hears of the SUCCESS)."""
+
+    type: Literal["order.paid"] = "order.paid"
+    orderId: str
+    paymentId: str
+    merchantId: str
+    paidAt: datetime
 
 
 class WebhookPayload(BaseModel):

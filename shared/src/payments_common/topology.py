@@ -20,6 +20,7 @@ from pamqp.common import FieldTable
 
 WEBHOOKS_EXCHANGE = "payments.webhooks"
 EVENTS_EXCHANGE = "payments.events"
+ORDER_EVENTS_EXCHANGE = "orders.events"
 
 PAYMENT_WEBHOOK_KEY = "webhook.payment"
 
@@ -109,3 +110,12 @@ ORDER_SVC_PAYMENT_EVENTS = QueueSpec(
     service="order-svc",
     bindings=((EVENTS_EXCHANGE, "payment.#"),),
 )
+# order-svc tells payment-svc which orders it has marked paid, closing the loop the reconciler checks
+PAYMENT_SVC_ORDER_EVENTS = QueueSpec(
+    name="payment-svc.order-events",
+    service="payment-svc",
+    bindings=((ORDER_EVENTS_EXCHANGE, "order.#"),),
+)
+
+# every work queue, and so every dead-letter queue, of the system: what the operator tooling looks at
+CONSUMER_QUEUES: tuple[QueueSpec, ...] = (PAYMENT_SVC_WEBHOOKS, ORDER_SVC_PAYMENT_EVENTS, PAYMENT_SVC_ORDER_EVENTS)

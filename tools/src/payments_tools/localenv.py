@@ -12,6 +12,8 @@ from dotenv import dotenv_values
 from payments_common.config import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
 
 SECRET_NAMES = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
+# added after the first release: generated into an existing `.env` that lacks them
+LATER_SECRETS = ("ADMIN_TOKEN",)
 
 
 def generate_secrets() -> dict[str, str]:
@@ -21,6 +23,7 @@ def generate_secrets() -> dict[str, str]:
         "API_KEYS": keys,
         "PAYMENT_SIGNING_SECRET": secrets.token_hex(32),
         "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "ADMIN_TOKEN": secrets.token_urlsafe(32),
     }
 
 
@@ -45,7 +48,15 @@ def load_or_create(path: Path) -> tuple[dict[str, str], bool]:
         path.chmod(0o600)
         created = True
     values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
-    merged = {**values, **{k: v for k, v in os.environ.items() if k in values or k in SECRET_NAMES}}
+    if path.exists():
+        missing_later = [name for name in LATER_SECRETS if not values.get(name) and not os.environ.get(name)]
+        if missing_later:
+            fresh = generate_secrets()
+            with path.open("a", encoding="utf-8") as file:
+                file.writelines(f"{name}={fresh[name]}\n" for name in missing_later)
+            values.update({name: fresh[name] for name in missing_later})
+    wanted = (*SECRET_NAMES, *LATER_SECRETS)
+    merged = {**values, **{k: v for k, v in os.environ.items() if k in values or k in wanted}}
     missing = [name for name in SECRET_NAMES if not merged.get(name)]
     if missing:
         raise SystemExit(f"payments-stack: {', '.join(missing)} not set (neither in the environment nor in {path})")

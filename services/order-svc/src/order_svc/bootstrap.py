@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -16,6 +18,8 @@ from order_svc.settings import SCHEMA, Settings
 from payments_common import broker, db, topology
 from payments_common.consumer import Consumer
 from payments_common.http import base_app
+from payments_common.outbox import OutboxRelay
+from payments_common.tasks import cancel_and_wait
 
 
 async def create_app(settings: Settings) -> web.Application:
@@ -37,9 +41,20 @@ async def create_app(settings: Settings) -> web.Application:
             connection, publisher = await stack.enter_async_context(
                 broker.messaging(settings.AMQP_URL.get_secret_value())
             )
+            # the queue this service publishes into must exist before the relay's first mandatory publish
+            channel = await connection.channel()
+            await topology.declare_queue(
+                channel,
+                dataclasses.replace(topology.PAYMENT_SVC_ORDER_EVENTS, retry_delays_ms=settings.retry_delays_ms),
+            )
+            await channel.close()
+            relay_task = asyncio.create_task(
+                OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA).run(), name="outbox-relay"
+            )
+            stack.push_async_callback(cancel_and_wait, relay_task)
             consumer = Consumer(
                 connection,
-                topology.ORDER_SVC_PAYMENT_EVENTS,
+                dataclasses.replace(topology.ORDER_SVC_PAYMENT_EVENTS, retry_delays_ms=settings.retry_delays_ms),
                 payment_events_handler(deps),
                 publisher,
                 prefetch=settings.CONSUMER_PREFETCH,

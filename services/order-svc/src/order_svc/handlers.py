@@ -12,6 +12,9 @@ from order_svc.repository import Order, OrderRepository, PaymentView
 from payments_common import events, ids, inbox
 from payments_common.errors import NOT_FOUND, ORDER_ALREADY_PAID, ApiError, PermanentError
 from payments_common.logging import bound, get_logger
+from payments_common.outbox import OutboxEvent
+from payments_common.timeutil import utcnow
+from payments_common.topology import ORDER_EVENTS_EXCHANGE
 from payments_common.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -73,6 +76,18 @@ async def initiate_payment(
         return payment
 
 
+def _order_paid(order: Order, payment: events.PaymentSnapshot) -> OutboxEvent:
+    body = events.OrderPaidEvent(orderId=order.id, paymentId=payment.id, merchantId=order.merchant_id, paidAt=utcnow())
+    return OutboxEvent(
+        aggregate_type="order",
+        aggregate_id=order.id,
+        event_type=events.ORDER_PAID,
+        exchange=ORDER_EVENTS_EXCHANGE,
+        routing_key=events.ORDER_PAID,
+        payload=body.model_dump(mode="json"),
+    )
+
+
 async def apply_payment_event(deps: Deps, message_id: str, event: events.PaymentEvent) -> None:
     """Keep the newest snapshot of the attempt and move the order with it, in one transaction."""
     payment = event.payment
@@ -86,11 +101,15 @@ async def apply_payment_event(deps: Deps, message_id: str, event: events.Payment
             order = await repo.lock(payment.orderId)
             if order is None:
                 raise PermanentError("no such order", reason="UNKNOWN_ORDER")
-            if not await repo.upsert_payment(payment):
-                log.info("payment_event.stale_ignored", version=payment.version)
-                return
+            fresh = await repo.upsert_payment(payment)
             if payment.status == "SUCCESS":
                 changed = await repo.mark_paid(order.id)
+                # told on every SUCCESS heard, not only the first: payment-svc's reconciler publishes the
+                # SUCCESS again when it has not heard back, and this answer is what it waits for
+                uow.emit(_order_paid(order, payment))
+            elif not fresh:
+                log.info("payment_event.stale_ignored", version=payment.version)
+                return
             elif payment.status == "FAILED":
                 changed = await repo.mark_failed(order.id)
             else:

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
-from payment_svc import http
-from payment_svc.consumers import webhook_handler
+from payment_svc import admin, http
+from payment_svc.consumers import order_events_handler, webhook_handler
 from payment_svc.gateway_client import GatewayClient
 from payment_svc.handlers import Deps
+from payment_svc.reconciler import Reconciler
 from payment_svc.settings import SCHEMA, Settings
 from payments_common import broker, db, topology
 from payments_common.consumer import Consumer
 from payments_common.http import base_app
 from payments_common.outbox import OutboxRelay
+from payments_common.tasks import cancel_and_wait
 
 
 async def create_app(settings: Settings) -> web.Application:
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
     http.add_routes(app)
+    admin.add_routes(app, settings.ADMIN_TOKEN)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # an exit stack, so that a failure half-way through start-up still closes what was opened
@@ -43,28 +47,37 @@ async def create_app(settings: Settings) -> web.Application:
             app[http.DEPS] = deps
             # the topology this service publishes into must exist before the relay's first mandatory publish
             channel = await connection.channel()
-            await topology.declare_queue(channel, topology.ORDER_SVC_PAYMENT_EVENTS)
-            await channel.close()
-            consumer = Consumer(
-                connection,
-                topology.PAYMENT_SVC_WEBHOOKS,
-                webhook_handler(deps),
-                publisher,
-                prefetch=settings.CONSUMER_PREFETCH,
+            await topology.declare_queue(
+                channel,
+                dataclasses.replace(topology.ORDER_SVC_PAYMENT_EVENTS, retry_delays_ms=settings.retry_delays_ms),
             )
+            await channel.close()
+            reconciler = Reconciler(pool, deps.gateway, deps.signing_secret, settings.reconcile_config())
+            app[admin.RECONCILER] = reconciler
+            app[admin.CONNECTION] = connection
+            app[admin.POOL] = pool
             relay_task = asyncio.create_task(
                 OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA).run(), name="outbox-relay"
             )
-            stack.push_async_callback(_cancel, relay_task)
-            stack.push_async_callback(consumer.stop)
-            await consumer.start()
+            stack.push_async_callback(cancel_and_wait, relay_task)
+            reconcile_task = asyncio.create_task(
+                reconciler.run_forever(settings.RECONCILE_INTERVAL_SECONDS), name="reconciler"
+            )
+            stack.push_async_callback(cancel_and_wait, reconcile_task)
+            for spec, handler in (
+                (topology.PAYMENT_SVC_WEBHOOKS, webhook_handler(deps)),
+                (topology.PAYMENT_SVC_ORDER_EVENTS, order_events_handler(deps)),
+            ):
+                consumer = Consumer(
+                    connection,
+                    dataclasses.replace(spec, retry_delays_ms=settings.retry_delays_ms),
+                    handler,
+                    publisher,
+                    prefetch=settings.CONSUMER_PREFETCH,
+                )
+                stack.push_async_callback(consumer.stop)
+                await consumer.start()
             yield
 
     app.cleanup_ctx.append(resources)
     return app
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -16,6 +16,29 @@ TERMINAL = frozenset({PaymentStatus.SUCCESS, PaymentStatus.FAILED})
 
 AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
 CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+# an attempt the gateway never settled, or never heard of, within the expiry
+EXPIRED = "EXPIRED"
+
+
+class Source(StrEnum):
+    """Who decided a payment's outcome; recorded with every settlement."""
+
+    API = "api"
+    WEBHOOK = "webhook"
+    RECONCILIATION = "reconciliation"
+    EXPIRY = "expiry"
+
+
+def conflict_kind(current: PaymentStatus, reported: PaymentStatus) -> str | None:
+    """The anomaly a report makes when it contradicts a settled payment; None when it merely repeats it."""
+    if current is PaymentStatus.INITIATED or current is reported:
+        return None
+    return f"{reported.value}_AFTER_{current.value}"
+
+
+def is_anomalous(error_code: str | None) -> bool:
+    """A SUCCESS refused for a wrong amount or currency: the gateway may have captured money anyway."""
+    return error_code in (AMOUNT_MISMATCH, CURRENCY_MISMATCH)
 
 
 def can_transition(current: PaymentStatus, target: PaymentStatus) -> bool:

@@ -27,6 +27,41 @@ class GatewayPayment:
     signature: str
 
 
+# the gateway's own record of a payment: `created` (not settled yet), `captured` or `failed`
+GATEWAY_CAPTURED = "captured"
+GATEWAY_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRecord:
+    id: str
+    payment_id: str
+    order_id: str
+    amount: int | None
+    currency: str | None
+    status: str
+    signature: str
+    error_code: str | None = None
+    error_description: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> GatewayRecord:
+        try:
+            return cls(
+                id=str(data["id"]),
+                payment_id=str(data["paymentId"]),
+                order_id=str(data["orderId"]),
+                amount=data.get("amount"),
+                currency=data.get("currency"),
+                status=str(data["status"]),
+                signature=str(data["signature"]),
+                error_code=data.get("errorCode"),
+                error_description=data.get("errorDescription"),
+            )
+        except (KeyError, TypeError, AttributeError):
+            raise GatewayRejected("gateway record lacks a required field") from None
+
+
 class _Retryable(Exception):
     pass
 
@@ -61,6 +96,25 @@ class GatewayClient:
         except _Retryable as exc:
             raise GatewayUnavailable(str(exc)) from None
         raise AssertionError("unreachable")
+
+    async def find_payment(self, *, gateway_payment_id: str | None, payment_id: str) -> GatewayRecord | None:
+        """The gateway's record, by its id when we know it, else by ours; None when it has none."""
+        if gateway_payment_id is not None:
+            url, params = f"{self._base_url}/v1/payments/{gateway_payment_id}", {}
+        else:
+            url, params = f"{self._base_url}/v1/payments", {"paymentId": payment_id}
+        try:
+            async with self._session.get(url, params=params) as response:
+                if response.status == 404:
+                    return None
+                if response.status >= 500:
+                    raise GatewayUnavailable(f"gateway answered {response.status}")
+                if response.status >= 400:
+                    raise GatewayRejected(f"gateway refused the lookup: {response.status}")
+                data = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise GatewayUnavailable(f"gateway unreachable: {type(exc).__name__}") from exc
+        return GatewayRecord.from_json(data)
 
     async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> GatewayPayment:
         try:

@@ -7,9 +7,11 @@ from typing import Any
 
 import asyncpg
 
-from payment_svc.domain import PaymentStatus, ReportedOutcome, can_transition, settle
+from payment_svc.domain import PaymentStatus, ReportedOutcome, Source
 from payment_svc.gateway_client import GatewayClient, GatewayRejected, GatewayUnavailable
+from payment_svc.outgoing import payment_event, snapshot
 from payment_svc.repository import OrderPayments, Payment, PaymentRepository
+from payment_svc.settlement import apply_report
 from payments_common import events, ids, inbox
 from payments_common.errors import (
     GATEWAY_ERROR,
@@ -21,14 +23,23 @@ from payments_common.errors import (
     RetryableError,
 )
 from payments_common.logging import bound, get_logger
-from payments_common.outbox import OutboxEvent
 from payments_common.signatures import verify_payment_signature
-from payments_common.topology import EVENTS_EXCHANGE
 from payments_common.uow import UnitOfWork
 
 log = get_logger(__name__)
 
 WEBHOOK_CONSUMER = "payment-svc.webhooks"
+ORDER_EVENTS_CONSUMER = "payment-svc.order-events"
+
+__all__ = [
+    "Deps",
+    "InitiatePayment",
+    "apply_webhook",
+    "confirm_order_paid",
+    "get_payment",
+    "initiate_payment",
+    "snapshot",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,39 +57,6 @@ class InitiatePayment:
     currency: str
     method: dict[str, Any] | None
     correlation_id: str | None = None
-
-
-def snapshot(payment: Payment) -> events.PaymentSnapshot:
-    return events.PaymentSnapshot(
-        id=payment.id,
-        orderId=payment.order_id,
-        merchantId=payment.merchant_id,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=payment.status.value,
-        gatewayPaymentId=payment.gateway_payment_id,
-        signature=payment.signature,
-        method=payment.method,
-        errorCode=payment.error_code,
-        errorDescription=payment.error_description,
-        version=payment.version,
-        createdAt=payment.created_at,
-        updatedAt=payment.updated_at,
-    )
-
-
-def _event(payment: Payment, event_type: str, correlation_id: str | None) -> OutboxEvent:
-    body = events.PaymentEvent(type=event_type, payment=snapshot(payment))
-    headers = {"correlation-id": correlation_id} if correlation_id else {}
-    return OutboxEvent(
-        aggregate_type="payment",
-        aggregate_id=payment.id,
-        event_type=event_type,
-        exchange=EVENTS_EXCHANGE,
-        routing_key=event_type,
-        payload=body.model_dump(mode="json"),
-        headers=headers,
-    )
 
 
 async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
@@ -118,7 +96,7 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
                 assert current is not None
                 return current
             await repo.record(payment_id, "sent_to_gateway", "api", detail={"gatewayPaymentId": gateway_payment.id})
-            uow.emit(_event(attached, events.PAYMENT_INITIATED, cmd.correlation_id))
+            uow.emit(payment_event(attached, events.PAYMENT_INITIATED, cmd.correlation_id))
         log.info("payment.initiated", gateway_payment_id=gateway_payment.id)
         return attached
 
@@ -134,11 +112,15 @@ async def _fail_unstarted(deps: Deps, payment: Payment, reason: str, correlation
     async with UnitOfWork(deps.pool) as uow:
         repo = PaymentRepository(uow.conn)
         failed = await repo.settle(
-            payment.id, PaymentStatus.FAILED, GATEWAY_ERROR, "the payment gateway could not start the payment", "api"
+            payment.id,
+            PaymentStatus.FAILED,
+            GATEWAY_ERROR,
+            "the payment gateway could not start the payment",
+            Source.API.value,
         )
-        await repo.record(payment.id, "gateway_error", "api", detail={"error": reason})
+        await repo.record(payment.id, "gateway_error", Source.API.value, detail={"error": reason})
         if failed is not None:
-            uow.emit(_event(failed, events.PAYMENT_FAILED, correlation_id))
+            uow.emit(payment_event(failed, events.PAYMENT_FAILED, correlation_id))
     log.warning("payment.gateway_error", error=reason)
 
 
@@ -171,11 +153,12 @@ async def apply_webhook(
             await repo.lock_existing_order(order_id)
             payment = await repo.get(data.paymentId, for_update=True)
             assert payment is not None
-            if payment.gateway_payment_id is None:
+            if payment.gateway_payment_id is None and payment.status is PaymentStatus.INITIATED:
                 raise RetryableError("the payment is not attached to the gateway yet", reason="PAYMENT_NOT_READY")
-            if payment.gateway_payment_id != data.gatewayPaymentId:
+            # a payment failed before we learned its gateway id has none to compare; the report then
+            # only counts as a conflict (the gateway may have gone on to settle what we gave up on)
+            if payment.gateway_payment_id not in (None, data.gatewayPaymentId):
                 raise PermanentError("gatewayPaymentId does not match the payment", reason="GATEWAY_PAYMENT_MISMATCH")
-
             reported = ReportedOutcome(
                 status=PaymentStatus(data.status),
                 amount=data.amount,
@@ -183,27 +166,16 @@ async def apply_webhook(
                 error_code=data.errorCode,
                 error_description=data.errorDescription,
             )
-            detail = {"reported": data.status, "current": payment.status.value}
-            if not can_transition(payment.status, reported.status):
-                kind = "ignored_already_settled" if payment.status == reported.status else "conflict_ignored"
-                await repo.record(payment.id, kind, "webhook", envelope.eventId, detail)
-                log.info("webhook.ignored", reason=kind, **detail)
-                return
+            await apply_report(
+                uow, payment, reported, source=Source.WEBHOOK, event_id=envelope.eventId, correlation_id=correlation_id
+            )
 
-            outcome = settle(payment.amount, payment.currency, reported)
-            settled = await repo.settle(
-                payment.id, outcome.status, outcome.error_code, outcome.error_description, "webhook"
-            )
-            assert settled is not None  # the row is locked and was INITIATED
-            if outcome.status is PaymentStatus.SUCCESS:
-                await repo.mark_order_paid(order_id, payment.id)
-            await repo.record(
-                payment.id,
-                "settled",
-                "webhook",
-                envelope.eventId,
-                {**detail, "to": outcome.status.value, "errorCode": outcome.error_code},
-            )
-            event_type = events.PAYMENT_SUCCEEDED if outcome.status is PaymentStatus.SUCCESS else events.PAYMENT_FAILED
-            uow.emit(_event(settled, event_type, correlation_id))
-        log.info("webhook.applied", status=outcome.status.value, error_code=outcome.error_code)
+
+async def confirm_order_paid(deps: Deps, message_id: str, event: events.OrderPaidEvent) -> None:
+    """The order service has the order paid by this payment: the reconciler stops watching it."""
+    with bound(order_id=event.orderId, payment_id=event.paymentId):
+        async with UnitOfWork(deps.pool) as uow:
+            if not await inbox.claim(uow.conn, ORDER_EVENTS_CONSUMER, message_id):
+                return
+            if not await PaymentRepository(uow.conn).confirm_order_paid(event.paymentId):
+                raise PermanentError("order paid by a payment that is not a SUCCESS here", reason="UNKNOWN_PAYMENT")

@@ -166,3 +166,88 @@ class PaymentRepository:
             event_id,
             detail or {},
         )
+
+    async def initiated_before(self, cutoff: datetime, limit: int) -> list[Payment]:
+        """Attempts still open that were started before `cutoff`, oldest first."""
+        rows = await self._conn.fetch(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
+                 WHERE status = 'INITIATED' AND created_at < $1
+                 ORDER BY created_at LIMIT $2""",
+            cutoff,
+            limit,
+        )
+        return [Payment.from_row(row) for row in rows]
+
+    async def unconfirmed_successes(self, cutoff: datetime, limit: int) -> list[Payment]:
+        """SUCCESS attempts whose order the order service has not confirmed paid since before `cutoff`,
+        skipping those published again after `cutoff` (give the last one time to arrive)."""
+        rows = await self._conn.fetch(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
+                 WHERE status = 'SUCCESS' AND order_confirmed_at IS NULL AND updated_at < $1
+                   AND (republished_at IS NULL OR republished_at < $1)
+                 ORDER BY updated_at LIMIT $2""",
+            cutoff,
+            limit,
+        )
+        return [Payment.from_row(row) for row in rows]
+
+    async def mark_republished(self, payment_id: str) -> None:
+        await self._conn.execute("UPDATE payments SET republished_at = now() WHERE id = $1", payment_id)
+
+    async def confirm_order_paid(self, payment_id: str) -> bool:
+        """Note that the order service has the order paid by this payment; False if unknown or not SUCCESS."""
+        status = await self._conn.fetchval(
+            """UPDATE payments SET order_confirmed_at = coalesce(order_confirmed_at, now())
+                WHERE id = $1 AND status = 'SUCCESS' RETURNING status""",
+            payment_id,
+        )
+        return status is not None
+
+    async def record_anomaly(
+        self,
+        payment: Payment,
+        kind: str,
+        source: str,
+        event_id: str | None,
+        detail: dict[str, Any],
+    ) -> bool:
+        """True when recorded now; the same report delivered again is recorded once."""
+        value = await self._conn.fetchval(
+            """INSERT INTO anomalies (payment_id, order_id, kind, source, event_id, detail)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (payment_id, kind, coalesce(event_id, '')) DO NOTHING
+               RETURNING id""",
+            payment.id,
+            payment.order_id,
+            kind,
+            source,
+            event_id,
+            detail,
+        )
+        return value is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    id: int
+    payment_id: str
+    order_id: str
+    kind: str
+    source: str
+    event_id: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+async def list_anomalies(
+    conn: asyncpg.Connection, *, include_resolved: bool = False, limit: int = 100
+) -> list[Anomaly]:
+    rows = await conn.fetch(
+        """SELECT id, payment_id, order_id, kind, source, event_id, detail, created_at, resolved_at, resolution
+             FROM anomalies WHERE $1 OR resolved_at IS NULL ORDER BY id DESC LIMIT $2""",
+        include_resolved,
+        limit,
+    )
+    return [Anomaly(**dict(row)) for row in rows]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from payment_svc.reconciler import ReconcileConfig
 from payments_common.config import PAYMENT_SVC_PORT, CommonSettings, port_of
 
 SERVICE = "payment-svc"
@@ -12,10 +13,27 @@ class Settings(CommonSettings):
     PAYMENT_SIGNING_SECRET: SecretStr
     GATEWAY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     CONSUMER_PREFETCH: int = Field(default=32, gt=0)
+    # reconciliation: thresholds well above the second or so a webhook normally takes
+    RECONCILE_INTERVAL_SECONDS: float = Field(default=30.0, gt=0)
+    RECONCILE_AFTER_SECONDS: float = Field(default=120.0, ge=0)
+    PAYMENT_EXPIRY_SECONDS: float = Field(default=900.0, gt=0)
+    ORDER_CONFIRM_AFTER_SECONDS: float = Field(default=120.0, ge=0)
+    # bearer credential of the admin API; unset, the admin API refuses every call
+    ADMIN_TOKEN: SecretStr | None = None
+
+    def reconcile_config(self) -> ReconcileConfig:
+        return ReconcileConfig(
+            after_seconds=self.RECONCILE_AFTER_SECONDS,
+            expiry_seconds=self.PAYMENT_EXPIRY_SECONDS,
+            confirm_after_seconds=self.ORDER_CONFIRM_AFTER_SECONDS,
+        )
 
     @property
     def port(self) -> int:
         return port_of(self.PAYMENT_SVC_URL, PAYMENT_SVC_PORT)
 
     def secrets(self) -> list[str]:
-        return [self.PAYMENT_SIGNING_SECRET.get_secret_value()]
+        values = [self.PAYMENT_SIGNING_SECRET.get_secret_value()]
+        if self.ADMIN_TOKEN is not None:
+            values.append(self.ADMIN_TOKEN.get_secret_value())
+        return values

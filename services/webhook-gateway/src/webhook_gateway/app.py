@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from payments_common import topology
 from payments_common.http import base_app
 from webhook_gateway import views
 from webhook_gateway.publishing import BrokerSink, Destination, EventSink
@@ -39,7 +41,10 @@ async def create_app(
     if sink is None:
         broker_sink = BrokerSink(
             settings.AMQP_URL.get_secret_value(),
-            destination or Destination(),
+            destination
+            or Destination(
+                queue=dataclasses.replace(topology.PAYMENT_SVC_WEBHOOKS, retry_delays_ms=settings.retry_delays_ms)
+            ),
             timeout=settings.PUBLISH_TIMEOUT_SECONDS,
         )
         app[BROKER_SINK] = broker_sink
