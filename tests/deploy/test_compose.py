@@ -61,7 +61,7 @@ CONTRACT_VARIABLES = frozenset(
         "LOG_LEVEL",
     }
 )
-APP_SECRETS = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
+APP_SECRETS = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS", "ADMIN_TOKEN")
 INFRA_SECRETS = ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD")
 SECRETS = (*APP_SECRETS, *INFRA_SECRETS)
 
@@ -70,6 +70,7 @@ FAKE_ENV = {
     "API_KEYS": "rzp_live_a:secret-a,rzp_live_b:secret-b",
     "PAYMENT_SIGNING_SECRET": "ab" * 32,
     "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(bytes(range(24))).decode(),
+    "ADMIN_TOKEN": "admin-token-89ab",
     "POSTGRES_PASSWORD": "pg-password-0123",
     "RABBITMQ_PASSWORD": "mq-password-4567",
 }
