@@ -12,6 +12,8 @@ from payment_svc.domain import (
     PaymentStatus,
     ReportedOutcome,
     can_transition,
+    conflict_kind,
+    is_anomalous,
     settle,
 )
 
@@ -48,3 +50,23 @@ def test_failure_keeps_the_gateways_reason_or_gets_a_generic_one() -> None:
     assert (given.status, given.error_code, given.error_description) == (S.FAILED, "BAD_REQUEST_ERROR", "declined")
     generic = settle(100, "INR", ReportedOutcome(S.FAILED))
     assert generic.status is S.FAILED and generic.error_code == "PAYMENT_FAILED"
+
+
+@pytest.mark.parametrize(("current", "reported"), list(itertools.product(S, (S.SUCCESS, S.FAILED))))
+def test_only_a_report_contradicting_a_settled_payment_is_an_anomaly(current: S, reported: S) -> None:
+    kind = conflict_kind(current, reported)
+    if current is S.INITIATED or current is reported:
+        assert kind is None
+    else:
+        assert kind == f"{reported.value}_AFTER_{current.value}"
+
+
+def test_a_late_success_after_a_failure_is_named_for_what_happened() -> None:
+    assert conflict_kind(S.FAILED, S.SUCCESS) == "SUCCESS_AFTER_FAILED"
+
+
+def test_a_success_refused_for_its_amount_or_currency_is_an_anomaly_other_failures_are_not() -> None:
+    assert is_anomalous(AMOUNT_MISMATCH) and is_anomalous(CURRENCY_MISMATCH)
+    declined = settle(1500, "INR", ReportedOutcome(S.FAILED, error_code="BAD_REQUEST_ERROR"))
+    assert not is_anomalous(declined.error_code)
+    assert not is_anomalous(None)
