@@ -6,6 +6,7 @@ PAYMENT_SIGNING_SECRET, WEBHOOK_SECRETS) plus PAYMENTS_RUN_DIR, where the stack 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -42,6 +44,31 @@ class System:
         self.run_dir = Path(os.environ.get("PAYMENTS_RUN_DIR", ".run"))
         self.api = httpx.Client(base_url=self.api_url, auth=self.keys[0], timeout=15)
         self.raw = httpx.Client(timeout=15)
+        self.database_url = _need("DATABASE_URL")
+        self.payment_svc_url = os.environ.get("PAYMENT_SVC_URL", "http://127.0.0.1:8082").rstrip("/")
+        self.admin = httpx.Client(
+            base_url=self.payment_svc_url,
+            headers={"Authorization": f"Bearer {_need('ADMIN_TOKEN')}"},
+            timeout=60,
+        )
+
+    def sql(self, query: str, *args: Any) -> list[dict[str, Any]]:
+        """Run one statement against the system's database (to read state, or to age a row)."""
+
+        async def run() -> list[dict[str, Any]]:
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                return [dict(row) for row in await conn.fetch(query, *args)]
+            finally:
+                await conn.close()
+
+        return asyncio.run(run())
+
+    def reconcile(self, older_than: float | None = None) -> dict[str, Any]:
+        body = {} if older_than is None else {"olderThanSeconds": older_than}
+        r = self.admin.post("/admin/reconcile", json=body)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
 
     def client_for(self, merchant: int) -> httpx.Client:
         return httpx.Client(base_url=self.api_url, auth=self.keys[merchant], timeout=15)
