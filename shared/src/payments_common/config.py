@@ -87,6 +87,9 @@ class CommonSettings(BaseSettings):
     DB_POOL_SIZE: int = Field(default=10, gt=0)
     # the consumers' delay tiers; queue names carry the delay, so changing it declares new tiers
     RETRY_DELAYS_MS: str = "500,2000,10000,30000,120000"
+    # inbox claims must outlive every redelivery, a dead letter waiting for an operator included
+    INBOX_RETENTION_DAYS: float = Field(default=30.0, gt=0)
+    OUTBOX_RETENTION_DAYS: float = Field(default=7.0, gt=0)
 
     @field_validator("ORDER_SVC_URL", "WEBHOOK_GATEWAY_URL", "PAYMENT_SVC_URL", "MOCK_GATEWAY_URL")
     @classmethod

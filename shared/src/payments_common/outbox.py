@@ -138,7 +138,9 @@ class OutboxRelay:
                 self._wakeup.clear()
                 try:
                     claimed = await self.relay_once()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except Exception as exc:
+                    # whatever it was (a database restart, a pool closing under us), a relay that stops
+                    # leaves every later event unpublished: log it and go round again
                     log.warning("outbox.relay_error", error=f"{type(exc).__name__}: {exc}")
                     await asyncio.sleep(self._poll_interval)
                     continue

@@ -15,7 +15,7 @@ from order_svc.consumers import payment_events_handler
 from order_svc.handlers import Deps
 from order_svc.payments_client import PaymentsClient
 from order_svc.settings import SCHEMA, Settings
-from payments_common import broker, db, topology
+from payments_common import broker, db, retention, topology
 from payments_common.consumer import Consumer
 from payments_common.http import base_app
 from payments_common.outbox import OutboxRelay
@@ -52,6 +52,16 @@ async def create_app(settings: Settings) -> web.Application:
                 OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA).run(), name="outbox-relay"
             )
             stack.push_async_callback(cancel_and_wait, relay_task)
+            retention_task = asyncio.create_task(
+                retention.run_forever(
+                    pool,
+                    retention.Retention(
+                        inbox_days=settings.INBOX_RETENTION_DAYS, outbox_days=settings.OUTBOX_RETENTION_DAYS
+                    ),
+                ),
+                name="retention",
+            )
+            stack.push_async_callback(cancel_and_wait, retention_task)
             consumer = Consumer(
                 connection,
                 dataclasses.replace(topology.ORDER_SVC_PAYMENT_EVENTS, retry_delays_ms=settings.retry_delays_ms),

@@ -16,7 +16,7 @@ from payment_svc.gateway_client import GatewayClient
 from payment_svc.handlers import Deps
 from payment_svc.reconciler import Reconciler
 from payment_svc.settings import SCHEMA, Settings
-from payments_common import broker, db, topology
+from payments_common import broker, db, retention, topology
 from payments_common.consumer import Consumer
 from payments_common.http import base_app
 from payments_common.outbox import OutboxRelay
@@ -60,6 +60,16 @@ async def create_app(settings: Settings) -> web.Application:
                 OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA).run(), name="outbox-relay"
             )
             stack.push_async_callback(cancel_and_wait, relay_task)
+            retention_task = asyncio.create_task(
+                retention.run_forever(
+                    pool,
+                    retention.Retention(
+                        inbox_days=settings.INBOX_RETENTION_DAYS, outbox_days=settings.OUTBOX_RETENTION_DAYS
+                    ),
+                ),
+                name="retention",
+            )
+            stack.push_async_callback(cancel_and_wait, retention_task)
             reconcile_task = asyncio.create_task(
                 reconciler.run_forever(settings.RECONCILE_INTERVAL_SECONDS), name="reconciler"
             )
