@@ -326,8 +326,28 @@ def test_compose_defaults_agree_with_the_code(name: str, services: dict[str, dic
         if not m or m.group(1) != key or key not in fields or fields[key].is_required():
             continue
         default = fields[key].get_default()
+        if default is None and m.group(2) == "":
+            # `${NAME:-}` passes "unset" as an empty string; that the service reads it as its None
+            # default is checked on the loaded settings (test_mock_gateway_fault_injection_is_off_by_default)
+            continue
         converted = type(default)(m.group(2)) if isinstance(default, int | float | str) else m.group(2)
         assert converted == default, f"{name}: {key} defaults to {m.group(2)!r} in compose, {default!r} in the code"
+
+
+def test_mock_gateway_fault_injection_is_off_by_default(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment that sets none of the fault variables runs the mock gateway without faults."""
+    cls = settings_class("mock-gateway")
+    for field in cls.model_fields:
+        monkeypatch.delenv(field, raising=False)
+    for key, value in resolved_environment(services["mock-gateway"]).items():
+        monkeypatch.setenv(key, value)
+    settings: Any = cls()
+    delay_default = cls.model_fields["MOCK_GATEWAY_FAULT_DELAY_MS"].get_default()
+    loaded = (settings.MOCK_GATEWAY_FAULTS, settings.MOCK_GATEWAY_FAULT_SEED, settings.MOCK_GATEWAY_FAULT_DELAY_MS)
+    assert loaded == ("", None, delay_default)
+    assert settings.fault_rates == {}
 
 
 def test_database_and_broker_credentials_match_the_servers(services: dict[str, dict[str, Any]]) -> None:

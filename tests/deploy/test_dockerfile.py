@@ -285,6 +285,7 @@ def test_dockerignore_keeps_local_state_and_secrets_out(path: str) -> None:
         "shared/pyproject.toml",
         "shared/src/payments_common/config.py",
         "services/order-svc/src/order_svc/migrations/0001_orders.sql",
+        "services/mock-gateway/src/mock_gateway/migrations/0001_gateway.sql",
         "tools/src/payments_tools/migrate_cli.py",
     ],
 )

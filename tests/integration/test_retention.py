@@ -41,7 +41,8 @@ async def test_inbox_claims_are_kept_for_their_whole_retention(pool: asyncpg.Poo
     async with pool.acquire() as conn:
         for n, days in enumerate((31, 31, 29, 0)):
             await conn.execute(
-                "INSERT INTO inbox (consumer, message_id, processed_at) VALUES ('c', $1, now() - make_interval(days => $2))",
+                """INSERT INTO inbox (consumer, message_id, processed_at)
+                   VALUES ('c', $1, now() - make_interval(days => $2))""",
                 f"evt_{n}",
                 days,
             )

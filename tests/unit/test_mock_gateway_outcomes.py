@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mock_gateway.outcomes import Outcome, outcome_for
+from mock_gateway.outcomes import Outcome, outcome_for, vpa_tokens
 
 
 @pytest.mark.parametrize(
@@ -18,7 +18,14 @@ from mock_gateway.outcomes import Outcome, outcome_for
         ({"type": "upi", "vpa": "failure@razorpay"}, Outcome.FAILED),
         ({"type": "upi", "vpa": "pending@razorpay"}, Outcome.PENDING),
         ({"type": "upi", "vpa": " Failure@Razorpay "}, Outcome.FAILED),
+        ({"type": "upi", "vpa": "failure.duplicate@razorpay"}, Outcome.FAILED),
+        ({"type": "upi", "vpa": "pending.timeout.delay@razorpay"}, Outcome.PENDING),
+        ({"type": "upi", "vpa": "success.late-success@razorpay"}, Outcome.SUCCESS),
+        # the outcome word must come first, and only the test domain carries test values
+        ({"type": "upi", "vpa": "duplicate.failure@razorpay"}, Outcome.SUCCESS),
+        ({"type": "upi", "vpa": "failure@okbank"}, Outcome.SUCCESS),
         ({"type": "upi", "vpa": "someone@okbank"}, Outcome.SUCCESS),
+        ({"type": "upi", "vpa": "failure"}, Outcome.SUCCESS),
         ({"type": "upi"}, Outcome.SUCCESS),
         ({"type": "upi", "vpa": None}, Outcome.SUCCESS),
         ({"type": "upi", "vpa": 42}, Outcome.SUCCESS),
@@ -27,6 +34,20 @@ from mock_gateway.outcomes import Outcome, outcome_for
 )
 def test_outcome_for(method: dict[str, Any] | None, outcome: Outcome) -> None:
     assert outcome_for(method) is outcome
+
+
+@pytest.mark.parametrize(
+    ("vpa", "tokens"),
+    [
+        ("success@razorpay", ("success",)),
+        ("Failure.Late-Success.REORDER@razorpay", ("failure", "late-success", "reorder")),
+        ("success..duplicate.@razorpay", ("success", "duplicate")),
+        ("success.duplicate@okbank", ()),
+        ("no-at-sign", ()),
+    ],
+)
+def test_vpa_tokens(vpa: str, tokens: tuple[str, ...]) -> None:
+    assert vpa_tokens({"type": "upi", "vpa": vpa}) == tokens
 
 
 @pytest.mark.parametrize(

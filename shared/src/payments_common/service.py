@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import uvloop
 from aiohttp import web
+from pydantic import ValidationError
 
 from payments_common import logging
 
@@ -40,10 +42,25 @@ def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: 
     log.info("service.stopped")
 
 
+def load_settings(name: str, settings_factory: Callable[[], S]) -> S:
+    """Settings, or one line per bad variable on stderr and exit status 2.
+
+    pydantic's own message prints the offending input, which for a missing variable is every other
+    variable the process was given, secrets included: only names and reasons are printed here.
+    """
+    try:
+        return settings_factory()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False, include_context=False):
+            field = ".".join(str(part) for part in error["loc"])
+            print(f"{name}: {field}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(name: str, settings_factory: Callable[[], S], create_app: Callable[[S], Awaitable[web.Application]]) -> None:
     """A service's console script: settings from the environment (a missing secret stops it here),
     JSON logs that mask every secret the settings hold, then the app until SIGINT/SIGTERM."""
-    settings = settings_factory()
+    settings = load_settings(name, settings_factory)
     logging.configure(name, settings.LOG_LEVEL)
     logging.register_secrets(settings.secrets())
     run(lambda: create_app(settings), settings.HOST, settings.port)

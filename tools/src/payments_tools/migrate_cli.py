@@ -14,6 +14,7 @@ from payments_common.migrate import MigrationError, load_migrations, migrate
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "orders": ("payments_common", "order_svc"),
     "payments": ("payments_common", "payment_svc"),
+    "gateway": ("mock_gateway",),
 }
 
 

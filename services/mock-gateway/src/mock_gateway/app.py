@@ -1,7 +1,9 @@
-"""Composition root: the store, the webhook sender with its shared HTTP session, the settlement."""
+"""Composition root: the pool, the webhook sender with its shared HTTP session, the delivery worker."""
 
 from __future__ import annotations
 
+import contextlib
+import random
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -9,38 +11,53 @@ from tenacity.wait import WaitBaseT
 
 from mock_gateway import views
 from mock_gateway.delivery import DEFAULT_WAIT, WebhookSender
-from mock_gateway.settings import Settings
-from mock_gateway.settlement import Settlement
-from mock_gateway.store import PaymentStore
+from mock_gateway.plan import Planner
+from mock_gateway.settings import SCHEMA, Settings
+from mock_gateway.worker import DeliveryWorker
+from payments_common import db, ids
 from payments_common.http import base_app
 
-SENDER = web.AppKey("sender", WebhookSender)
 
-
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    await app[SENDER].open()
-    try:
-        yield
-    finally:
-        # in-flight deliveries first: they use the sender's session
-        await app[views.SETTLEMENT].close()
-        await app[SENDER].close()
-
-
-async def create_app(settings: Settings, *, retry_wait: WaitBaseT = DEFAULT_WAIT) -> web.Application:
-    """`retry_wait` lets tests retry without the production backoff."""
+async def create_app(
+    settings: Settings, *, schema: str = SCHEMA, retry_wait: WaitBaseT = DEFAULT_WAIT, poll_interval: float = 0.1
+) -> web.Application:
+    """`schema`, `retry_wait` and `poll_interval` let tests isolate and speed up what they run."""
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
-    sender = WebhookSender(
-        f"{settings.WEBHOOK_GATEWAY_URL}/webhook/payment",
-        settings.webhook_signing_key(),
-        timeout_seconds=settings.MOCK_GATEWAY_DELIVERY_TIMEOUT_SECONDS,
-        retry_window_seconds=settings.MOCK_GATEWAY_RETRY_WINDOW_SECONDS,
-        wait=retry_wait,
+    app[views.PLANNER] = Planner(
+        rates=settings.fault_rates,
+        settle_delay=settings.MOCK_GATEWAY_SETTLE_DELAY_MS / 1000,
+        fault_delay=settings.MOCK_GATEWAY_FAULT_DELAY_MS / 1000,
+        new_event_id=lambda: ids.new_id(ids.EVENT),
+        rng=random.Random(settings.MOCK_GATEWAY_FAULT_SEED),
     )
-    app[SENDER] = sender
-    app[views.STORE] = PaymentStore()
-    app[views.SETTLEMENT] = Settlement(sender, settings.MOCK_GATEWAY_SETTLE_DELAY_MS / 1000)
     app[views.PAYMENT_SIGNING_KEY] = settings.payment_signing_key()
-    app.cleanup_ctx.append(_lifecycle)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        # an exit stack, so that a failure half-way through start-up still closes what was opened;
+        # on the way down the worker stops first, as its sends use the session and the pool
+        async with contextlib.AsyncExitStack() as stack:
+            pool = await db.create_pool(settings.DATABASE_URL, schema, settings.DB_POOL_SIZE)
+            stack.push_async_callback(pool.close)
+            sender = WebhookSender(
+                f"{settings.WEBHOOK_GATEWAY_URL}/webhook/payment",
+                settings.webhook_signing_key(),
+                timeout_seconds=settings.MOCK_GATEWAY_DELIVERY_TIMEOUT_SECONDS,
+                wait=retry_wait,
+            )
+            await sender.open()
+            stack.push_async_callback(sender.close)
+            worker = DeliveryWorker(
+                pool,
+                sender,
+                retry_window_seconds=settings.MOCK_GATEWAY_RETRY_WINDOW_SECONDS,
+                poll_interval=poll_interval,
+            )
+            app[views.POOL] = pool
+            app[views.WORKER] = worker
+            worker.start()
+            stack.push_async_callback(worker.close)
+            yield
+
+    app.cleanup_ctx.append(resources)
     views.add_routes(app)
     return app

@@ -1,10 +1,15 @@
 """Sending one webhook event until the webhook gateway takes it, as real gateways do.
 
 Every try re-signs the same body under the same event id with a fresh timestamp: the id lets the
-receiver deduplicate, the fresh timestamp keeps late retries inside its replay tolerance.
+receiver deduplicate, the fresh timestamp keeps late retries inside its replay tolerance. Each try is
+reported to a recorder with the receiver's real answer; the recorder may tell the sender to treat an
+answered try as timed out (the timeout fault), which is then retried like any lost answer.
 """
 
 from __future__ import annotations
+
+import enum
+from typing import Protocol
 
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
@@ -19,8 +24,27 @@ log = get_logger(__name__)
 DEFAULT_WAIT: WaitBaseT = wait_exponential_jitter(multiplier=0.2, max=30)
 
 
+class DeliveryResult(enum.Enum):
+    DELIVERED = "delivered"
+    REFUSED = "refused"
+    GAVE_UP = "gave_up"
+
+
+class TryRecorder(Protocol):
+    async def __call__(self, status_code: int | None, error: str | None) -> bool:
+        """Record one try: the receiver's status, or the error that left it unanswered.
+
+        True means "act as if this try timed out", whatever the receiver answered.
+        """
+        ...
+
+
+async def _record_nothing(status_code: int | None, error: str | None) -> bool:
+    return False
+
+
 class _Retry(Exception):
-    """This try failed in a way a later one may not (5xx, 408, 429, network)."""
+    """This try failed in a way a later one may not (5xx, 408, 429, network, a timeout)."""
 
 
 class _Rejected(Exception):
@@ -34,20 +58,11 @@ def _is_final_refusal(status: int) -> bool:
 class WebhookSender:
     """Owns the one HTTP session every delivery shares; `open` and `close` bracket its life."""
 
-    def __init__(
-        self,
-        url: str,
-        signing_key: bytes,
-        *,
-        timeout_seconds: float,
-        retry_window_seconds: float,
-        wait: WaitBaseT = DEFAULT_WAIT,
-    ) -> None:
+    def __init__(self, url: str, signing_key: bytes, *, timeout_seconds: float, wait: WaitBaseT = DEFAULT_WAIT) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._url = url
         self._signing_key = signing_key
-        self._retry_window_seconds = retry_window_seconds
         self._wait = wait
 
     async def open(self) -> None:
@@ -59,25 +74,38 @@ class WebhookSender:
             await self._session.close()
             self._session = None
 
-    async def deliver(self, event_id: str, body: bytes, correlation_id: str | None = None) -> bool:
-        """True once delivered; False when refused or the retry window ran out (both logged)."""
+    async def deliver(
+        self,
+        event_id: str,
+        body: bytes,
+        *,
+        window_seconds: float,
+        record: TryRecorder = _record_nothing,
+        correlation_id: str | None = None,
+    ) -> DeliveryResult:
+        """Try until a 2xx, a final refusal, or `window_seconds` from now (retries past it stop)."""
+        if window_seconds <= 0:
+            log.error("webhook.gave_up", reason="retry window over before this try")
+            return DeliveryResult.GAVE_UP
         try:
             async for attempt in AsyncRetrying(
                 wait=self._wait,
-                stop=stop_after_delay(self._retry_window_seconds),
+                stop=stop_after_delay(window_seconds),
                 retry=retry_if_exception_type(_Retry),
                 reraise=True,
             ):
                 with attempt:
-                    await self._try(event_id, body, attempt.retry_state.attempt_number, correlation_id)
+                    await self._try(event_id, body, attempt.retry_state.attempt_number, record, correlation_id)
         except _Rejected:
-            return False
+            return DeliveryResult.REFUSED
         except _Retry:
-            log.error("webhook.gave_up", retry_window_seconds=self._retry_window_seconds)
-            return False
-        return True
+            log.error("webhook.gave_up", window_seconds=window_seconds)
+            return DeliveryResult.GAVE_UP
+        return DeliveryResult.DELIVERED
 
-    async def _try(self, event_id: str, body: bytes, attempt: int, correlation_id: str | None) -> None:
+    async def _try(
+        self, event_id: str, body: bytes, attempt: int, record: TryRecorder, correlation_id: str | None
+    ) -> None:
         headers = {"content-type": "application/json", **sign_webhook(self._signing_key, event_id, body).as_dict()}
         if correlation_id:
             headers["X-Request-Id"] = correlation_id
@@ -88,7 +116,11 @@ class WebhookSender:
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("webhook.attempt_failed", attempt=attempt, error=type(exc).__name__)
+            await record(None, type(exc).__name__)
             raise _Retry from exc
+        if await record(status, None):
+            log.info("webhook.answer_ignored", attempt=attempt, status_code=status, reason="timeout fault")
+            raise _Retry
         if 200 <= status < 300:
             log.info("webhook.delivered", attempt=attempt, status_code=status)
             return

@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Any
 
+from pydantic import Field, SecretStr, field_validator
+
+from mock_gateway.faults import Fault, parse_fault_rates
 from payments_common.config import MOCK_GATEWAY_PORT, CommonSettings, parse_webhook_secrets, port_of
 
 SERVICE = "mock-gateway"
+SCHEMA = "gateway"
 
 
 class Settings(CommonSettings):
     PAYMENT_SIGNING_SECRET: SecretStr
     WEBHOOK_SECRETS: SecretStr
     MOCK_GATEWAY_SETTLE_DELAY_MS: int = Field(default=200, ge=0)
-    # how long a webhook keeps being retried; real gateways retry for hours to days
+    # how long a webhook keeps being retried, from its creation; real gateways retry for hours to days
     MOCK_GATEWAY_RETRY_WINDOW_SECONDS: float = Field(default=900, gt=0)
     MOCK_GATEWAY_DELIVERY_TIMEOUT_SECONDS: float = Field(default=10, gt=0)
+    # per-run fault injection (see mock_gateway.faults): `name=probability,…`, empty for none
+    MOCK_GATEWAY_FAULTS: str = ""
+    MOCK_GATEWAY_FAULT_DELAY_MS: int = Field(default=3000, ge=0)
+    # replays the per-run random draw; unset, every run draws differently
+    MOCK_GATEWAY_FAULT_SEED: int | None = None
+
+    @field_validator("MOCK_GATEWAY_FAULTS")
+    @classmethod
+    def _faults_valid(cls, value: str) -> str:
+        parse_fault_rates(value)
+        return value
+
+    @field_validator("MOCK_GATEWAY_FAULT_SEED", mode="before")
+    @classmethod
+    def _empty_seed_is_unset(cls, value: Any) -> Any:
+        # compose and env files pass an unset variable as an empty string
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def port(self) -> int:
         return port_of(self.MOCK_GATEWAY_URL, MOCK_GATEWAY_PORT)
+
+    @property
+    def fault_rates(self) -> dict[Fault, float]:
+        return parse_fault_rates(self.MOCK_GATEWAY_FAULTS)
 
     def webhook_signing_key(self) -> bytes:
         """The first secret signs; the others only verify (they exist for rotation)."""
