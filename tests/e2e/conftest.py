@@ -133,3 +133,14 @@ class System:
 @pytest.fixture(scope="session")
 def system() -> Iterator[System]:
     yield System()
+
+
+def payments_admin(*args: str) -> tuple[int, Any, str]:
+    """Run the operator console against the system; (exit code, parsed JSON or None, stderr)."""
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).parent / "payments-admin"), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    parsed = json.loads(done.stdout) if "--json" in args and done.stdout.strip() else None
+    return done.returncode, parsed, done.stderr

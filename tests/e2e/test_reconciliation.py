@@ -100,3 +100,26 @@ def test_the_admin_api_refuses_a_wrong_token(system: System) -> None:
     )
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_the_admin_api_answers_what_the_console_shows(system: System) -> None:
+    outbox = system.admin.get("/admin/outbox")
+    assert outbox.status_code == 200, outbox.text
+    assert [s["schema"] for s in outbox.json()["schemas"]] == ["orders", "payments"]
+    assert all(s["exists"] and s["unpublished"] >= 0 for s in outbox.json()["schemas"])
+
+    listing = system.admin.get("/admin/dlq", params={"messages": "true"})
+    assert listing.status_code == 200, listing.text
+    queues = {q["queue"] for q in listing.json()["queues"]}
+    assert queues == {"payment-svc.webhooks.dlq", "order-svc.payment-events.dlq", "payment-svc.order-events.dlq"}
+
+    unknown = system.admin.get("/admin/dlq", params={"queue": "no-such-queue"})
+    assert unknown.status_code == 400
+    refused = system.admin.post("/admin/dlq/requeue", json={})
+    assert refused.status_code == 400  # an empty selection is not "everything"
+    dry = system.admin.post("/admin/dlq/purge", json={"all": True, "dryRun": True})
+    assert dry.status_code == 200 and dry.json()["dry_run"] is True
+
+    anomalies = system.admin.get("/admin/anomalies", params={"limit": "5"})
+    assert anomalies.status_code == 200 and isinstance(anomalies.json()["anomalies"], list)
+    assert system.admin.get("/admin/anomalies", params={"limit": "zero"}).status_code == 400

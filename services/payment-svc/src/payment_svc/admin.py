@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from payment_svc.reconciler import Reconciler
 from payment_svc.repository import Anomaly, list_anomalies
-from payments_common.errors import UNAUTHORIZED, ApiError
+from payments_common import dlq
+from payments_common.errors import BAD_REQUEST, NOT_FOUND, UNAUTHORIZED, ApiError
 from payments_common.http import Handler, json_response, parse_model, read_json_object
+from payments_common.outbox_status import outbox_status
 from payments_common.timeutil import iso
 
 PREFIX = "/admin/"
@@ -28,6 +30,8 @@ POOL = web.AppKey("admin_pool", asyncpg.Pool)
 _TOKEN = web.AppKey("admin_token", bytes)
 
 FORBIDDEN = "FORBIDDEN"
+# the services whose outboxes the console watches; they share the database, each in its schema
+OUTBOX_SCHEMAS = ("orders", "payments")
 
 
 def _bearer(header: str | None) -> bytes | None:
@@ -80,18 +84,95 @@ def anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
 
 
 async def anomalies(request: web.Request) -> web.Response:
-    include_resolved = request.query.get("includeResolved", "false").lower() in ("1", "true", "yes")
-    try:
-        limit = max(1, min(int(request.query.get("limit", "100")), 1000))
-    except ValueError:
-        raise ApiError(400, "BAD_REQUEST_ERROR", "limit must be an integer", field="limit") from None
+    include_resolved = _flag(request, "includeResolved")
+    limit = _int_query(request, "limit", 100, 1000) or 100
     async with request.app[POOL].acquire() as conn:
         rows = await list_anomalies(conn, include_resolved=include_resolved, limit=limit)
     return json_response({"anomalies": [anomaly_json(row) for row in rows]})
 
 
+def _int_query(request: web.Request, name: str, default: int | None, ceiling: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, BAD_REQUEST, f"{name} must be an integer", field=name) from None
+    if not 1 <= value <= ceiling:
+        raise ApiError(400, BAD_REQUEST, f"{name} must be between 1 and {ceiling}", field=name)
+    return value
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "false").lower() in ("1", "true", "yes")
+
+
+async def dlq_list(request: web.Request) -> web.Response:
+    queue = request.query.get("queue")
+    limit = _int_query(request, "limit", None, dlq.MAX_SCAN)
+    try:
+        listing = await dlq.list_dead_letters(request.app[CONNECTION], [queue] if queue else None, limit=limit)
+    except dlq.UnknownQueueError as exc:
+        raise ApiError(400, BAD_REQUEST, str(exc), field="queue") from None
+    return json_response(listing.to_json(messages=_flag(request, "messages")))
+
+
+async def dlq_show(request: web.Request) -> web.Response:
+    letters = await dlq.find(request.app[CONNECTION], request.match_info["message_id"])
+    if not letters:
+        raise ApiError(404, NOT_FOUND, "no dead letter with this id")
+    return json_response({"messages": [letter.to_json(include_body=True) for letter in letters]})
+
+
+class SelectionBody(BaseModel):
+    """Which dead letters: ids, a queue, a reason, or all; `dryRun` reports without changing anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(default_factory=list, max_length=10_000)
+    queue: str | None = None
+    reason: str | None = None
+    all: bool = False
+    dryRun: bool = False
+
+    def selector(self) -> dlq.Selector:
+        try:
+            return dlq.Selector(ids=frozenset(self.ids), queue=self.queue, reason=self.reason, all=self.all)
+        except ValueError as exc:
+            raise ApiError(400, BAD_REQUEST, str(exc)) from None
+
+
+async def _operate(request: web.Request, operation: Any) -> web.Response:
+    body = parse_model(SelectionBody, await read_json_object(request))
+    try:
+        result: dlq.OperationResult = await operation(request.app[CONNECTION], body.selector(), dry_run=body.dryRun)
+    except dlq.UnknownQueueError as exc:
+        raise ApiError(400, BAD_REQUEST, str(exc), field="queue") from None
+    return json_response(result.to_json())
+
+
+async def dlq_requeue(request: web.Request) -> web.Response:
+    return await _operate(request, dlq.requeue)
+
+
+async def dlq_purge(request: web.Request) -> web.Response:
+    return await _operate(request, dlq.purge)
+
+
+async def outbox(request: web.Request) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        statuses = [await outbox_status(conn, schema) for schema in OUTBOX_SCHEMAS]
+    return json_response({"schemas": statuses})
+
+
 def add_routes(app: web.Application, token: SecretStr | None) -> None:
     app[_TOKEN] = token.get_secret_value().encode() if token is not None else b""
     app.middlewares.append(admin_auth)
+    app.router.add_get("/admin/dlq", dlq_list)
+    app.router.add_get("/admin/dlq/{message_id}", dlq_show)
+    app.router.add_post("/admin/dlq/requeue", dlq_requeue)
+    app.router.add_post("/admin/dlq/purge", dlq_purge)
+    app.router.add_get("/admin/outbox", outbox)
     app.router.add_post("/admin/reconcile", reconcile)
     app.router.add_get("/admin/anomalies", anomalies)
