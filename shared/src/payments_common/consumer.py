@@ -82,6 +82,9 @@ class Consumer:
         self._prefetch = prefetch
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def start(self) -> None:
         channel = await self._connection.channel()
@@ -90,10 +93,14 @@ class Consumer:
         self._tag = await self._queue.consume(self._on_message)
         log.info("consumer.started", queue=self._spec.name, prefetch=self._prefetch)
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 5.0) -> None:
         if self._queue is not None and self._tag is not None:
             with contextlib.suppress(Exception):
                 await self._queue.cancel(self._tag)
+            # let handlers already running finish and ack: an ack sent after the channel's close frame
+            # is a channel error that closes the whole connection, other consumers' channels with it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_seconds)
             with contextlib.suppress(Exception):
                 await self._queue.channel.close()
 
@@ -101,13 +108,20 @@ class Consumer:
         context: dict[str, Any] = {"message_id": message.message_id, "queue": self._spec.name}
         if message.correlation_id:
             context["correlation_id"] = message.correlation_id
-        with bound(**context):
-            try:
-                await self._handler(message)
-            except Exception as exc:
-                await self._route_failure(message, exc)
-                return
-            await message.ack()
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            with bound(**context):
+                try:
+                    await self._handler(message)
+                except Exception as exc:
+                    await self._route_failure(message, exc)
+                    return
+                await message.ack()
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
 
     async def _route_failure(self, message: AbstractIncomingMessage, exc: Exception) -> None:
         attempt = _attempts(message) + 1
