@@ -87,7 +87,9 @@ class DeliveryWorker:
                         limit=free,
                         retry_window_seconds=self._retry_window_seconds,
                     )
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except Exception as exc:
+                    # anything at all (a database restart can leave a pooled connection mid-operation and
+                    # asyncpg then raises InternalClientError): a loop that dies stops every delivery
                     failures += 1
                     backoff = min(self._poll_interval * 2 ** min(failures, 16), MAX_CLAIM_BACKOFF_SECONDS)
                     log.warning("delivery.claim_failed", error=f"{type(exc).__name__}: {exc}", retry_in=backoff)

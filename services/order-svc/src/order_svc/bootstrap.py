@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
@@ -15,11 +14,10 @@ from order_svc.consumers import payment_events_handler
 from order_svc.handlers import Deps
 from order_svc.payments_client import PaymentsClient
 from order_svc.settings import SCHEMA, Settings
-from payments_common import broker, db, retention, topology
+from payments_common import broker, db, topology
 from payments_common.consumer import Consumer
 from payments_common.http import base_app
-from payments_common.outbox import OutboxRelay
-from payments_common.tasks import cancel_and_wait
+from payments_common.tasks import start_outbox_work
 
 
 async def create_app(settings: Settings) -> web.Application:
@@ -48,20 +46,7 @@ async def create_app(settings: Settings) -> web.Application:
                 dataclasses.replace(topology.PAYMENT_SVC_ORDER_EVENTS, retry_delays_ms=settings.retry_delays_ms),
             )
             await channel.close()
-            relay_task = asyncio.create_task(
-                OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA).run(), name="outbox-relay"
-            )
-            stack.push_async_callback(cancel_and_wait, relay_task)
-            retention_task = asyncio.create_task(
-                retention.run_forever(
-                    pool,
-                    retention.Retention(
-                        inbox_days=settings.INBOX_RETENTION_DAYS, outbox_days=settings.OUTBOX_RETENTION_DAYS
-                    ),
-                ),
-                name="retention",
-            )
-            stack.push_async_callback(cancel_and_wait, retention_task)
+            start_outbox_work(stack, pool, publisher, settings, SCHEMA)
             consumer = Consumer(
                 connection,
                 dataclasses.replace(topology.ORDER_SVC_PAYMENT_EVENTS, retry_delays_ms=settings.retry_delays_ms),

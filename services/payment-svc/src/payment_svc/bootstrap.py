@@ -16,11 +16,10 @@ from payment_svc.gateway_client import GatewayClient
 from payment_svc.handlers import Deps
 from payment_svc.reconciler import Reconciler
 from payment_svc.settings import SCHEMA, Settings
-from payments_common import broker, db, retention, topology
+from payments_common import broker, db, topology
 from payments_common.consumer import Consumer
 from payments_common.http import base_app
-from payments_common.outbox import OutboxRelay
-from payments_common.tasks import cancel_and_wait
+from payments_common.tasks import cancel_and_wait, start_outbox_work
 
 
 async def create_app(settings: Settings) -> web.Application:
@@ -56,20 +55,7 @@ async def create_app(settings: Settings) -> web.Application:
             app[admin.RECONCILER] = reconciler
             app[admin.CONNECTION] = connection
             app[admin.POOL] = pool
-            relay_task = asyncio.create_task(
-                OutboxRelay(pool, publisher, dsn=settings.DATABASE_URL, schema=SCHEMA).run(), name="outbox-relay"
-            )
-            stack.push_async_callback(cancel_and_wait, relay_task)
-            retention_task = asyncio.create_task(
-                retention.run_forever(
-                    pool,
-                    retention.Retention(
-                        inbox_days=settings.INBOX_RETENTION_DAYS, outbox_days=settings.OUTBOX_RETENTION_DAYS
-                    ),
-                ),
-                name="retention",
-            )
-            stack.push_async_callback(cancel_and_wait, retention_task)
+            start_outbox_work(stack, pool, publisher, settings, SCHEMA)
             reconcile_task = asyncio.create_task(
                 reconciler.run_forever(settings.RECONCILE_INTERVAL_SECONDS), name="reconciler"
             )
