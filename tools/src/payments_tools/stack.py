@@ -9,6 +9,11 @@
 In both, a service that exits by itself (a crash, a `kill -9`) is restarted, as a process manager
 in production would; each one's pid is in `.run/pids/<name>.pid`. One that keeps exiting at once is
 given up on, and the stack stops.
+
+Holding a service down: while the file `.run/hold/<name>` exists, a service that exits is not
+restarted (its pid file is removed); it is started again as soon as the file is removed. A hold only
+affects restarts: create the file, then stop the process (`kill -TERM $(cat .run/pids/<name>.pid)`),
+and delete the file to bring it back. The fault tests use this to keep the webhook gateway down.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import aiohttp
 import orjson
@@ -61,6 +66,8 @@ RUN_DIR = Path(".run")
 # more exits than this within the window: the service is crash-looping, stop restarting it
 RESTART_LIMIT = 5
 RESTART_WINDOW_SECONDS = 60.0
+# how often a held service's hold file is looked at
+HOLD_POLL_SECONDS = 0.2
 
 
 def _port(env: dict[str, str], spec: ServiceSpec) -> int:
@@ -96,11 +103,19 @@ def _render(line: str) -> str:
     return text
 
 
+def hold_file(name: str, run_dir: Path = RUN_DIR) -> Path:
+    """While this file exists, the supervisor does not restart the service `name` when it exits."""
+    return run_dir / "hold" / name
+
+
 class Stack:
-    def __init__(self, env: dict[str, str], log_dir: Path | None, pretty: bool = True) -> None:
+    def __init__(
+        self, env: dict[str, str], log_dir: Path | None, pretty: bool = True, restart_limit: int = RESTART_LIMIT
+    ) -> None:
         self.env = env
         self.log_dir = log_dir
         self.pretty = pretty
+        self.restart_limit = restart_limit
         self.pid_dir = RUN_DIR / "pids"
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self._pumps: list[asyncio.Task[None]] = []
@@ -197,17 +212,56 @@ class Stack:
         task = done.pop()
         return waits[task], task.result()
 
+    def held(self, name: str) -> bool:
+        return hold_file(name).exists()
+
+    async def _hold_released(self, name: str) -> None:
+        while True:
+            if self._stopping or not self.held(name):
+                return
+            await asyncio.sleep(HOLD_POLL_SECONDS)
+
     async def supervise(self) -> str:
-        """Restart services that exit by themselves; return the name of one that keeps exiting."""
+        """Restart services that exit by themselves; return the name of one that keeps exiting.
+
+        A service that exits while its hold file exists is left down until the file is removed.
+        """
         specs = {spec.name: spec for spec in SERVICES}
         exits: dict[str, list[float]] = {name: [] for name in specs}
+        held: set[str] = set()
         while True:
-            name, code = await self.first_exit()
+            # a held service waits for its hold to go, every other one for its process to exit
+            watches: dict[asyncio.Task[Any], str] = {}
+            for name, process in self.processes.items():
+                waiter = self._hold_released(name) if name in held else process.wait()
+                watches[asyncio.create_task(waiter)] = name
+            try:
+                done, _ = await asyncio.wait(watches, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for watch in watches:
+                    watch.cancel()
             if self._stopping:
                 return ""
+            task = done.pop()
+            name = watches[task]
+            if name in held:
+                held.discard(name)
+                print(f"payments-stack: {hold_file(name)} removed; starting {name}", file=sys.stderr, flush=True)
+                await self._spawn(specs[name])
+                continue
+            code = task.result()
+            if self.held(name):
+                held.add(name)
+                (self.pid_dir / f"{name}.pid").unlink(missing_ok=True)
+                print(
+                    f"payments-stack: {name} exited with {code}; held by {hold_file(name)}, not restarting it",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                continue
             now = time.monotonic()
             exits[name] = [t for t in exits[name] if now - t < RESTART_WINDOW_SECONDS] + [now]
-            if len(exits[name]) > RESTART_LIMIT:
+            if len(exits[name]) > self.restart_limit:
                 return name
             print(f"payments-stack: {name} exited with {code}; restarting it", file=sys.stderr, flush=True)
             await asyncio.sleep(0.5)
@@ -225,6 +279,8 @@ def _banner(env: dict[str, str], env_file: Path, created: bool) -> str:
         f"  webhooks (gateway)       http://127.0.0.1:{_port(env, SERVICES[1])}/webhook/payment",
         f"  payment-svc (internal)   http://127.0.0.1:{_port(env, SERVICES[2])}",
         f"  mock gateway             http://127.0.0.1:{_port(env, SERVICES[3])}",
+        f"  admin API                http://127.0.0.1:{_port(env, SERVICES[2])}/admin/",
+        f"  admin token              ADMIN_TOKEN in {env_file} (also used by payments-admin)",
         f"  dev API key              {key_id}:{secret}",
         f"  secrets                  {env_file} ({'generated now' if created else 'existing'})",
         "",
@@ -263,6 +319,9 @@ async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool)
 
 async def _exec(env: dict[str, str], command: list[str], log_dir: Path) -> int:
     await migrate_all(env["DATABASE_URL"])
+    # each exec's logs hold its own run only: the command may check them (tests.security.log_secrets)
+    for spec in SERVICES:
+        (log_dir / f"{spec.name}.log").unlink(missing_ok=True)
     stack = Stack(env, log_dir=log_dir)
     try:
         await stack.start()
@@ -310,7 +369,7 @@ def main() -> None:
     # tests get their own database and fresh secrets unless the environment gives them
     env = {
         name: os.environ[name]
-        for name in ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
+        for name in ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS", "ADMIN_TOKEN")
         if os.environ.get(name)
     }
     env = {**generate_secrets(), **env}

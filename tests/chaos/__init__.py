@@ -1,0 +1,1 @@
+"""Fault tests of the whole system: `make chaos` (see runner.py)."""

@@ -1,0 +1,327 @@
+"""What must hold once the system has settled, judged on rows read from the database and the broker.
+
+Pure: `check(snapshot, order_ids)` takes a `Snapshot` (see `observe.read_snapshot` for where each part
+comes from) and returns a `Verdict` with the counts of the report and every violation found. With
+`order_ids` it judges only those orders, their payment attempts and the webhook events naming those
+attempts (one fault phase); without, everything.
+
+The invariants:
+- every accepted webhook event is applied exactly once: payment-svc recorded it (a `payment_events`
+  row with its event id, or its inbox claim); `lost` are accepted events it never recorded;
+  `applied twice` are event ids recorded more than once and payments that left INITIATED more than
+  once (more than one `settled` row);
+- `PAID` ⇔ exactly one `SUCCESS` attempt, per order; no order is left `CREATED` with attempts;
+- order-svc's view of each attempt has payment-svc's status; no attempt is left `INITIATED`;
+- a late SUCCESS after a FAILED leaves the payment FAILED and is recorded as an anomaly;
+- every webhook the gateway planned for these attempts ended `delivered` (not pending, refused or
+  given up);
+- global (`global_checks`): both outboxes drained, every work and retry queue empty, and each
+  dead-letter queue holds exactly the messages deliberately made bad and left there.
+
+A part the snapshot could not provide (None) does not pass silently: the checks that need it are
+listed in `Verdict.not_run`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+# a payment leaving INITIATED, whoever settles it (webhook, reconciliation, expiry, api)
+TRANSITION_KIND = "settled"
+LATE_SUCCESS_PURPOSE = "late_success"
+LATE_SUCCESS_ANOMALY = "SUCCESS_AFTER_FAILED"
+DLQ_SUFFIX = ".dlq"
+DELIVERED = "delivered"
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    status: str
+    # the load tags each order with its phase here
+    receipt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    order_id: str
+    status: str
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """order-svc's copy of an attempt (`orders.payment_views`)."""
+
+    id: str
+    order_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvent:
+    """A row of payment-svc's `payment_events` trail."""
+
+    payment_id: str
+    kind: str
+    source: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedEvent:
+    """A webhook event the webhook gateway answered 2xx to; `purpose` as the gateway sent it."""
+
+    event_id: str
+    payment_id: str | None
+    purpose: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A webhook event the gateway planned (`gateway.deliveries`) and where it ended."""
+
+    event_id: str
+    payment_id: str
+    purpose: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    payment_id: str
+    kind: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    orders: Sequence[Order]
+    payments: Sequence[Payment]
+    views: Sequence[View]
+    events: Sequence[PaymentEvent]
+    # message ids payment-svc's webhook consumer claimed in its inbox
+    inbox: Collection[str]
+    # None: nothing recorded which webhooks were accepted
+    accepted: Sequence[AcceptedEvent] | None
+    accepted_source: str = ""
+    # None: payment-svc has no anomalies table
+    anomalies: Sequence[Anomaly] | None = None
+    # None: the gateway does not record its deliveries
+    deliveries: Sequence[Delivery] | None = None
+    # schema -> unpublished outbox rows
+    outbox_backlog: Mapping[str, int] = field(default_factory=dict)
+    # queue -> messages (ready + unacknowledged); None: the broker could not be asked
+    queues: Mapping[str, int] | None = None
+    # dead-letter queue -> messages deliberately made bad and left there
+    expected_dead_letters: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    check: str
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.subject}: {self.detail}"
+
+
+@dataclass(slots=True)
+class Verdict:
+    orders: int = 0
+    # orders with at least one payment attempt: the payments a client started
+    orders_with_attempts: int = 0
+    # payment attempts (an order may have several)
+    payments: int = 0
+    # None when the accepted events were unknown
+    accepted: int | None = None
+    applied: int | None = None
+    lost: list[str] = field(default_factory=list)
+    applied_twice: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and not self.lost and not self.applied_twice
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_run
+
+    def add(self, check: str, subject: str, detail: str) -> None:
+        self.violations.append(Violation(check, subject, detail))
+
+
+def check(
+    snapshot: Snapshot,
+    order_ids: Collection[str] | None = None,
+    *,
+    global_checks: bool = True,
+    set_aside: Collection[str] = (),
+) -> Verdict:
+    """Judge the snapshot; with `order_ids`, only those orders and what belongs to them. Orders in
+    `set_aside` (deliberately broken and left so) and their attempts and events are left out."""
+    scope = set(order_ids) if order_ids is not None else None
+    orders = [o for o in snapshot.orders if (scope is None or o.id in scope) and o.id not in set_aside]
+    order_set = {o.id for o in orders}
+    payments = [p for p in snapshot.payments if p.order_id in order_set]
+    payment_ids = {p.id for p in payments}
+    if set_aside:
+        aside = {p.id for p in snapshot.payments if p.order_id in set_aside}
+        snapshot = replace(snapshot, accepted=_without(snapshot.accepted, aside))
+    verdict = Verdict(
+        orders=len(orders),
+        orders_with_attempts=len({p.order_id for p in payments}),
+        payments=len(payments),
+    )
+
+    _exactly_once(snapshot, scope, payment_ids, verdict)
+    _orders_and_attempts(orders, payments, verdict)
+    _views(snapshot, payments, order_set, verdict)
+    _late_successes(snapshot, payments, verdict)
+    _delivered(snapshot, payment_ids, verdict)
+    if global_checks:
+        _drained(snapshot, verdict)
+    return verdict
+
+
+def _without(accepted: Sequence[AcceptedEvent] | None, payment_ids: set[str]) -> Sequence[AcceptedEvent] | None:
+    return None if accepted is None else [a for a in accepted if a.payment_id not in payment_ids]
+
+
+def _exactly_once(snapshot: Snapshot, scope: set[str] | None, payment_ids: set[str], verdict: Verdict) -> None:
+    events = [e for e in snapshot.events if e.payment_id in payment_ids]
+    recorded = Counter(e.event_id for e in events if e.event_id is not None)
+    for event_id, times in sorted(recorded.items()):
+        if times > 1:
+            verdict.applied_twice.append(f"event {event_id} recorded {times} times")
+    transitions = Counter(e.payment_id for e in events if e.kind == TRANSITION_KIND)
+    for payment_id, times in sorted(transitions.items()):
+        if times > 1:
+            verdict.applied_twice.append(f"payment {payment_id} settled {times} times")
+
+    if snapshot.accepted is None:
+        verdict.not_run.append(
+            "lost (accepted but never applied): no record of which webhooks were accepted"
+            + (f" ({snapshot.accepted_source})" if snapshot.accepted_source else "")
+        )
+        return
+    # an event naming a payment payment-svc never had belongs to no phase: only the global check sees it
+    accepted = {a.event_id for a in snapshot.accepted if scope is None or a.payment_id in payment_ids}
+    everywhere = {e.event_id for e in snapshot.events if e.event_id is not None}
+    applied = {e for e in accepted if e in everywhere or e in snapshot.inbox}
+    verdict.accepted = len(accepted)
+    verdict.applied = len(applied)
+    verdict.lost = sorted(accepted - applied)
+
+
+def _orders_and_attempts(orders: Sequence[Order], payments: Sequence[Payment], verdict: Verdict) -> None:
+    by_order: dict[str, list[Payment]] = defaultdict(list)
+    for payment in payments:
+        by_order[payment.order_id].append(payment)
+    for order in orders:
+        attempts = by_order.get(order.id, [])
+        successes = sum(1 for p in attempts if p.status == "SUCCESS")
+        if order.status == "PAID" and successes != 1:
+            verdict.add("PAID <=> one SUCCESS", order.id, f"order PAID with {successes} SUCCESS attempts")
+        elif order.status != "PAID" and successes:
+            verdict.add("PAID <=> one SUCCESS", order.id, f"order {order.status} with {successes} SUCCESS attempts")
+        if order.status == "CREATED":
+            detail = f"{len(attempts)} attempts" if attempts else "no payment attempt at all"
+            verdict.add("order settled", order.id, f"order left CREATED ({detail})")
+    for payment in payments:
+        if payment.status == "INITIATED":
+            verdict.add("no attempt INITIATED", payment.id, f"attempt of {payment.order_id} still INITIATED")
+
+
+def _views(snapshot: Snapshot, payments: Sequence[Payment], order_set: set[str], verdict: Verdict) -> None:
+    views = {v.id: v for v in snapshot.views if v.order_id in order_set}
+    for payment in payments:
+        view = views.pop(payment.id, None)
+        if view is None:
+            verdict.add("order-svc view = payment-svc", payment.id, f"order-svc has no view ({payment.status})")
+        elif view.status != payment.status:
+            verdict.add(
+                "order-svc view = payment-svc",
+                payment.id,
+                f"order-svc says {view.status}, payment-svc says {payment.status}",
+            )
+    for view in views.values():
+        verdict.add("order-svc view = payment-svc", view.id, "order-svc has an attempt payment-svc does not know")
+
+
+def _late_successes(snapshot: Snapshot, payments: Sequence[Payment], verdict: Verdict) -> None:
+    if snapshot.accepted is None:
+        verdict.not_run.append("late success stays FAILED: no record of the gateway's late_success deliveries")
+        return
+    by_id = {p.id: p for p in payments}
+    late = sorted(
+        {a.payment_id for a in snapshot.accepted if a.purpose == LATE_SUCCESS_PURPOSE and a.payment_id in by_id}
+    )
+    anomalies = None if snapshot.anomalies is None else {(a.payment_id, a.kind) for a in snapshot.anomalies}
+    for payment_id in late:
+        payment = by_id[payment_id]
+        if payment.status != "FAILED":
+            verdict.add("late success stays FAILED", payment_id, f"payment is {payment.status}")
+        elif anomalies is not None and (payment_id, LATE_SUCCESS_ANOMALY) not in anomalies:
+            verdict.add("late success is an anomaly", payment_id, f"no {LATE_SUCCESS_ANOMALY} anomaly recorded")
+    if late and anomalies is None:
+        verdict.not_run.append("late success is an anomaly: payment-svc has no anomalies table")
+
+
+def _delivered(snapshot: Snapshot, payment_ids: set[str], verdict: Verdict) -> None:
+    if snapshot.deliveries is None:
+        verdict.not_run.append("every planned webhook delivered: the gateway does not record its deliveries")
+        return
+    for delivery in snapshot.deliveries:
+        if delivery.payment_id in payment_ids and delivery.state != DELIVERED:
+            verdict.add(
+                "every planned webhook delivered",
+                delivery.event_id,
+                f"{delivery.purpose} webhook of {delivery.payment_id} ended {delivery.state}",
+            )
+
+
+def _drained(snapshot: Snapshot, verdict: Verdict) -> None:
+    for schema, backlog in sorted(snapshot.outbox_backlog.items()):
+        if backlog:
+            verdict.add("outbox drained", f"{schema}.outbox", f"{backlog} rows unpublished")
+    if snapshot.queues is None:
+        verdict.not_run.append("queues drained / DLQs hold only deliberate dead letters: could not list the queues")
+        return
+    for name, messages in sorted(snapshot.queues.items()):
+        if name.endswith(DLQ_SUFFIX):
+            expected = snapshot.expected_dead_letters.get(name, 0)
+            if messages != expected:
+                verdict.add("DLQ holds only deliberate dead letters", name, f"{messages} messages, expected {expected}")
+        elif messages:
+            verdict.add("queues drained", name, f"{messages} messages left")
+    for name, expected in sorted(snapshot.expected_dead_letters.items()):
+        if expected and name not in snapshot.queues:
+            verdict.add("DLQ holds only deliberate dead letters", name, f"queue missing, expected {expected}")
+
+
+def combine(whole: Verdict, parts: Sequence[Verdict]) -> Verdict:
+    """The whole run's verdict: its counts from `whole` (every order and event once), its violations
+    and checks not run from `whole` and every part, each distinct one once."""
+
+    def distinct(items: list[Any]) -> list[Any]:
+        return list(dict.fromkeys(items))
+
+    return Verdict(
+        orders=whole.orders,
+        orders_with_attempts=whole.orders_with_attempts,
+        payments=whole.payments,
+        accepted=whole.accepted,
+        applied=whole.applied,
+        lost=distinct([*whole.lost, *(e for part in parts for e in part.lost)]),
+        applied_twice=distinct([*whole.applied_twice, *(e for part in parts for e in part.applied_twice)]),
+        violations=distinct([*(v for part in parts for v in part.violations), *whole.violations]),
+        not_run=distinct([*(n for part in parts for n in part.not_run), *whole.not_run]),
+    )
