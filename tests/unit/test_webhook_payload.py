@@ -125,3 +125,23 @@ def test_envelope_is_what_the_consumer_reads() -> None:
     assert consumed.receivedAt == received
     assert consumed.data.gatewayPaymentId == GW_ID
     assert consumed.data.amount == 1500
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"errorCode": "BAD\x00"}, "errorCode"),
+        ({"errorDescription": "declined\x00"}, "errorDescription"),
+        ({"method": {"type": "upi", "vpa": "a\x00@b"}}, "method"),
+        ({"method": {"nested": [{"k\x00": 1}]}}, "method"),
+    ],
+)
+def test_nul_characters_the_database_cannot_store_are_refused_at_the_door(changes: dict[str, Any], field: str) -> None:
+    assert refused_field(minimal(**changes)) == field
+
+
+def test_text_without_nul_passes_unchanged() -> None:
+    body = minimal(status="FAILED", errorCode="BAD_REQUEST_ERROR", errorDescription="déclin ✓", method={"vpa": "a@b"})
+    parsed = parse_model(PaymentWebhook, body)
+    assert parsed.error_description == "déclin ✓"
+    assert parsed.method == {"vpa": "a@b"}

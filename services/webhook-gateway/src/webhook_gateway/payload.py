@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic.alias_generators import to_camel
 
 from payments_common.ids import GatewayPaymentId, OrderId, PaymentId
@@ -17,6 +17,19 @@ Signature = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 # an amount beyond any order's maximum is still passed on: the consumer records it as a mismatch
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT * 1000)]
 Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+# PostgreSQL text and jsonb cannot hold NUL: refused here, at the door, rather than failing the consumer
+# on every retry until the event is dead-lettered
+Text = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 class PaymentWebhook(BaseModel):
@@ -32,8 +45,15 @@ class PaymentWebhook(BaseModel):
     amount: Amount | None = None
     currency: Currency | None = None
     method: dict[str, Any] | None = None
-    error_code: Annotated[StrictStr, Field(max_length=100)] | None = None
-    error_description: Annotated[StrictStr, Field(max_length=1000)] | None = None
+    error_code: Annotated[Text, Field(max_length=100)] | None = None
+    error_description: Annotated[Text, Field(max_length=1000)] | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _method_storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and _has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
 
     def contract_dict(self) -> dict[str, Any]:
         """The payload by the contract's names, without the optional fields the gateway left out."""
