@@ -31,6 +31,7 @@ def _field_of(model: type, body: dict[str, Any]) -> str | None:
         ({"amount": 100, "currency": "inr"}, "currency"),
         ({"amount": 100, "currency": "XYZ"}, "currency"),
         ({"amount": 100, "currency": "INR", "receipt": "r" * 41}, "receipt"),
+        ({"amount": 100, "currency": "INR", "receipt": "r\x00"}, "receipt"),
         ({"amount": 100, "currency": "INR", "notes": {"a": 1}}, "notes.a"),
         ({"amount": 100, "currency": "INR", "notes": {str(i): "v" for i in range(16)}}, "notes"),
         ({"amount": 100, "currency": "INR", "extra": 1}, "extra"),

@@ -30,6 +30,14 @@ class CreateOrder(BaseModel):
             raise ValueError(f"must be one of {', '.join(sorted(SUPPORTED_CURRENCIES))}")
         return value
 
+    @field_validator("receipt")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL: refused here as a 400 rather than failing the insert as a 500
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
     @field_validator("notes")
     @classmethod
     def _notes_bounded(cls, value: dict[str, str] | None) -> dict[str, str] | None:

@@ -71,7 +71,12 @@ async def initiate_payment(
         )
         # read-your-writes: the attempt is in our view before the client hears of it
         async with UnitOfWork(deps.pool) as uow:
-            await OrderRepository(uow.conn).upsert_payment(payment)
+            repo = OrderRepository(uow.conn)
+            # the order row first, as the payment-event consumer takes it: inserting the view row alone
+            # takes the order's key-share lock after the view row's, and deadlocks with that consumer
+            # applying this very attempt's `payment.initiated` at the same moment
+            await repo.lock(order.id)
+            await repo.upsert_payment(payment)
         log.info("payment.initiated", payment_id=payment.id, gateway_payment_id=payment.gatewayPaymentId)
         return payment
 
