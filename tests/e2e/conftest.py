@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from payments_common.config import parse_api_keys, parse_webhook_secrets
+from payments_common.config import parse_api_keys, parse_signing_secrets, parse_webhook_secrets
 from payments_common.signatures import payment_signature, sign_webhook
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ class System:
         self.amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
         keys = list(parse_api_keys(_need("API_KEYS")).values())
         self.keys = [(k.key_id, k.secret.get_secret_value()) for k in keys]
-        self.payment_secret = _need("PAYMENT_SIGNING_SECRET").encode()
+        self.payment_secret = parse_signing_secrets(_need("PAYMENT_SIGNING_SECRET"))[0]
         self.webhook_key = parse_webhook_secrets(_need("WEBHOOK_SECRETS"))[0]
         self.run_dir = Path(os.environ.get("PAYMENTS_RUN_DIR", ".run"))
         self.api = httpx.Client(base_url=self.api_url, auth=self.keys[0], timeout=15)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/payments"
@@ -68,6 +69,40 @@ def parse_webhook_secrets(raw: str) -> list[bytes]:
     if not secrets:
         raise ConfigError("WEBHOOK_SECRETS holds no secret")
     return secrets
+
+
+def parse_signing_secrets(raw: str, name: str = "PAYMENT_SIGNING_SECRET") -> list[bytes]:
+    """Comma-separated HMAC keys; the first signs, all verify (several only while a key is rotated).
+
+    A single value is a list of one. An empty entry is refused rather than skipped: `old,` or `,new`
+    is a half-edited rotation, and skipping it would silently drop the key that was meant to stay.
+    """
+    secrets: list[bytes] = []
+    for n, item in enumerate(part.strip() for part in raw.split(",")):
+        if not item:
+            raise ConfigError(f"{name} entry {n + 1} is empty")
+        secrets.append(item.encode())
+    return secrets
+
+
+def _signing_secrets_valid(value: SecretStr) -> SecretStr:
+    parse_signing_secrets(value.get_secret_value())
+    return value
+
+
+# PAYMENT_SIGNING_SECRET as a setting: refused at start-up when an entry is empty
+SigningSecrets = Annotated[SecretStr, AfterValidator(_signing_secrets_valid)]
+
+
+def secret_list_parts(raw: str, prefix: str = "") -> list[str]:
+    """What must be masked of a comma-separated secret list: the whole value, each entry, and each
+    entry without `prefix` (a `whsec_` secret's base64 part is the key just as much)."""
+    parts = [raw]
+    for entry in (part.strip() for part in raw.split(",")):
+        parts.append(entry)
+        if prefix and entry.startswith(prefix):
+            parts.append(entry.removeprefix(prefix))
+    return [part for part in parts if part]
 
 
 class CommonSettings(BaseSettings):

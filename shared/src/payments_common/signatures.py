@@ -2,6 +2,7 @@
 
 1. The payment signature: hex(HMAC-SHA256(PAYMENT_SIGNING_SECRET, orderId|gatewayPaymentId)).
    The paying client sees it, so it binds a gateway payment to an order and proves nothing else.
+   During a key rotation several keys verify; the signer uses only the first of its list.
 2. Standard Webhooks: `v1,` + base64(HMAC-SHA256(key, id.timestamp.body)) over the raw body, with a
    timestamp tolerance against replays of old captures.
 
@@ -24,10 +25,18 @@ def payment_signature(secret: bytes, order_id: str, gateway_payment_id: str) -> 
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def verify_payment_signature(secret: bytes, order_id: str, gateway_payment_id: str, signature: str) -> bool:
-    expected = payment_signature(secret, order_id, gateway_payment_id)
+def verify_payment_signature(
+    secrets: bytes | Iterable[bytes], order_id: str, gateway_payment_id: str, signature: str
+) -> bool:
+    """True when `signature` was made with any of `secrets` (one key, or all the keys of a rotation)."""
+    keys = (secrets,) if isinstance(secrets, bytes) else tuple(secrets)
     # compare bytes: compare_digest refuses non-ASCII str, and a hostile value may be non-ASCII
-    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogateescape"))
+    received = signature.encode("utf-8", "surrogateescape")
+    matched = False
+    for key in keys:
+        # no early exit: the time taken does not tell which key matched
+        matched |= hmac.compare_digest(payment_signature(key, order_id, gateway_payment_id).encode(), received)
+    return matched
 
 
 class WebhookVerificationError(Exception):

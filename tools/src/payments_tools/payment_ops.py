@@ -35,7 +35,7 @@ async def reconcile_once(env: Mapping[str, str], older_than: float | None) -> di
             reconciler = Reconciler(
                 pool,
                 GatewayClient(session, settings.MOCK_GATEWAY_URL),
-                settings.PAYMENT_SIGNING_SECRET.get_secret_value().encode(),
+                settings.payment_signing_keys(),
                 settings.reconcile_config(),
             )
             report = await reconciler.run_once(older_than=older_than)

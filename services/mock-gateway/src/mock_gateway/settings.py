@@ -7,14 +7,23 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 
 from mock_gateway.faults import Fault, parse_fault_rates
-from payments_common.config import MOCK_GATEWAY_PORT, CommonSettings, parse_webhook_secrets, port_of
+from payments_common.config import (
+    MOCK_GATEWAY_PORT,
+    CommonSettings,
+    SigningSecrets,
+    parse_signing_secrets,
+    parse_webhook_secrets,
+    port_of,
+    secret_list_parts,
+)
 
 SERVICE = "mock-gateway"
 SCHEMA = "gateway"
 
 
 class Settings(CommonSettings):
-    PAYMENT_SIGNING_SECRET: SecretStr
+    # both comma-separated lists for rotation: the gateway signs with the first key of each only
+    PAYMENT_SIGNING_SECRET: SigningSecrets
     WEBHOOK_SECRETS: SecretStr
     MOCK_GATEWAY_SETTLE_DELAY_MS: int = Field(default=200, ge=0)
     # how long a webhook keeps being retried, from its creation; real gateways retry for hours to days
@@ -51,14 +60,14 @@ class Settings(CommonSettings):
         return parse_webhook_secrets(self.WEBHOOK_SECRETS.get_secret_value())[0]
 
     def payment_signing_key(self) -> bytes:
-        return self.PAYMENT_SIGNING_SECRET.get_secret_value().encode()
+        """The first key signs; the rest are unused here, so one shared list can serve signer and verifiers."""
+        return parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value())[0]
 
     def secrets(self) -> list[str]:
         """Every value that must never reach a log line."""
         webhook_raw = self.WEBHOOK_SECRETS.get_secret_value()
         values = [
-            self.PAYMENT_SIGNING_SECRET.get_secret_value(),
-            webhook_raw,
-            *(part.strip() for part in webhook_raw.split(",")),
+            *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
+            *secret_list_parts(webhook_raw, prefix="whsec_"),
         ]
         return [value for value in values if value]

@@ -41,7 +41,7 @@ async def create_app(settings: Settings) -> web.Application:
             deps = Deps(
                 pool=pool,
                 gateway=GatewayClient(session, settings.MOCK_GATEWAY_URL),
-                signing_secret=settings.PAYMENT_SIGNING_SECRET.get_secret_value().encode(),
+                signing_secret=settings.payment_signing_keys(),
             )
             app[http.DEPS] = deps
             # the topology this service publishes into must exist before the relay's first mandatory publish

@@ -46,7 +46,8 @@ __all__ = [
 class Deps:
     pool: asyncpg.Pool
     gateway: GatewayClient
-    signing_secret: bytes
+    # every key of PAYMENT_SIGNING_SECRET: the gateway may sign with any of them during a rotation
+    signing_secret: bytes | tuple[bytes, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
             if not verify_payment_signature(
                 deps.signing_secret, cmd.order_id, gateway_payment.id, gateway_payment.signature
             ):
-                raise GatewayRejected("gateway signature does not verify with our signing secret")
+                raise GatewayRejected("gateway signature does not verify with any of our signing secrets")
         except (GatewayUnavailable, GatewayRejected) as exc:
             await _fail_unstarted(deps, payment, str(exc), cmd.correlation_id)
             raise ApiError(502, GATEWAY_ERROR, "the payment gateway could not start the payment") from exc

@@ -45,6 +45,10 @@ log = get_logger(__name__)
 EXPIRED_DESCRIPTION = "the payment was not completed in time"
 
 
+def _expired() -> ReportedOutcome:
+    return ReportedOutcome(status=PaymentStatus.FAILED, error_code=EXPIRED, error_description=EXPIRED_DESCRIPTION)
+
+
 @dataclass(frozen=True, slots=True)
 class ReconcileConfig:
     after_seconds: float = 120.0
@@ -76,7 +80,11 @@ class ReconcileReport:
 
 class Reconciler:
     def __init__(
-        self, pool: asyncpg.Pool, gateway: GatewayClient, signing_secret: bytes, config: ReconcileConfig
+        self,
+        pool: asyncpg.Pool,
+        gateway: GatewayClient,
+        signing_secret: bytes | tuple[bytes, ...],
+        config: ReconcileConfig,
     ) -> None:
         self._pool = pool
         self._gateway = gateway
@@ -137,7 +145,11 @@ class Reconciler:
             expired = (now - payment.created_at).total_seconds() >= self._config.expiry_seconds
             if record is not None and record.status in (GATEWAY_CAPTURED, GATEWAY_FAILED):
                 if not self._record_matches(payment, record):
+                    # never settled from a record we cannot trust; past the expiry it ends like an
+                    # attempt the gateway never settled, instead of being looked up forever
                     report.errors.append({"paymentId": payment.id, "error": "gateway record does not match"})
+                    if expired:
+                        await self._settle(payment, _expired(), Source.EXPIRY, None, report)
                     return
                 reported = ReportedOutcome(
                     status=PaymentStatus.SUCCESS if record.status == GATEWAY_CAPTURED else PaymentStatus.FAILED,
@@ -148,10 +160,7 @@ class Reconciler:
                 )
                 await self._settle(payment, reported, Source.RECONCILIATION, record, report)
             elif expired:
-                reported = ReportedOutcome(
-                    status=PaymentStatus.FAILED, error_code=EXPIRED, error_description=EXPIRED_DESCRIPTION
-                )
-                await self._settle(payment, reported, Source.EXPIRY, None, report)
+                await self._settle(payment, _expired(), Source.EXPIRY, None, report)
             else:
                 report.still_pending += 1
 

@@ -3,14 +3,22 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from payment_svc.reconciler import ReconcileConfig
-from payments_common.config import PAYMENT_SVC_PORT, CommonSettings, port_of
+from payments_common.config import (
+    PAYMENT_SVC_PORT,
+    CommonSettings,
+    SigningSecrets,
+    parse_signing_secrets,
+    port_of,
+    secret_list_parts,
+)
 
 SERVICE = "payment-svc"
 SCHEMA = "payments"
 
 
 class Settings(CommonSettings):
-    PAYMENT_SIGNING_SECRET: SecretStr
+    # comma-separated: every key verifies the gateway's signatures (several while a key is rotated)
+    PAYMENT_SIGNING_SECRET: SigningSecrets
     GATEWAY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     CONSUMER_PREFETCH: int = Field(default=32, gt=0)
     # reconciliation: thresholds well above the second or so a webhook normally takes
@@ -32,8 +40,11 @@ class Settings(CommonSettings):
     def port(self) -> int:
         return port_of(self.PAYMENT_SVC_URL, PAYMENT_SVC_PORT)
 
+    def payment_signing_keys(self) -> tuple[bytes, ...]:
+        return tuple(parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value()))
+
     def secrets(self) -> list[str]:
-        values = [self.PAYMENT_SIGNING_SECRET.get_secret_value()]
+        values = secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value())
         if self.ADMIN_TOKEN is not None:
             values.append(self.ADMIN_TOKEN.get_secret_value())
         return values
