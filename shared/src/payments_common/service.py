@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging as stdlib_logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import uvloop
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from payments_common import logging
+from payments_common.http import HttpLimits
 
 
 class ServiceSettings(Protocol):
@@ -24,11 +27,27 @@ class ServiceSettings(Protocol):
 
 
 S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
+
+
+class MalformedRequestFilter(stdlib_logging.Filter):
+    """aiohttp logs a request head its parser refused (a header too long, too many headers, bad
+    syntax) as an error with a traceback, quoting the offending bytes, which may be a credential.
+    It is the client's fault and aiohttp has answered it 400: one line without the bytes is enough."""
+
+    def filter(self, record: stdlib_logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "http.malformed_request %s", (type(error).__name__,)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = stdlib_logging.INFO, "INFO"
+        return True
 
 
 def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: int) -> None:
     log = logging.get_logger(__name__)
     log.info("service.starting", host=host, port=port)
+    stdlib_logging.getLogger("aiohttp.server").addFilter(MalformedRequestFilter())
     # run_app installs SIGINT/SIGTERM handlers and runs every cleanup_ctx exit on the way down
     web.run_app(
         app_factory(),
@@ -42,7 +61,7 @@ def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: 
     log.info("service.stopped")
 
 
-def load_settings(name: str, settings_factory: Callable[[], S]) -> S:
+def load_settings(name: str, settings_factory: Callable[[], T]) -> T:
     """Settings, or one line per bad variable on stderr and exit status 2.
 
     pydantic's own message prints the offending input, which for a missing variable is every other
@@ -61,6 +80,8 @@ def main(name: str, settings_factory: Callable[[], S], create_app: Callable[[S],
     """A service's console script: settings from the environment (a missing secret stops it here),
     JSON logs that mask every secret the settings hold, then the app until SIGINT/SIGTERM."""
     settings = load_settings(name, settings_factory)
+    # base_app reads the HTTP limits itself; a malformed one stops the process here, said plainly
+    load_settings(name, HttpLimits)
     logging.configure(name, settings.LOG_LEVEL)
     logging.register_secrets(settings.secrets())
     run(lambda: create_app(settings), settings.HOST, settings.port)

@@ -13,6 +13,7 @@ from payments_common.http import CORRELATION_ID, json_response, parse_model, rea
 from payments_common.logging import bound, get_logger
 from payments_common.signatures import WebhookVerificationError, verify_payment_signature, verify_webhook
 from payments_common.timeutil import utcnow
+from webhook_gateway import digest
 from webhook_gateway.payload import PaymentWebhook, envelope
 from webhook_gateway.publishing import EventSink, WebhookMessage
 
@@ -22,11 +23,14 @@ log = get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class Verification:
     webhook_keys: tuple[bytes, ...]
-    payment_signing_key: bytes
+    payment_signing_keys: tuple[bytes, ...]
     tolerance_seconds: int
 
     def __repr__(self) -> str:  # keys stay out of any repr that might be logged
-        return f"Verification(keys={len(self.webhook_keys)}, tolerance_seconds={self.tolerance_seconds})"
+        return (
+            f"Verification(keys={len(self.webhook_keys)}, payment_keys={len(self.payment_signing_keys)}, "
+            f"tolerance_seconds={self.tolerance_seconds})"
+        )
 
 
 VERIFICATION = web.AppKey("verification", Verification)
@@ -48,6 +52,7 @@ async def receive_payment_webhook(request: web.Request) -> web.Response:
         raise _rejected("webhook_signature", ApiError(400, INVALID_SIGNATURE, str(exc))) from None
 
     with bound(event_id=event_id):
+        digest.require_match(request, body)
         try:
             webhook = parse_model(PaymentWebhook, await read_json_object(request))
         except ApiError as error:
@@ -57,7 +62,7 @@ async def receive_payment_webhook(request: web.Request) -> web.Response:
             # this signature is also shown to the paying client: it binds the gateway payment to the
             # order, while the header signature above is what vouches for `status`
             if not verify_payment_signature(
-                verification.payment_signing_key, webhook.order_id, webhook.gateway_payment_id, webhook.signature
+                verification.payment_signing_keys, webhook.order_id, webhook.gateway_payment_id, webhook.signature
             ):
                 raise _rejected(
                     "payment_signature",
