@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from order_svc import http
+from order_svc import http, limits
 from order_svc.consumers import payment_events_handler
 from order_svc.handlers import Deps
 from order_svc.payments_client import PaymentsClient
@@ -22,7 +22,7 @@ from payments_common.tasks import start_outbox_work
 
 async def create_app(settings: Settings) -> web.Application:
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
-    app.middlewares.append(http.auth_middleware)
+    limits.install(app, settings, authenticate=http.auth_middleware)
     app[http.API_KEYS] = settings.api_keys()
     http.add_routes(app)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from payments_common.client_address import Cidrs
 from payments_common.config import ORDER_SVC_PORT, ApiKey, CommonSettings, parse_api_keys, port_of
 
 SERVICE = "order-svc"
@@ -12,6 +13,13 @@ class Settings(CommonSettings):
     API_KEYS: SecretStr
     PAYMENT_SVC_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
     CONSUMER_PREFETCH: int = Field(default=32, gt=0)
+    # per API key once authenticated, and per source address for failed authentications (order_svc/limits.py)
+    API_RATE_PER_SECOND: float = Field(default=200.0, gt=0)
+    API_RATE_BURST: int = Field(default=400, ge=1)
+    AUTH_FAILURE_RATE_PER_SECOND: float = Field(default=5.0, gt=0)
+    AUTH_FAILURE_RATE_BURST: int = Field(default=20, ge=1)
+    # peers whose X-Forwarded-For names the client's address
+    TRUSTED_PROXIES: Cidrs = ""
 
     @property
     def port(self) -> int:

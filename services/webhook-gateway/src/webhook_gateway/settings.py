@@ -5,18 +5,39 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from yarl import URL
 
-from payments_common.config import WEBHOOK_GATEWAY_PORT, CommonSettings, parse_webhook_secrets, port_of
+from payments_common.client_address import Cidrs
+from payments_common.config import (
+    WEBHOOK_GATEWAY_PORT,
+    CommonSettings,
+    SigningSecrets,
+    parse_signing_secrets,
+    parse_webhook_secrets,
+    port_of,
+    secret_list_parts,
+)
 
 SERVICE = "webhook-gateway"
 
 
 class Settings(CommonSettings):
     # required, no defaults: a gateway that cannot verify must not start
+    # both comma-separated, every key verifies (several while a key is rotated)
     WEBHOOK_SECRETS: SecretStr
-    PAYMENT_SIGNING_SECRET: SecretStr
+    PAYMENT_SIGNING_SECRET: SigningSecrets
     WEBHOOK_TOLERANCE_SECONDS: int = Field(default=300, gt=0)
     # below the gateway's own client timeout, so a stuck broker gives a 503 it can retry
     PUBLISH_TIMEOUT_SECONDS: float = Field(default=4.0, gt=0, le=30)
+    # who may deliver webhooks, and whose X-Forwarded-For is believed (webhook_gateway/ingress.py)
+    WEBHOOK_ALLOWED_CIDRS: Cidrs = "127.0.0.0/8,::1/128"
+    TRUSTED_PROXIES: Cidrs = ""
+    # per source address: requests whose webhook signature verifies, and the far tighter budget of those
+    # that do not (a genuine gateway rarely fails; a forger always does)
+    WEBHOOK_RATE_PER_SECOND: float = Field(default=1000.0, gt=0)
+    WEBHOOK_RATE_BURST: int = Field(default=2000, ge=1)
+    WEBHOOK_UNVERIFIED_RATE_PER_SECOND: float = Field(default=10.0, gt=0)
+    WEBHOOK_UNVERIFIED_RATE_BURST: int = Field(default=50, ge=1)
+    # how long the answer to a request refused by the allowlist or an empty unverified bucket is held
+    WEBHOOK_REFUSAL_DELAY_SECONDS: float = Field(default=1.0, ge=0, le=30)
 
     @property
     def port(self) -> int:
@@ -25,17 +46,16 @@ class Settings(CommonSettings):
     def webhook_keys(self) -> list[bytes]:
         return parse_webhook_secrets(self.WEBHOOK_SECRETS.get_secret_value())
 
-    def payment_signing_key(self) -> bytes:
-        return self.PAYMENT_SIGNING_SECRET.get_secret_value().encode()
+    def payment_signing_keys(self) -> list[bytes]:
+        return parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value())
 
     def secrets(self) -> list[str]:
         """Every value that must never reach a log line."""
         webhook_raw = self.WEBHOOK_SECRETS.get_secret_value()
         amqp_url = self.AMQP_URL.get_secret_value()
         values = [
-            self.PAYMENT_SIGNING_SECRET.get_secret_value(),
-            webhook_raw,
-            *(part.strip() for part in webhook_raw.split(",")),
+            *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
+            *secret_list_parts(webhook_raw, prefix="whsec_"),
             amqp_url,
         ]
         password = URL(amqp_url).password

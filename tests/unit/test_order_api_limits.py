@@ -1,0 +1,142 @@
+"""The client API's rate limits over HTTP: order-svc's own authentication and limit middlewares, in
+the order bootstrap installs them, around a stand-in route (no database). The test client connects
+from 127.0.0.1, a trusted proxy here, so `X-Forwarded-For` picks the source address."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import structlog
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+from structlog.testing import LogCapture
+
+from order_svc import http, limits
+from order_svc.auth import merchant_of
+from order_svc.settings import Settings
+from payments_common.http import base_app, json_response
+
+MERCHANT_A = ("rzp_test_a", "secret-of-merchant-a")
+MERCHANT_B = ("rzp_test_b", "secret-of-merchant-b")
+WRONG = ("rzp_test_a", "not-the-secret")
+SLOW = 0.001  # refills so slowly that no test sees a token come back
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+async def whoami(request: web.Request) -> web.Response:
+    return json_response({"merchant": merchant_of(request)})
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[MakeClient]:
+    clients: list[Client] = []
+
+    async def make(**overrides: Any) -> Client:
+        settings = Settings(
+            API_KEYS=SecretStr(",".join(f"{key_id}:{secret}" for key_id, secret in (MERCHANT_A, MERCHANT_B))),
+            TRUSTED_PROXIES="127.0.0.1/32",
+            **overrides,
+        )
+        app = base_app(max_body_bytes=4096)
+        limits.install(app, settings, authenticate=http.auth_middleware)
+        app[http.API_KEYS] = settings.api_keys()
+        app.router.add_get("/orders/{order_id}", whoami)
+        client: Client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+def captured_logs() -> Any:
+    previous = structlog.get_config()
+    capture = LogCapture()
+    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture], cache_logger_on_first_use=False)
+    try:
+        yield capture.entries
+    finally:
+        structlog.configure(**previous)
+
+
+async def get(client: Client, auth: tuple[str, str] | None, source: str = "198.51.100.1") -> tuple[int, Any, Any]:
+    headers = {"X-Forwarded-For": source}
+    if auth is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    response = await client.get("/orders/order_1", headers=headers)
+    return response.status, await response.json(), response.headers
+
+
+def assert_rate_limited(status: int, answer: Any, headers: Any) -> None:
+    assert status == 429
+    assert answer["error"]["code"] == "RATE_LIMITED"
+    assert answer["error"]["description"]
+    assert headers["Retry-After"].isdigit() and int(headers["Retry-After"]) >= 1
+
+
+async def test_each_api_key_has_its_own_budget(make_client: MakeClient) -> None:
+    client = await make_client(API_RATE_BURST=3, API_RATE_PER_SECOND=SLOW)
+    for _ in range(3):
+        status, answer, _ = await get(client, MERCHANT_A)
+        assert (status, answer) == (200, {"merchant": MERCHANT_A[0]})
+    assert_rate_limited(*await get(client, MERCHANT_A))
+    # from another address too: the budget is the key's, not the address's
+    assert_rate_limited(*await get(client, MERCHANT_A, source="203.0.113.5"))
+    # another merchant is not held to it, and public routes are never limited
+    assert (await get(client, MERCHANT_B))[0] == 200
+    assert (await client.get("/health")).status == 200
+
+
+async def test_failed_authentications_per_address_turn_into_429(make_client: MakeClient) -> None:
+    client = await make_client(AUTH_FAILURE_RATE_BURST=2, AUTH_FAILURE_RATE_PER_SECOND=SLOW)
+    for _ in range(2):
+        status, answer, headers = await get(client, WRONG)
+        assert (status, answer["error"]["code"]) == (401, "UNAUTHORIZED")
+        assert "WWW-Authenticate" in headers
+    assert_rate_limited(*await get(client, WRONG))
+    # no credentials at all is a failure as well
+    assert_rate_limited(*await get(client, None))
+    # another address is not held to this one's failures
+    assert (await get(client, WRONG, source="203.0.113.5"))[0] == 401
+    assert (await get(client, MERCHANT_A, source="203.0.113.5"))[0] == 200
+
+
+async def test_right_credentials_from_a_failing_address_are_refused_before_they_are_checked(
+    make_client: MakeClient,
+) -> None:
+    """Otherwise a guesser would still tell a right guess (200) from the wrong ones (429)."""
+    client = await make_client(AUTH_FAILURE_RATE_BURST=1, AUTH_FAILURE_RATE_PER_SECOND=SLOW)
+    assert (await get(client, WRONG))[0] == 401
+    right = await get(client, MERCHANT_A)
+    wrong = await get(client, WRONG)
+    assert_rate_limited(*right)
+    assert_rate_limited(*wrong)
+    assert right[1] == wrong[1]  # the same answer: nothing to learn from it
+
+
+async def test_successful_requests_do_not_spend_the_failure_budget(make_client: MakeClient) -> None:
+    client = await make_client(AUTH_FAILURE_RATE_BURST=1, AUTH_FAILURE_RATE_PER_SECOND=SLOW)
+    for _ in range(20):
+        assert (await get(client, MERCHANT_A))[0] == 200
+    assert (await get(client, WRONG))[0] == 401
+
+
+async def test_refusals_are_logged_in_aggregate_without_secrets(
+    make_client: MakeClient, captured_logs: list[dict[str, Any]]
+) -> None:
+    client = await make_client(API_RATE_BURST=1, API_RATE_PER_SECOND=SLOW)
+    statuses = [(await get(client, MERCHANT_A))[0] for _ in range(30)]
+    assert statuses == [200] + [429] * 29
+    [line] = [entry for entry in captured_logs if entry["event"] == "api.rate_limited"]
+    assert line["key_id"] == MERCHANT_A[0]
+    assert line["refused"] == 1
+    assert MERCHANT_A[1] not in repr(captured_logs)
