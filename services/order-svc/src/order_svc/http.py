@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from order_svc import openapi
 from order_svc.auth import MERCHANT_ID, authenticate, merchant_of
 from order_svc.domain import CreateOrder, InitiatePayment
 from order_svc.handlers import Deps, create_order, get_order, initiate_payment
@@ -18,7 +19,7 @@ from payments_common.timeutil import iso
 DEPS = web.AppKey("deps", Deps)
 API_KEYS = web.AppKey("api_keys", Mapping[str, ApiKey])
 
-_PUBLIC = frozenset({"/health"})
+_PUBLIC = frozenset({"/health", "/openapi.json"})
 
 
 @web.middleware
@@ -101,3 +102,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/orders", post_order)
     app.router.add_get("/orders/{order_id}", read_order)
     app.router.add_post("/payments/initiate", post_initiate)
+    openapi.add_route(app)

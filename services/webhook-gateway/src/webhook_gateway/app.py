@@ -9,7 +9,7 @@ from aiohttp import web
 
 from payments_common import topology
 from payments_common.http import base_app
-from webhook_gateway import views
+from webhook_gateway import ingress, openapi, views
 from webhook_gateway.publishing import BrokerSink, Destination, EventSink
 from webhook_gateway.settings import Settings
 
@@ -33,9 +33,10 @@ async def create_app(
 ) -> web.Application:
     """`sink` replaces the broker (unit tests); `destination` redirects the publishes (integration tests)."""
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES, success_flag=True)
+    ingress.install(app, settings)
     app[views.VERIFICATION] = views.Verification(
         webhook_keys=tuple(settings.webhook_keys()),
-        payment_signing_key=settings.payment_signing_key(),
+        payment_signing_keys=tuple(settings.payment_signing_keys()),
         tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS,
     )
     if sink is None:
@@ -52,4 +53,5 @@ async def create_app(
         sink = broker_sink
     app[views.SINK] = sink
     views.add_routes(app)
+    openapi.add_route(app)
     return app

@@ -1,0 +1,135 @@
+"""The webhook endpoint as an OpenAPI 3.1 document, served at `GET /openapi.json`.
+
+The body is the JSON Schema of `PaymentWebhook`, the model the view validates with; the Standard
+Webhooks headers are required header parameters (the signature itself cannot be expressed in a
+schema: a wrong one is a 400). Every refusal is `{"success": false, "error": {...}}`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+
+from payments_common import ids, openapi
+from payments_common.signatures import MAX_WEBHOOK_ID_LENGTH
+from webhook_gateway.payload import PaymentWebhook
+
+WEBHOOK_PATH = "/webhook/payment"
+
+
+class WebhookAccepted(BaseModel):
+    """200: the event is durable (the broker confirmed it) and will be applied once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    success: Literal[True]
+
+
+class WebhookRefused(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    success: Literal[False]
+    error: openapi.ErrorDetail
+
+
+# the id fields are checked by `payments_common.ids` validators, which a JSON Schema does not show; the
+# patterns are those very regular expressions
+_ID_FIELDS = {"orderId": ids.ORDER, "paymentId": ids.PAYMENT, "gatewayPaymentId": ids.GATEWAY_PAYMENT}
+
+
+def _refine_webhook(schema: dict[str, Any]) -> None:
+    for name, prefix in _ID_FIELDS.items():
+        schema["properties"][name]["pattern"] = ids._PATTERNS[prefix].pattern
+
+
+def _header(name: str, required: bool, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+_HEADERS = [
+    _header(
+        "webhook-id",
+        True,
+        "the event id; a retry of the same event carries the same one",
+        minLength=1,
+        maxLength=MAX_WEBHOOK_ID_LENGTH,
+    ),
+    _header("webhook-timestamp", True, "unix seconds, within WEBHOOK_TOLERANCE_SECONDS of now", pattern="^[0-9]+$"),
+    _header(
+        "webhook-signature",
+        True,
+        "`v1,<base64(HMAC-SHA256(key, id.timestamp.body))>`, several space-separated allowed",
+        minLength=1,
+    ),
+    _header("Content-Digest", False, "RFC 9530 digest of the body (`sha-256=:<base64>:`); checked when present"),
+]
+
+_REFUSALS = {
+    400: "`INVALID_SIGNATURE` (either signature wrong or missing, timestamp outside the tolerance), or "
+    "`BAD_REQUEST_ERROR` (not JSON, not an object, a field missing or invalid, a `Content-Digest` that "
+    "does not match the body); nothing changes",
+    403: "`FORBIDDEN`: the sender's address is not in `WEBHOOK_ALLOWED_CIDRS`",
+    408: "`REQUEST_TIMEOUT`: the request body did not arrive in time",
+    413: "request body over the size limit",
+    429: "`RATE_LIMITED`: too many requests from this address (verified, or far fewer unverified); see `Retry-After`",
+    503: "`SERVICE_UNAVAILABLE`: the event cannot be made durable now (broker down); retry",
+}
+
+
+def _refusals(refused: openapi.Ref) -> dict[str, Any]:
+    answers = {str(status): openapi.json_body(refused, meaning) for status, meaning in _REFUSALS.items()}
+    answers["429"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
+    return answers
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    ref, schemas = openapi.component_schemas(
+        [
+            (PaymentWebhook, "validation"),
+            (WebhookAccepted, "serialization"),
+            (WebhookRefused, "serialization"),
+            (openapi.Health, "serialization"),
+        ]
+    )
+    _refine_webhook(schemas[PaymentWebhook.__name__])
+    refused = ref(WebhookRefused)
+    paths: dict[str, Any] = {
+        WEBHOOK_PATH: {
+            "post": {
+                "operationId": "receivePaymentWebhook",
+                "summary": "The gateway reports a payment's outcome",
+                "parameters": _HEADERS,
+                "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(PaymentWebhook)}}},
+                "responses": {
+                    "200": openapi.json_body(ref(WebhookAccepted), "accepted durably (also for a repeated event)"),
+                    **_refusals(refused),
+                },
+            }
+        },
+        **openapi.meta_paths(ref, public=False),
+    }
+    return {
+        "openapi": openapi.OPENAPI_VERSION,
+        "info": {
+            "title": "Payments webhook ingress (webhook-gateway)",
+            "version": "1.0.0",
+            "description": "Payment outcomes from the gateway, signed twice: the Standard Webhooks headers "
+            "over the raw body, and the payment signature over `orderId|gatewayPaymentId` in the body.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def add_route(app: web.Application) -> None:
+    openapi.add_document_route(app, document)
