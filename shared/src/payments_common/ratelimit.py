@@ -8,6 +8,7 @@ for some of them, which is the price of a bounded table). Single-threaded: one e
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import OrderedDict
@@ -179,3 +180,13 @@ class RefusalTally(Generic[K]):
             due.append((None, self._overflow))
             self._overflow = 0
         return due
+
+
+async def flush_refusals_forever(
+    tally: RefusalTally[K], interval_seconds: float, write: Callable[[K | None, int], None]
+) -> None:
+    """Every interval, writes out the refusals counted but not logged yet (the tail of a flood)."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        for key, count in tally.drain():
+            write(key, count)

@@ -18,7 +18,6 @@ Refusals are logged per source or key in aggregate (the first at once, then a co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -31,7 +30,8 @@ from payments_common.client_address import IPNetwork, client_address, limit_key,
 from payments_common.errors import ApiError
 from payments_common.http import Handler, json_response
 from payments_common.logging import get_logger
-from payments_common.ratelimit import Decision, RateLimiter, RefusalTally
+from payments_common.ratelimit import Decision, RateLimiter, RefusalTally, flush_refusals_forever
+from payments_common.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -114,23 +114,18 @@ async def api_key_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 async def report_refusals(app: web.Application) -> AsyncIterator[None]:
-    """Writes out, every interval, the refusals counted but not logged yet (the tail of a flood)."""
     limits = app[LIMITS]
 
-    async def flush_forever() -> None:
-        while True:
-            await asyncio.sleep(REFUSAL_LOG_INTERVAL_SECONDS)
-            for key, count in limits.refusals.drain():
-                event, field, subject = key if key is not None else ("api.refused", "source", "other sources")
-                log.warning(event, refused=count, aggregated=True, **{field: subject})
+    def write(key: tuple[str, str, str] | None, count: int) -> None:
+        event, field, subject = key if key is not None else ("api.refused", "source", "other sources")
+        log.warning(event, refused=count, aggregated=True, **{field: subject})
 
-    task = asyncio.create_task(flush_forever(), name="api-refusal-log")
+    flush = flush_refusals_forever(limits.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write)
+    task = asyncio.create_task(flush, name="api-refusal-log")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 def install(app: web.Application, settings: Settings, authenticate: Middleware) -> None:

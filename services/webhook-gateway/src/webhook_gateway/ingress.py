@@ -31,7 +31,6 @@ takes the gateway's CPU from genuine webhooks and multiplies their latency by hu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import AsyncIterator
@@ -44,8 +43,9 @@ from payments_common.client_address import IPNetwork, client_address, limit_key,
 from payments_common.errors import ApiError
 from payments_common.http import Handler, correlation_middleware, json_response
 from payments_common.logging import get_logger
-from payments_common.ratelimit import Decision, RateLimiter, RefusalTally
+from payments_common.ratelimit import Decision, RateLimiter, RefusalTally, flush_refusals_forever
 from payments_common.signatures import WebhookVerificationError, verify_webhook
+from payments_common.tasks import cancel_and_wait
 from webhook_gateway.settings import Settings
 from webhook_gateway.views import VERIFICATION
 
@@ -206,25 +206,18 @@ async def limit_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def report_refusals(app: web.Application) -> AsyncIterator[None]:
-    """Writes out, every interval, the refusals counted but not logged yet (the tail of a flood)."""
     policy = app[INGRESS]
 
-    async def flush_forever() -> None:
-        while True:
-            await asyncio.sleep(REFUSAL_LOG_INTERVAL_SECONDS)
-            for key, count in policy.refusals.drain():
-                event, source, bucket = key if key is not None else ("webhook.refused", "other sources", "")
-                log.warning(
-                    event, source=source, refused=count, aggregated=True, **({"bucket": bucket} if bucket else {})
-                )
+    def write(key: tuple[str, str, str] | None, count: int) -> None:
+        event, source, bucket = key if key is not None else ("webhook.refused", "other sources", "")
+        log.warning(event, source=source, refused=count, aggregated=True, **({"bucket": bucket} if bucket else {}))
 
-    task = asyncio.create_task(flush_forever(), name="ingress-refusal-log")
+    flush = flush_refusals_forever(policy.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write)
+    task = asyncio.create_task(flush, name="ingress-refusal-log")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 def install(app: web.Application, settings: Settings) -> None:
