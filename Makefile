@@ -53,9 +53,11 @@ integration: install services
 	$(BIN)/pytest -q tests/integration
 
 # e2e and acceptance run against one system that payments-stack starts, with fresh secrets and its own
-# database (payments_test), and stops afterwards; short retry tiers, so a dead letter is made in seconds
+# database and RabbitMQ vhost (both payments_test), and stops afterwards; short retry tiers, so a dead
+# letter is made in seconds
 system: install services
-	RETRY_DELAYS_MS=100,200,400 $(BIN)/payments-stack exec -- bash -c '\
+	AMQP_URL=$$(scripts/test-vhost.sh payments_test) RETRY_DELAYS_MS=100,200,400 \
+	  $(BIN)/payments-stack exec -- bash -c '\
 	  $(BIN)/pytest -q tests/e2e && \
 	  echo "acceptance suite: $(ACCEPTANCE)" && \
 	  $(BIN)/python -m pytest -p no:cacheprovider -p no:asyncio -q $(ACCEPTANCE) && \
