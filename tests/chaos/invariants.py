@@ -8,7 +8,8 @@ attempts (one fault phase); without, everything.
 The invariants:
 - every accepted webhook event is applied exactly once: payment-svc recorded it (a `payment_events`
   row with its event id, or its inbox claim); `lost` are accepted events it never recorded;
-  `applied twice` are event ids recorded more than once and payments that left INITIATED more than
+  `applied twice` are event ids recorded more than once (a `duplicate_ignored` row, a redelivery the
+  inbox turned away, does not count) and payments that left INITIATED more than
   once (more than one `settled` row);
 - `PAID` ⇔ exactly one `SUCCESS` attempt, per order; no order is left `CREATED` with attempts;
 - order-svc's view of each attempt has payment-svc's status; no attempt is left `INITIATED`;
@@ -31,6 +32,9 @@ from typing import Any
 
 # a payment leaving INITIATED, whoever settles it (webhook, reconciliation, expiry, api)
 TRANSITION_KIND = "settled"
+# trail rows that apply nothing: payment-svc records a redelivery its inbox turned away, so counting
+# it would call every duplicate delivery "applied twice"
+NOT_APPLYING_KINDS = frozenset({"duplicate_ignored"})
 LATE_SUCCESS_PURPOSE = "late_success"
 LATE_SUCCESS_ANOMALY = "SUCCESS_AFTER_FAILED"
 DLQ_SUFFIX = ".dlq"
@@ -197,7 +201,7 @@ def _without(accepted: Sequence[AcceptedEvent] | None, payment_ids: set[str]) ->
 
 def _exactly_once(snapshot: Snapshot, scope: set[str] | None, payment_ids: set[str], verdict: Verdict) -> None:
     events = [e for e in snapshot.events if e.payment_id in payment_ids]
-    recorded = Counter(e.event_id for e in events if e.event_id is not None)
+    recorded = Counter(e.event_id for e in events if e.event_id is not None and e.kind not in NOT_APPLYING_KINDS)
     for event_id, times in sorted(recorded.items()):
         if times > 1:
             verdict.applied_twice.append(f"event {event_id} recorded {times} times")

@@ -96,6 +96,18 @@ def test_an_event_recorded_twice_and_a_payment_settled_twice_are_applied_twice()
     assert not verdict.ok
 
 
+def test_a_duplicate_delivery_turned_away_by_the_inbox_is_not_applied_twice() -> None:
+    snapshot = healthy()
+    duplicate = PaymentEvent("p1", "duplicate_ignored", "webhook", "e1")
+    verdict = check(replace(snapshot, events=[*snapshot.events, duplicate, duplicate]))
+    assert verdict.applied_twice == []
+    assert verdict.ok
+    # the same event recorded once more by an applying kind is still caught
+    applying = PaymentEvent("p1", "ignored_already_settled", "webhook", "e1")
+    verdict = check(replace(snapshot, events=[*snapshot.events, duplicate, applying]))
+    assert verdict.applied_twice == ["event e1 recorded 2 times"]
+
+
 def test_paid_needs_exactly_one_success_attempt() -> None:
     snapshot = healthy()
     broken = replace(

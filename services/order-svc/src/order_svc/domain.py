@@ -64,3 +64,14 @@ class InitiatePayment(BaseModel):
 
     def method_dict(self) -> dict[str, Any] | None:
         return self.method.model_dump() if self.method else None
+
+
+class VerifyPayment(BaseModel):
+    """The client's callback after checkout: what the gateway handed its frontend, to be checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    orderId: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    gatewayPaymentId: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    # hex(HMAC-SHA256) is 64 characters; the bound only keeps hostile input small
+    signature: Annotated[StrictStr, Field(min_length=1, max_length=256)]

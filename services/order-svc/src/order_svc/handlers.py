@@ -26,6 +26,8 @@ PAYMENT_EVENTS_CONSUMER = "order-svc.payment-events"
 class Deps:
     pool: asyncpg.Pool
     payments: PaymentsClient
+    # every key of PAYMENT_SIGNING_SECRET, for `POST /payments/verify`; with none, no signature verifies
+    signing_keys: tuple[bytes, ...] = ()
 
 
 def _not_found() -> ApiError:

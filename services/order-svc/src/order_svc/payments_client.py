@@ -6,11 +6,15 @@ from typing import Any
 
 import aiohttp
 
-from payments_common.errors import SERVICE_UNAVAILABLE, ApiError
+from payments_common.errors import NOT_FOUND, SERVICE_UNAVAILABLE, ApiError
 from payments_common.events import PaymentSnapshot
 
 # payment-svc's refusals that the client should see as they are
 _PASSED_THROUGH = {404, 409, 502}
+
+
+def _unavailable() -> ApiError:
+    return ApiError(503, SERVICE_UNAVAILABLE, "payments are unavailable right now; try again")
 
 
 class PaymentsClient:
@@ -47,3 +51,18 @@ class PaymentsClient:
         if status in _PASSED_THROUGH and isinstance(error, dict) and "code" in error:
             raise ApiError(status, str(error["code"]), str(error.get("description", "")))
         raise ApiError(503, SERVICE_UNAVAILABLE, "payments are unavailable right now; try again")
+
+    async def events(self, payment_id: str) -> list[dict[str, Any]]:
+        """The attempt's trail as payment-svc keeps it, oldest first. The caller checks the merchant."""
+        try:
+            async with self._session.get(f"{self._base_url}/internal/payments/{payment_id}/events") as r:
+                data = await r.json(content_type=None)
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            raise _unavailable() from None
+        if status == 404:
+            raise ApiError(404, NOT_FOUND, "payment not found")
+        events = data.get("events") if status == 200 and isinstance(data, dict) else None
+        if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+            raise _unavailable()
+        return events

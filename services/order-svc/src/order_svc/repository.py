@@ -87,6 +87,24 @@ class OrderRepository:
         )
         return [PaymentView(**dict(row)) for row in rows]
 
+    async def merchant_payment(self, payment_id: str, merchant_id: str) -> PaymentView | None:
+        """Scoped to the merchant through the attempt's order: another merchant's attempt reads as missing."""
+        row = await self._conn.fetchrow(
+            f"""SELECT {_VIEW_COLUMNS} FROM payment_views
+                 WHERE id = $1 AND order_id IN (SELECT id FROM orders WHERE merchant_id = $2)""",
+            payment_id,
+            merchant_id,
+        )
+        return PaymentView(**dict(row)) if row else None
+
+    async def payment_by_gateway_id(self, order_id: str, gateway_payment_id: str) -> PaymentView | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_VIEW_COLUMNS} FROM payment_views WHERE order_id = $1 AND gateway_payment_id = $2",
+            order_id,
+            gateway_payment_id,
+        )
+        return PaymentView(**dict(row)) if row else None
+
     async def upsert_payment(self, payment: PaymentSnapshot) -> bool:
         """Keep the newest snapshot of a payment; True when this one changed the view."""
         changed = await self._conn.fetchval(

@@ -10,7 +10,7 @@ import asyncpg
 from payment_svc.domain import PaymentStatus, ReportedOutcome, Source
 from payment_svc.gateway_client import GatewayClient, GatewayRejected, GatewayUnavailable
 from payment_svc.outgoing import payment_event, snapshot
-from payment_svc.repository import OrderPayments, Payment, PaymentRepository
+from payment_svc.repository import OrderPayments, Payment, PaymentEventRow, PaymentRepository
 from payment_svc.settlement import apply_report
 from payments_common import events, ids, inbox
 from payments_common.errors import (
@@ -30,6 +30,8 @@ log = get_logger(__name__)
 
 WEBHOOK_CONSUMER = "payment-svc.webhooks"
 ORDER_EVENTS_CONSUMER = "payment-svc.order-events"
+# the trail's kind for a redelivered webhook that the inbox claim turned away
+DUPLICATE_IGNORED = "duplicate_ignored"
 
 __all__ = [
     "Deps",
@@ -37,6 +39,7 @@ __all__ = [
     "apply_webhook",
     "confirm_order_paid",
     "get_payment",
+    "get_payment_events",
     "initiate_payment",
     "snapshot",
 ]
@@ -130,6 +133,15 @@ async def get_payment(deps: Deps, payment_id: str) -> Payment | None:
         return await PaymentRepository(conn).get(payment_id)
 
 
+async def get_payment_events(deps: Deps, payment_id: str) -> list[PaymentEventRow] | None:
+    """The payment's trail oldest first; None when there is no such payment."""
+    async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        repo = PaymentRepository(conn)
+        if await repo.order_of(payment_id) is None:
+            return None
+        return await repo.events_of(payment_id)
+
+
 async def apply_webhook(
     deps: Deps, message_id: str, envelope: events.WebhookEnvelope, correlation_id: str | None
 ) -> None:
@@ -143,6 +155,11 @@ async def apply_webhook(
     with bound(order_id=data.orderId, payment_id=data.paymentId, event_id=envelope.eventId):
         async with UnitOfWork(deps.pool) as uow:
             if not await inbox.claim(uow.conn, WEBHOOK_CONSUMER, message_id):
+                # kept in the trail so an operator sees the redelivery; its own kind, because it applies
+                # nothing (exactly-once checks count only the kinds that apply an event)
+                await PaymentRepository(uow.conn).record(
+                    data.paymentId, DUPLICATE_IGNORED, Source.WEBHOOK.value, envelope.eventId, {"reported": data.status}
+                )
                 log.info("webhook.duplicate_ignored")
                 return
             repo = PaymentRepository(uow.conn)

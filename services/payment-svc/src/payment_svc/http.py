@@ -7,9 +7,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from payment_svc.handlers import Deps, InitiatePayment, get_payment, initiate_payment, snapshot
+from payment_svc.handlers import Deps, InitiatePayment, get_payment, get_payment_events, initiate_payment, snapshot
+from payment_svc.repository import PaymentEventRow
 from payments_common.errors import NOT_FOUND, ApiError
 from payments_common.http import CORRELATION_ID, json_response, parse_model, read_json_object
+from payments_common.timeutil import iso
 
 DEPS = web.AppKey("deps", Deps)
 
@@ -47,6 +49,26 @@ async def read_payment(request: web.Request) -> web.Response:
     return json_response(snapshot(payment).model_dump(mode="json"))
 
 
+def _event_json(event: PaymentEventRow) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "source": event.source,
+        "eventId": event.event_id,
+        "detail": event.detail,
+        "createdAt": iso(event.created_at),
+    }
+
+
+async def read_payment_events(request: web.Request) -> web.Response:
+    payment_id = request.match_info["payment_id"]
+    trail = await get_payment_events(request.app[DEPS], payment_id)
+    if trail is None:
+        raise ApiError(404, NOT_FOUND, "payment not found")
+    return json_response({"paymentId": payment_id, "events": [_event_json(event) for event in trail]})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/internal/payments", create_payment)
     app.router.add_get("/internal/payments/{payment_id}", read_payment)
+    app.router.add_get("/internal/payments/{payment_id}/events", read_payment_events)

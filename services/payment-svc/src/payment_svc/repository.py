@@ -40,6 +40,18 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentEventRow:
+    """One entry of a payment's append-only trail (`payment_events`)."""
+
+    id: int
+    kind: str
+    source: str
+    event_id: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPayments:
     order_id: str
     merchant_id: str
@@ -166,6 +178,15 @@ class PaymentRepository:
             event_id,
             detail or {},
         )
+
+    async def events_of(self, payment_id: str) -> list[PaymentEventRow]:
+        """The trail of one payment, oldest first (the identity column orders rows by insertion)."""
+        rows = await self._conn.fetch(
+            """SELECT id, kind, source, event_id, detail, created_at
+                 FROM payment_events WHERE payment_id = $1 ORDER BY id""",
+            payment_id,
+        )
+        return [PaymentEventRow(**dict(row)) for row in rows]
 
     async def initiated_before(self, cutoff: datetime, limit: int) -> list[Payment]:
         """Attempts still open that were started before `cutoff`, oldest first."""

@@ -1,0 +1,111 @@
+"""payment-svc's trail of an attempt, as its internal API serves it to order-svc: every step in order,
+a transition with where it came from and went, and a redelivered webhook noted without applying."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from payment_svc import http
+from payment_svc.gateway_client import GatewayPayment
+from payment_svc.handlers import Deps, InitiatePayment, apply_webhook, initiate_payment
+from payments_common import ids
+from payments_common.db import create_pool
+from payments_common.events import WebhookEnvelope, WebhookPayload
+from payments_common.http import base_app
+from payments_common.migrate import load_migrations, migrate
+from payments_common.signatures import payment_signature
+from payments_common.timeutil import utcnow
+
+from .conftest import drop_schema, unique_schema
+
+pytestmark = pytest.mark.integration
+
+SECRET = b"payment-trail-signing-secret"
+
+
+class InstantGateway:
+    async def create_payment(self, payment_id: str, order_id: str, *_: Any, **__: Any) -> GatewayPayment:
+        gateway_id = ids.new_id(ids.GATEWAY_PAYMENT)
+        return GatewayPayment(id=gateway_id, signature=payment_signature(SECRET, order_id, gateway_id))
+
+
+@pytest.fixture
+async def pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    name = unique_schema()
+    await migrate(database_dsn, name, [*load_migrations("payments_common"), *load_migrations("payment_svc")])
+    pool = await create_pool(database_dsn, name, 4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        await drop_schema(database_dsn, name)
+
+
+@pytest.fixture
+async def deps(pool: asyncpg.Pool) -> Deps:
+    return Deps(pool=pool, gateway=InstantGateway(), signing_secret=SECRET)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(deps: Deps) -> AsyncIterator[TestClient[Any, Any]]:
+    app = base_app(max_body_bytes=4096)
+    app[http.DEPS] = deps
+    http.add_routes(app)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+def envelope(order_id: str, payment_id: str, gateway_id: str, event_id: str) -> WebhookEnvelope:
+    payload = WebhookPayload(
+        orderId=order_id,
+        paymentId=payment_id,
+        gatewayPaymentId=gateway_id,
+        signature=payment_signature(SECRET, order_id, gateway_id),
+        status="SUCCESS",
+        amount=1500,
+        currency="INR",
+    )
+    return WebhookEnvelope(eventId=event_id, receivedAt=utcnow(), data=payload)
+
+
+async def test_the_trail_lists_every_step_oldest_first_and_notes_a_redelivery(
+    deps: Deps, client: TestClient[Any, Any]
+) -> None:
+    order_id = ids.new_id(ids.ORDER)
+    payment = await initiate_payment(deps, InitiatePayment(order_id, "m_1", 1500, "INR", None))
+    assert payment.gateway_payment_id is not None
+    event_id = ids.new_id(ids.EVENT)
+    webhook = envelope(order_id, payment.id, payment.gateway_payment_id, event_id)
+    await apply_webhook(deps, event_id, webhook, None)
+    await apply_webhook(deps, event_id, webhook, None)  # the broker redelivers: the inbox turns it away
+
+    r = await client.get(f"/internal/payments/{payment.id}/events")
+    assert r.status == 200
+    body = await r.json()
+    assert body["paymentId"] == payment.id
+    events = body["events"]
+    assert [e["kind"] for e in events] == ["created", "sent_to_gateway", "settled", "duplicate_ignored"]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    settled, duplicate = events[2], events[3]
+    assert (settled["detail"]["current"], settled["detail"]["to"]) == ("INITIATED", "SUCCESS")
+    assert (settled["source"], settled["eventId"]) == ("webhook", event_id)
+    assert (duplicate["source"], duplicate["eventId"], duplicate["detail"]) == (
+        "webhook",
+        event_id,
+        {"reported": "SUCCESS"},
+    )
+    assert all(e["createdAt"].endswith("Z") for e in events)
+    # the redelivery applied nothing: still one settlement, one version bump past attach
+    status, version = await deps.pool.fetchrow("SELECT status, version FROM payments WHERE id = $1", payment.id)
+    assert (status, version) == ("SUCCESS", payment.version + 1)
+
+
+async def test_an_unknown_payment_has_no_trail(client: TestClient[Any, Any]) -> None:
+    r = await client.get(f"/internal/payments/{ids.new_id(ids.PAYMENT)}/events")
+    assert r.status == 404
+    assert (await r.json())["error"]["code"] == "NOT_FOUND"
