@@ -55,7 +55,8 @@ def test_the_document_is_valid_openapi_3_1() -> None:
 
 
 async def test_every_route_is_documented_and_every_operation_routed() -> None:
-    app = await create_app(Settings(API_KEYS=SecretStr(API_KEYS)))  # no I/O until the app starts
+    settings = Settings(API_KEYS=SecretStr(API_KEYS), PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32))
+    app = await create_app(settings)  # no I/O until the app starts
     routes = routes_of(app)
     assert ("POST", "/orders") in routes
     assert ("GET", "/openapi.json") in routes
@@ -80,9 +81,9 @@ def test_the_documented_error_answers() -> None:
     def statuses(path: str, method: str) -> set[int]:
         return {int(code) for code in doc["paths"][path][method]["responses"]}
 
-    assert statuses("/orders", "post") == {201, 400, 401, 408, 413, 429}
+    assert statuses("/orders", "post") == {201, 400, 401, 408, 409, 413, 422, 429}
     assert statuses("/orders/{order_id}", "get") == {200, 401, 404, 429}
-    assert statuses("/payments/initiate", "post") == {201, 400, 401, 404, 408, 409, 413, 429, 502, 503}
+    assert statuses("/payments/initiate", "post") == {201, 400, 401, 404, 408, 409, 413, 422, 429, 502, 503}
     error = {"$ref": "#/components/schemas/ErrorResponse"}
     for path, item in doc["paths"].items():
         for method, operation in item.items():
@@ -194,7 +195,12 @@ def test_links_chain_a_created_order_to_its_reads_and_payment() -> None:
 @pytest.fixture
 async def client() -> AsyncIterator[TestClient[Any, Any]]:
     # the HTTP layer of create_app without its database and broker; a burst of 3 per API key
-    settings = Settings(API_KEYS=SecretStr(API_KEYS), API_RATE_PER_SECOND=0.001, API_RATE_BURST=3)
+    settings = Settings(
+        API_KEYS=SecretStr(API_KEYS),
+        PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
+        API_RATE_PER_SECOND=0.001,
+        API_RATE_BURST=3,
+    )
     app = base_app(max_body_bytes=1024)
     limits.install(app, settings, authenticate=http.auth_middleware)
     app[http.API_KEYS] = settings.api_keys()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
 
-from order_svc import http, limits
+from order_svc import http, idempotency, limits
 from order_svc.consumers import payment_events_handler
 from order_svc.handlers import Deps
 from order_svc.payments_client import PaymentsClient
@@ -17,12 +19,15 @@ from order_svc.settings import SCHEMA, Settings
 from payments_common import broker, db, topology
 from payments_common.consumer import Consumer
 from payments_common.http import base_app
-from payments_common.tasks import start_outbox_work
+from payments_common.tasks import cancel_and_wait, start_outbox_work
 
 
 async def create_app(settings: Settings) -> web.Application:
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
     limits.install(app, settings, authenticate=http.auth_middleware)
+    idempotency.install(
+        app, timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS), pool_of=lambda started: started[http.DEPS].pool
+    )
     app[http.API_KEYS] = settings.api_keys()
     http.add_routes(app)
 
@@ -34,7 +39,11 @@ async def create_app(settings: Settings) -> web.Application:
             session = await stack.enter_async_context(
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.PAYMENT_SVC_TIMEOUT_SECONDS))
             )
-            deps = Deps(pool=pool, payments=PaymentsClient(session, settings.PAYMENT_SVC_URL))
+            deps = Deps(
+                pool=pool,
+                payments=PaymentsClient(session, settings.PAYMENT_SVC_URL),
+                signing_keys=settings.payment_signing_keys(),
+            )
             app[http.DEPS] = deps
             connection, publisher = await stack.enter_async_context(
                 broker.messaging(settings.AMQP_URL.get_secret_value())
@@ -47,6 +56,8 @@ async def create_app(settings: Settings) -> web.Application:
             )
             await channel.close()
             start_outbox_work(stack, pool, publisher, settings, SCHEMA)
+            purge = asyncio.create_task(idempotency.purge_forever(pool), name="idempotency-purge")
+            stack.push_async_callback(cancel_and_wait, purge)
             consumer = Consumer(
                 connection,
                 dataclasses.replace(topology.ORDER_SVC_PAYMENT_EVENTS, retry_delays_ms=settings.retry_delays_ms),

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from order_svc import openapi
 from order_svc.auth import MERCHANT_ID, authenticate, merchant_of
-from order_svc.domain import CreateOrder, InitiatePayment
+from order_svc.client_callback import verify_payment
+from order_svc.domain import CreateOrder, InitiatePayment, VerifyPayment
 from order_svc.handlers import Deps, create_order, get_order, initiate_payment
+from order_svc.payment_trail import payment_events
 from order_svc.repository import Order, PaymentView
 from payments_common.config import ApiKey
 from payments_common.http import CORRELATION_ID, Handler, json_response, parse_model, read_json_object
@@ -98,8 +100,31 @@ async def post_initiate(request: web.Request) -> web.Response:
     )
 
 
+async def read_payment_events(request: web.Request) -> web.Response:
+    payment_id = request.match_info["payment_id"]
+    events = await payment_events(request.app[DEPS], merchant_of(request), payment_id)
+    return json_response({"paymentId": payment_id, "events": events})
+
+
+async def post_verify(request: web.Request) -> web.Response:
+    cmd = parse_model(VerifyPayment, await read_json_object(request))
+    verified = await verify_payment(request.app[DEPS], merchant_of(request), cmd)
+    return json_response(
+        {
+            "verified": True,
+            "orderId": verified.order_id,
+            "paymentId": verified.payment_id,
+            "gatewayPaymentId": verified.gateway_payment_id,
+            "status": verified.status,
+            "orderStatus": verified.order_status,
+        }
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/orders", post_order)
     app.router.add_get("/orders/{order_id}", read_order)
     app.router.add_post("/payments/initiate", post_initiate)
+    app.router.add_post("/payments/verify", post_verify)
+    app.router.add_get("/payments/{payment_id}/events", read_payment_events)
     openapi.add_route(app)

@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import SkipJsonSchema
 
-from order_svc.domain import MAX_NOTE_KEY, MAX_NOTES, CreateOrder, InitiatePayment
+from order_svc.domain import MAX_NOTE_KEY, MAX_NOTES, CreateOrder, InitiatePayment, VerifyPayment
 from payments_common import openapi
 from payments_common.money import SUPPORTED_CURRENCIES
 
@@ -83,6 +83,56 @@ class PaymentInitiated(BaseModel):
     status: Literal["INITIATED"]
 
 
+class PaymentVerified(BaseModel):
+    """`POST /payments/verify` 200: the signature is genuine; `status` is the attempt's status now.
+
+    Reading only: the callback never settles a payment, the gateway's webhook (or reconciliation) does,
+    so right after checkout `status` may still be INITIATED.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    verified: Literal[True]
+    orderId: str
+    paymentId: str
+    gatewayPaymentId: str
+    status: Literal["INITIATED", "SUCCESS", "FAILED"]
+    orderStatus: Literal["CREATED", "PAID", "FAILED"]
+
+
+class PaymentLogEntry(BaseModel):
+    """One entry of an attempt's trail; `eventId` is the webhook's id when a webhook caused it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    kind: Literal[
+        "created",
+        "sent_to_gateway",
+        "settled",
+        "ignored_already_settled",
+        "conflict_ignored",
+        "duplicate_ignored",
+        "gateway_error",
+        "attached_by_reconciliation",
+        "republished",
+    ]
+    source: Literal["api", "webhook", "reconciliation", "expiry"]
+    eventId: str | None
+    # `settled` has `current` (from) and `to`; reports that changed nothing have `reported` and `current`
+    detail: dict[str, Any]
+    createdAt: datetime
+
+
+class PaymentLog(BaseModel):
+    """`GET /payments/{payment_id}/events`: what happened to the attempt, oldest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paymentId: str
+    events: list[PaymentLogEntry]
+
+
 def _refine_create_order(schema: dict[str, Any]) -> None:
     """What `CreateOrder`'s validators check beyond its field types, taken from the same constants."""
     properties = schema["properties"]
@@ -112,6 +162,48 @@ def _errors(ref: openapi.Ref, *statuses: int) -> dict[str, Any]:
     return answers
 
 
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the request safe to retry: kept 24 h per merchant (`IDEMPOTENCY_KEY_TTL_HOURS`). The same "
+    "key with the same request (method, path, JSON body up to key order and whitespace) answers the first "
+    "request's 2xx or 4xx again, byte for byte, with `Idempotent-Replayed: true`; a 5xx keeps nothing, so the key "
+    "may be retried.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
+}
+
+
+def _idempotent(paths: dict[str, Any], error: openapi.Ref) -> None:
+    """Every client POST takes an `Idempotency-Key`: the middleware (`order_svc/idempotency.py`) is on all of them."""
+    for item in paths.values():
+        operation = item.get("post")
+        if operation is None:
+            continue
+        operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY_PARAMETER]
+        responses = operation["responses"]
+        for code, answer in responses.items():
+            if 200 <= int(code) < 300:
+                answer["headers"] = {
+                    **answer.get("headers", {}),
+                    "Idempotent-Replayed": {
+                        "schema": {"type": "string", "enum": ["true"]},
+                        "description": "present on an answer replayed for a repeated `Idempotency-Key`",
+                    },
+                }
+        if "400" in responses:
+            responses["400"]["description"] += "; or `Idempotency-Key` is not 1 to 255 printable ASCII characters"
+        in_use = "`IDEMPOTENCY_KEY_IN_USE`: a request with this `Idempotency-Key` is still running; see `Retry-After`"
+        if "409" in responses:
+            responses["409"]["description"] += "; or " + in_use
+        else:
+            responses["409"] = openapi.json_body(error, in_use)
+        responses["409"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
+        responses["422"] = openapi.json_body(
+            error, "`IDEMPOTENCY_KEY_REUSED`: this `Idempotency-Key` was used with another method, path or body"
+        )
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     ref, schemas = openapi.component_schemas(
@@ -121,6 +213,9 @@ def document() -> dict[str, Any]:
             (OrderCreated, "serialization"),
             (OrderResource, "serialization"),
             (PaymentInitiated, "serialization"),
+            (VerifyPayment, "validation"),
+            (PaymentVerified, "serialization"),
+            (PaymentLog, "serialization"),
             (openapi.ErrorResponse, "serialization"),
             (openapi.Health, "serialization"),
         ]
@@ -173,9 +268,41 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/payments/verify": {
+            "post": {
+                "operationId": "verifyPayment",
+                "summary": "Check the signature the checkout handed the client; reads, never settles",
+                "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(VerifyPayment)}}},
+                "responses": {
+                    "200": openapi.json_body(ref(PaymentVerified), "the signature verifies"),
+                    **_errors(error, 400, 401, 404, 408, 413, 429),
+                    "400": openapi.json_body(
+                        error,
+                        "`INVALID_SIGNATURE` (`field`: `signature`) when the signature does not verify with any "
+                        "key; otherwise invalid input: not JSON, not an object, or a field breaks a rule",
+                    ),
+                    "404": openapi.json_body(
+                        error, "no such order for this merchant, or no attempt of it with that `gatewayPaymentId`"
+                    ),
+                },
+            }
+        },
+        "/payments/{payment_id}/events": {
+            "get": {
+                "operationId": "getPaymentEvents",
+                "summary": "The payment attempt's trail, oldest first",
+                "parameters": [{"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": openapi.json_body(ref(PaymentLog), "the trail"),
+                    **_errors(error, 401, 429, 503),
+                    "404": openapi.json_body(error, "no such payment attempt for this merchant"),
+                },
+            }
+        },
         # the failed-authentication guard answers any request that carries credentials
         **openapi.meta_paths(ref, public=True, refusals=_errors(error, 429)),
     }
+    _idempotent(paths, error)
     return {
         "openapi": openapi.OPENAPI_VERSION,
         "info": {
