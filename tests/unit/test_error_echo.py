@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
-import structlog
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from structlog.testing import LogCapture
 
 from order_svc import http as order_http
 from payments_common import ids
@@ -68,17 +66,6 @@ def configured_webhook_secrets() -> dict[str, str]:
 class NullSink(EventSink):
     async def publish(self, message: WebhookMessage) -> None:
         raise AssertionError("a refused webhook must not be published")
-
-
-@pytest.fixture
-def logs() -> Iterable[list[dict[str, Any]]]:
-    previous = structlog.get_config()
-    capture = LogCapture()
-    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture], cache_logger_on_first_use=False)
-    try:
-        yield capture.entries
-    finally:
-        structlog.configure(**previous)
 
 
 @pytest.fixture
@@ -134,7 +121,7 @@ GOOD_PAYMENT_KEY = PAYMENT_SECRETS[1].encode()
 )
 async def test_webhook_gateway_refusals_echo_no_secret_and_no_signature(
     webhook_gateway: TestClient[Any, Any],
-    logs: list[dict[str, Any]],
+    captured_logs: list[dict[str, Any]],
     webhook_key: bytes,
     payment_key: bytes,
     reason: str,
@@ -151,9 +138,9 @@ async def test_webhook_gateway_refusals_echo_no_secret_and_no_signature(
         "foreign payment key": FOREIGN_PAYMENT_KEY.decode(),
     }
     assert leaked(text, secrets | signatures) == []
-    [rejected] = [entry for entry in logs if entry["event"] == "webhook.rejected"]
+    [rejected] = [entry for entry in captured_logs if entry["event"] == "webhook.rejected"]
     assert rejected["reason"] == reason
-    assert leaked(repr(logs), secrets | signatures) == []
+    assert leaked(repr(captured_logs), secrets | signatures) == []
 
 
 async def test_webhook_gateway_refusing_a_malformed_signature_does_not_quote_it(

@@ -12,17 +12,15 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import orjson
 import pytest
-import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from structlog.testing import LogCapture
 
 from payments_common import http
 from payments_common.http import HttpLimits, base_app, json_nesting_exceeds, json_response, read_json_object
@@ -98,17 +96,6 @@ def test_strings_full_of_escapes_and_brackets_do_not_count() -> None:
 async def echo(request: web.Request) -> web.Response:
     data = await read_json_object(request)
     return json_response({"keys": sorted(data)})
-
-
-@pytest.fixture
-def log_entries() -> Iterator[list[MutableMapping[str, Any]]]:
-    previous = structlog.get_config()
-    capture = LogCapture()
-    structlog.configure(processors=[capture], cache_logger_on_first_use=False)
-    try:
-        yield capture.entries
-    finally:
-        structlog.configure(**previous)
 
 
 @pytest.fixture
@@ -216,28 +203,28 @@ async def test_json_nested_past_the_limit_is_a_400(port: int) -> None:
 
 
 async def test_a_body_arriving_too_slowly_is_a_408_and_the_connection_closes(
-    port: int, log_entries: list[MutableMapping[str, Any]]
+    port: int, captured_logs: list[MutableMapping[str, Any]]
 ) -> None:
     # 10 bytes announced, one every 0.2 s: the 0.5 s deadline passes first
     response = await exchange(port, HEAD + b"Content-Length: 10\r\n\r\n", *[b" "] * 10, pause=0.2)
     assert status_of(response) == 408
     assert json_of(response)["error"]["code"] == "REQUEST_TIMEOUT"
     assert b"\r\nConnection: close\r\n" in response
-    assert [e["event"] for e in log_entries if e["log_level"] in ("error", "critical")] == []
+    assert [e["event"] for e in captured_logs if e["log_level"] in ("error", "critical")] == []
     await still_serving(port)
 
 
 @pytest.mark.parametrize("then", ["hang_up", "half_close"])
 async def test_a_body_cut_short_is_no_500_and_no_stack_trace(
-    port: int, log_entries: list[MutableMapping[str, Any]], then: str
+    port: int, captured_logs: list[MutableMapping[str, Any]], then: str
 ) -> None:
     response = await exchange(port, HEAD + b'Content-Length: 100\r\n\r\n{"a":', then=then)
     await asyncio.sleep(0.2)
     assert b" 500 " not in response
     assert response == b"" or status_of(response) == 400
-    assert [e["event"] for e in log_entries] == ["http.body_incomplete"]
-    assert "exc_info" not in log_entries[0]
-    assert log_entries[0]["log_level"] == "info"
+    assert [e["event"] for e in captured_logs] == ["http.body_incomplete"]
+    assert "exc_info" not in captured_logs[0]
+    assert captured_logs[0]["log_level"] == "info"
     await still_serving(port)
 
 

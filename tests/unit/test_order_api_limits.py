@@ -9,11 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from structlog.testing import LogCapture
 
 from order_svc import http, limits
 from order_svc.auth import merchant_of
@@ -56,17 +54,6 @@ async def make_client() -> AsyncIterator[MakeClient]:
     yield make
     for client in clients:
         await client.close()
-
-
-@pytest.fixture
-def captured_logs() -> Any:
-    previous = structlog.get_config()
-    capture = LogCapture()
-    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture], cache_logger_on_first_use=False)
-    try:
-        yield capture.entries
-    finally:
-        structlog.configure(**previous)
 
 
 async def get(client: Client, auth: tuple[str, str] | None, source: str = "198.51.100.1") -> tuple[int, Any, Any]:

@@ -10,10 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
-import structlog
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from structlog.testing import LogCapture
 
 from payments_common import ids
 from payments_common.broker import PublishError
@@ -69,18 +67,6 @@ def signed_headers(
     key = parse_webhook_secrets(secret)[0]
     signed = sign_webhook(key, event_id or ids.new_id(ids.EVENT), body, timestamp)
     return {"content-type": "application/json", **signed.as_dict()}
-
-
-@pytest.fixture
-def captured_logs() -> Any:
-    """Log entries with the context-bound ids, as the JSON renderer would see them."""
-    previous = structlog.get_config()
-    capture = LogCapture()
-    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture], cache_logger_on_first_use=False)
-    try:
-        yield capture.entries
-    finally:
-        structlog.configure(**previous)
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ from typing import Any
 
 import orjson
 import pytest
-import structlog
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from structlog.testing import LogCapture
 
 from payments_common import ids
 from payments_common.config import parse_webhook_secrets
@@ -97,17 +95,6 @@ async def make_client(sink: RecordingSink) -> AsyncIterator[MakeClient]:
     yield make
     for client in clients:
         await client.close()
-
-
-@pytest.fixture
-def captured_logs() -> Any:
-    previous = structlog.get_config()
-    capture = LogCapture()
-    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture], cache_logger_on_first_use=False)
-    try:
-        yield capture.entries
-    finally:
-        structlog.configure(**previous)
 
 
 async def post(client: Client, request: tuple[bytes, dict[str, str]]) -> tuple[int, dict[str, Any], Any]:
