@@ -178,3 +178,19 @@ class Consumer:
             content_type=message.content_type or "application/json",
             message_type=message.type,
         )
+
+
+async def start_consumer(
+    stack: contextlib.AsyncExitStack,
+    connection: AbstractRobustConnection,
+    spec: QueueSpec,
+    handler: Handler,
+    publisher: Publisher,
+    *,
+    prefetch: int,
+) -> Consumer:
+    """Start consuming `spec`; stopped (running handlers let finish) when `stack` closes."""
+    consumer = Consumer(connection, spec, handler, publisher, prefetch=prefetch)
+    stack.push_async_callback(consumer.stop)
+    await consumer.start()
+    return consumer

@@ -12,10 +12,11 @@ The dead-letter exchange is declared before any queue that names it: a missing D
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
 from pamqp.common import FieldTable
 
 WEBHOOKS_EXCHANGE = "payments.webhooks"
@@ -52,6 +53,10 @@ class QueueSpec:
     def max_attempts(self) -> int:
         return len(self.retry_delays_ms)
 
+    def with_retry_delays(self, delays_ms: tuple[int, ...]) -> QueueSpec:
+        """This queue with the delay tiers a deployment configured (`RETRY_DELAYS_MS`)."""
+        return dataclasses.replace(self, retry_delays_ms=delays_ms)
+
 
 async def declare_exchanges(channel: AbstractChannel, *names: str) -> None:
     for name in names:
@@ -67,6 +72,15 @@ def _quorum(extra: FieldTable) -> FieldTable:
         "x-overflow": "reject-publish",
         **extra,
     }
+
+
+async def declare_consumers_queue(connection: AbstractRobustConnection, spec: QueueSpec) -> None:
+    """Declare a queue this process publishes into on its own channel, closed again afterwards."""
+    channel = await connection.channel()
+    try:
+        await declare_queue(channel, spec)
+    finally:
+        await channel.close()
 
 
 async def declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:

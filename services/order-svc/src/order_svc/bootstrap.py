@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from order_svc.handlers import Deps
 from order_svc.payments_client import PaymentsClient
 from order_svc.settings import SCHEMA, Settings
 from payments_common import broker, db, topology
-from payments_common.consumer import Consumer
+from payments_common.consumer import start_consumer
 from payments_common.http import base_app
 from payments_common.tasks import cancel_and_wait, start_outbox_work
 
@@ -49,24 +48,21 @@ async def create_app(settings: Settings) -> web.Application:
                 broker.messaging(settings.AMQP_URL.get_secret_value())
             )
             # the queue this service publishes into must exist before the relay's first mandatory publish
-            channel = await connection.channel()
-            await topology.declare_queue(
-                channel,
-                dataclasses.replace(topology.PAYMENT_SVC_ORDER_EVENTS, retry_delays_ms=settings.retry_delays_ms),
+            delays = settings.retry_delays_ms
+            await topology.declare_consumers_queue(
+                connection, topology.PAYMENT_SVC_ORDER_EVENTS.with_retry_delays(delays)
             )
-            await channel.close()
             start_outbox_work(stack, pool, publisher, settings, SCHEMA)
             purge = asyncio.create_task(idempotency.purge_forever(pool), name="idempotency-purge")
             stack.push_async_callback(cancel_and_wait, purge)
-            consumer = Consumer(
+            await start_consumer(
+                stack,
                 connection,
-                dataclasses.replace(topology.ORDER_SVC_PAYMENT_EVENTS, retry_delays_ms=settings.retry_delays_ms),
+                topology.ORDER_SVC_PAYMENT_EVENTS.with_retry_delays(delays),
                 payment_events_handler(deps),
                 publisher,
                 prefetch=settings.CONSUMER_PREFETCH,
             )
-            stack.push_async_callback(consumer.stop)
-            await consumer.start()
             yield
 
     app.cleanup_ctx.append(resources)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -17,7 +16,7 @@ from payment_svc.handlers import Deps
 from payment_svc.reconciler import Reconciler
 from payment_svc.settings import SCHEMA, Settings
 from payments_common import broker, db, topology
-from payments_common.consumer import Consumer
+from payments_common.consumer import start_consumer
 from payments_common.http import base_app
 from payments_common.tasks import cancel_and_wait, start_outbox_work
 
@@ -45,12 +44,10 @@ async def create_app(settings: Settings) -> web.Application:
             )
             app[http.DEPS] = deps
             # the topology this service publishes into must exist before the relay's first mandatory publish
-            channel = await connection.channel()
-            await topology.declare_queue(
-                channel,
-                dataclasses.replace(topology.ORDER_SVC_PAYMENT_EVENTS, retry_delays_ms=settings.retry_delays_ms),
+            delays = settings.retry_delays_ms
+            await topology.declare_consumers_queue(
+                connection, topology.ORDER_SVC_PAYMENT_EVENTS.with_retry_delays(delays)
             )
-            await channel.close()
             reconciler = Reconciler(pool, deps.gateway, deps.signing_secret, settings.reconcile_config())
             app[admin.RECONCILER] = reconciler
             app[admin.CONNECTION] = connection
@@ -64,15 +61,14 @@ async def create_app(settings: Settings) -> web.Application:
                 (topology.PAYMENT_SVC_WEBHOOKS, webhook_handler(deps)),
                 (topology.PAYMENT_SVC_ORDER_EVENTS, order_events_handler(deps)),
             ):
-                consumer = Consumer(
+                await start_consumer(
+                    stack,
                     connection,
-                    dataclasses.replace(spec, retry_delays_ms=settings.retry_delays_ms),
+                    spec.with_retry_delays(delays),
                     handler,
                     publisher,
                     prefetch=settings.CONSUMER_PREFETCH,
                 )
-                stack.push_async_callback(consumer.stop)
-                await consumer.start()
             yield
 
     app.cleanup_ctx.append(resources)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -42,10 +41,7 @@ async def create_app(
     if sink is None:
         broker_sink = BrokerSink(
             settings.AMQP_URL.get_secret_value(),
-            destination
-            or Destination(
-                queue=dataclasses.replace(topology.PAYMENT_SVC_WEBHOOKS, retry_delays_ms=settings.retry_delays_ms)
-            ),
+            destination or Destination(queue=topology.PAYMENT_SVC_WEBHOOKS.with_retry_delays(settings.retry_delays_ms)),
             timeout=settings.PUBLISH_TIMEOUT_SECONDS,
         )
         app[BROKER_SINK] = broker_sink
