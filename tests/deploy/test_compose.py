@@ -42,7 +42,13 @@ APPS: dict[str, App] = {
     "payment-svc": App("services/payment-svc", "payment_svc.settings", 8082, "PAYMENT_SVC_URL"),
     "mock-gateway": App("services/mock-gateway", "mock_gateway.settings", 8083, "MOCK_GATEWAY_URL"),
 }
-INFRASTRUCTURE = ("postgres", "rabbitmq", "migrate")
+INFRASTRUCTURE = ("postgres", "rabbitmq", "migrate", "mailpit")
+# compose's mail catcher: its SMTP port on the compose network, its web UI on the host's loopback only
+MAIL_CATCHER = "mailpit"
+MAIL_CATCHER_SMTP_PORT = 1025
+MAIL_CATCHER_UI_PORT = 8025
+# defaults compose sets on purpose where the code has none: (service, variable) -> compose's default
+DELIBERATE_DEFAULTS = {("order-svc", "SMTP_URL"): f"smtp://{MAIL_CATCHER}:{MAIL_CATCHER_SMTP_PORT}"}
 PUBLIC = ("order-svc", "webhook-gateway")
 INTERNAL = ("payment-svc", "mock-gateway")
 URL_VARIABLES = {app.url_variable: name for name, app in APPS.items()}
@@ -325,6 +331,9 @@ def test_compose_defaults_agree_with_the_code(name: str, services: dict[str, dic
         m = re.fullmatch(r"\$\{(\w+):?-([^}]*)\}", value)
         if not m or m.group(1) != key or key not in fields or fields[key].is_required():
             continue
+        if (name, key) in DELIBERATE_DEFAULTS:
+            assert m.group(2) == DELIBERATE_DEFAULTS[(name, key)]
+            continue
         default = fields[key].get_default()
         if default is None and m.group(2) == "":
             # `${NAME:-}` passes "unset" as an empty string; that the service reads it as its None
@@ -447,6 +456,34 @@ def test_service_waits_for_migrations_and_the_broker(name: str, services: dict[s
     deps = depends_on(services[name])
     assert deps.get("migrate") == "service_completed_successfully", f"{name}: {deps}"
     assert deps.get("rabbitmq") == "service_healthy", f"{name}: {deps}"
+
+
+def test_order_svc_mails_through_the_compose_mail_catcher_by_default(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without SMTP_URL in the env file, order-svc sends to mailpit's SMTP port on the compose network; its
+    code default (empty: send nothing) is for a process that has no server to send to."""
+    settings_cls = settings_class("order-svc")
+    for field in settings_cls.model_fields:
+        monkeypatch.delenv(field, raising=False)
+    for key, value in resolved_environment(services["order-svc"]).items():
+        monkeypatch.setenv(key, value)
+    settings: Any = settings_cls()
+    smtp = settings.smtp()
+    assert (smtp.host, smtp.port, smtp.implicit_tls) == (MAIL_CATCHER, MAIL_CATCHER_SMTP_PORT, False)
+    assert settings_cls.model_fields["SMTP_URL"].get_default().get_secret_value() == ""
+    relay = "smtps://mailer:pw-0123@smtp.example.com"
+    assert interpolate(environment(services["order-svc"])["SMTP_URL"], {**FAKE_ENV, "SMTP_URL": relay}) == relay
+
+
+def test_the_mail_catcher_is_reachable_from_the_host_loopback_only(services: dict[str, dict[str, Any]]) -> None:
+    catcher = services[MAIL_CATCHER]
+    assert str(catcher["image"]).split(":")[0] == "axllent/mailpit"
+    assert catcher.get("restart") == "unless-stopped"
+    assert published_ports(catcher) == [("8025", MAIL_CATCHER_UI_PORT)]
+    for entry in catcher["ports"]:
+        assert str(entry).startswith("127.0.0.1:"), f"{entry}: the caught mail must not be published beyond loopback"
+    assert "readyz" in healthcheck_command(catcher)
 
 
 def test_migrate_waits_for_a_healthy_database(services: dict[str, dict[str, Any]]) -> None:

@@ -111,7 +111,14 @@ def test_the_admin_api_answers_what_the_console_shows(system: System) -> None:
     listing = system.admin.get("/admin/dlq", params={"messages": "true"})
     assert listing.status_code == 200, listing.text
     queues = {q["queue"] for q in listing.json()["queues"]}
-    assert queues == {"payment-svc.webhooks.dlq", "order-svc.payment-events.dlq", "payment-svc.order-events.dlq"}
+    assert queues == {
+        "payment-svc.webhooks.dlq",
+        "order-svc.payment-events.dlq",
+        "payment-svc.order-events.dlq",
+        "order-svc.emails.dlq",
+        "payment-svc.refund-requests.dlq",
+        "order-svc.refund-events.dlq",
+    }
 
     unknown = system.admin.get("/admin/dlq", params={"queue": "no-such-queue"})
     assert unknown.status_code == 400

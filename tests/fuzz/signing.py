@@ -1,8 +1,9 @@
 """Making fuzzed webhooks verify, so that generated cases reach past the signature checks.
 
 `StandardWebhooksSigner` is a requests auth hook: it runs on the prepared request, so it signs the
-exact bytes that go out, whatever schemathesis serialised. The payment signature lives in the body
-and must be set before serialisation: `sign_payment` does that on the case.
+exact bytes that go out, whatever schemathesis serialised; that is all `/webhook/refund` needs, its
+body carrying no signature of its own. A payment report's payment signature lives in the body and must
+be set before serialisation: `sign_payment` does that on the case (and leaves a refund report alone).
 """
 
 from __future__ import annotations

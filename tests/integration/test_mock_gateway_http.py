@@ -411,13 +411,13 @@ async def test_failure_vpa_settles_as_failed(gateway: TestClient[Any, Any], rece
     data = receiver.received[0].json()
     assert data["status"] == "FAILED"
     assert data["method"] == method
-    assert data["errorCode"] == "BAD_REQUEST_ERROR"
-    assert data["errorDescription"] == "Payment declined by the bank"
+    assert data["errorCode"] == "UPI_DECLINED"
+    assert data["errorDescription"] == "The payer's bank declined the UPI payment"
     record = await read(gateway, created["id"])
     assert (record["status"], record["errorCode"], record["errorDescription"]) == (
         "failed",
-        "BAD_REQUEST_ERROR",
-        "Payment declined by the bank",
+        "UPI_DECLINED",
+        "The payer's bank declined the UPI payment",
     )
 
 

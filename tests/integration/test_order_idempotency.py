@@ -96,7 +96,9 @@ async def idem_pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
 async def client(idem_pool: asyncpg.Pool) -> AsyncIterator[TestClient[Any, Any]]:
     app = base_app(max_body_bytes=4096)
     app.middlewares.append(merchant_header)
-    idempotency.install(app, timedelta(hours=24), pool_of=lambda _: idem_pool)
+    idempotency.install(
+        app, timedelta(hours=24), pool_of=lambda _: idem_pool, fingerprint_key=lambda merchant: merchant.encode()
+    )
     app[CALLS] = Calls()
     app.router.add_post("/things", create)
     app.router.add_post("/slow", slow)

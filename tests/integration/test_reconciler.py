@@ -149,7 +149,7 @@ async def test_a_decline_is_settled_failed_with_the_gateway_reason(world: World)
 
     settled = await world.payment(payment.id)
     assert (settled.status, settled.settled_by) == (PaymentStatus.FAILED, "reconciliation")
-    assert settled.error_code == "BAD_REQUEST_ERROR"
+    assert settled.error_code == "UPI_DECLINED"
 
 
 async def test_an_attempt_younger_than_the_threshold_is_left_to_its_webhook(world: World) -> None:

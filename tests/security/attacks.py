@@ -33,9 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from payments_common import ids
 from payments_common.client_address import IPNetwork, parse_cidrs, within
 from tests.security import snapshot
-from tests.security.wire import Target, digest_header, raw_request, request_bytes
+from tests.security.wire import Target, Webhook, digest_header, raw_request, request_bytes
 from webhook_gateway.settings import Settings as GatewaySettings
 
 
@@ -296,6 +297,36 @@ def wrong_content_digest(target: Target, victim: Victim) -> Outcome:
     return outcome
 
 
+def _refund_report(victim: Victim, status: str = "PROCESSED") -> bytes:
+    """A report of a refund of the victim's payment (one it never had: a forged one must not reach a consumer)."""
+    return json.dumps(
+        {
+            "refundId": ids.new_id(ids.REFUND),
+            "paymentId": victim.payment["paymentId"],
+            "gatewayPaymentId": victim.payment["gatewayPaymentId"],
+            "gatewayRefundId": ids.new_id(ids.GATEWAY_REFUND),
+            "amount": victim.order["amount"],
+            "currency": victim.order["currency"],
+            "status": status,
+        }
+    ).encode()
+
+
+def forged_refund_webhook(target: Target, victim: Victim) -> Outcome:
+    outcome = Outcome(note="POST /webhook/refund: forged signatures, and a signed report sent with another body")
+
+    def send(webhook: Webhook, body: bytes | None = None) -> int:
+        content = webhook.body if body is None else body
+        return target.raw.post(
+            f"{target.webhook_url}/webhook/refund", content=content, headers=webhook.headers
+        ).status_code
+
+    for _ in range(3):
+        outcome.add(send(target.forged(_refund_report(victim))))
+    outcome.add(send(target.signed(_refund_report(victim, "FAILED")), body=_refund_report(victim)))
+    return outcome
+
+
 def attacks(flood_requests: int) -> list[Attack]:
     return [
         Attack("forged signature", REFUSED, forged_signature),
@@ -309,6 +340,7 @@ def attacks(flood_requests: int) -> list[Attack]:
         Attack("outside the allowlist", frozenset({403}), outside_the_allowlist),
         Attack("other merchant's order", frozenset({404}), other_merchants_order),
         Attack("wrong Content-Digest", REFUSED, wrong_content_digest),
+        Attack("forged refund webhook", REFUSED, forged_refund_webhook),
         # last: it empties the unverified rate-limit bucket the rows above draw from
         Attack("flood (forged)", REFUSED, flood(flood_requests)),
     ]

@@ -5,8 +5,11 @@
 The secrets are the ones in this process's environment, which `payments-stack exec` shares with the
 services it ran: every `API_KEYS` key secret and whole entry, `PAYMENT_SIGNING_SECRET` and each of
 its entries, `WEBHOOK_SECRETS` and each entry, its base64 part and the key in hex, `ADMIN_TOKEN`,
-and the passwords in `DATABASE_URL` and `AMQP_URL` (and `POSTGRES_PASSWORD`/`RABBITMQ_PASSWORD` when
+and the passwords in `DATABASE_URL`, `AMQP_URL` and `SMTP_URL` (and `POSTGRES_PASSWORD`/`RABBITMQ_PASSWORD` when
 set). Every line of every `*.log` file is searched for each, as written and as JSON would escape it.
+Every line is also searched for anything that looks like a card number (13 to 19 digits, spaces or dashes
+allowed between them, passing the Luhn check and starting with a known network's BIN), since the tests
+pay by card and no number may reach a log.
 
 A finding is reported by the secret's name and the file:line only, never the value. Values shorter
 than the log masking's minimum are skipped (and named): the masking cannot hide them either, and
@@ -23,17 +26,32 @@ import base64
 import binascii
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from payments_common.methods import luhn_valid, network_of
+
 DEFAULT_LOG_DIR = Path(".run/logs")
 # payments_common.logging.register_secrets masks nothing shorter
 MIN_LENGTH = 6
 # per secret, enough locations to find the leak without flooding the output
 MAX_REPORTED = 10
+CARD_NUMBER = "a card number"
+# digit runs a PAN could hide in, separators included. The lookarounds take only a run that stands on its
+# own: digits inside a hex id or a UUID (`req_01a2…`, `…-4279-7134-9281-…`) are not a card number
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z_-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z_-])")
+
+
+def looks_like_card_number(line: str) -> bool:
+    for match in _DIGIT_RUN.finditer(line):
+        digits = re.sub(r"[ -]", "", match.group())
+        if luhn_valid(digits) and network_of(digits) is not None:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +107,7 @@ def secrets_from(env: Mapping[str, str]) -> list[Secret]:
         add(f"WEBHOOK_SECRETS entry {n} key hex", key.hex())
 
     add("ADMIN_TOKEN", env.get("ADMIN_TOKEN"))
-    for name in ("DATABASE_URL", "AMQP_URL"):
+    for name in ("DATABASE_URL", "AMQP_URL", "SMTP_URL"):
         add(f"{name} password", _url_password(env.get(name, "")))
     for name in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD"):
         add(name, env.get(name))
@@ -129,6 +147,8 @@ def scan(files: Iterable[Path], secrets: Iterable[Secret]) -> Report:
                 for secret, variants in needles:
                     if any(variant in line for variant in variants):
                         report.found.setdefault(secret.name, []).append(f"{path}:{number}")
+                if looks_like_card_number(line):
+                    report.found.setdefault(CARD_NUMBER, []).append(f"{path}:{number}")
     return report
 
 

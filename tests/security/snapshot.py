@@ -48,8 +48,12 @@ async def _database(database_url: str, scope: Scope) -> dict[str, Any]:
             "payments.payments created": await conn.fetchval(
                 "SELECT count(*) FROM payments.payments WHERE created_at >= $1", scope.started_at
             ),
+            # the trail also records each replay the inbox turned away (`duplicate_ignored`): that row says
+            # nothing happened, so it is not counted as a change
             "payments.payment_events rows": await conn.fetchval(
-                "SELECT count(*) FROM payments.payment_events WHERE payment_id = ANY($1::text[])", scope.payment_ids
+                """SELECT count(*) FROM payments.payment_events
+                    WHERE payment_id = ANY($1::text[]) AND kind <> 'duplicate_ignored'""",
+                scope.payment_ids,
             ),
             "payments.inbox rows": await conn.fetchval(
                 "SELECT count(*) FROM payments.inbox WHERE consumer = $1 AND message_id = ANY($2::text[])",

@@ -11,6 +11,9 @@ from order_svc.idempotency import HEADER, canonical_body, fingerprint, parse_key
 from order_svc.openapi import document
 from payments_common.errors import ApiError
 
+# a merchant's fingerprint key (`idempotency.fingerprint_key`)
+KEY = b"k" * 32
+
 
 @pytest.mark.parametrize("key", ["a", "k" * 255, "order 42/retry#1", "~!@#$%^&*()_+`-={}|[]\\:\";'<>?,./"])
 def test_printable_ascii_up_to_255_is_a_key(key: str) -> None:
@@ -40,7 +43,7 @@ def test_two_keys_are_a_400() -> None:
 def test_key_order_and_whitespace_do_not_change_the_fingerprint() -> None:
     compact = b'{"amount":1500,"currency":"INR","notes":{"a":"1","b":"2"}}'
     spaced = b'{ "notes": {"b": "2", "a": "1"},\n  "currency": "INR", "amount": 1500 }'
-    assert fingerprint("POST", "/orders", compact) == fingerprint("POST", "/orders", spaced)
+    assert fingerprint("POST", "/orders", compact, KEY) == fingerprint("POST", "/orders", spaced, KEY)
 
 
 @pytest.mark.parametrize(
@@ -55,16 +58,16 @@ def test_key_order_and_whitespace_do_not_change_the_fingerprint() -> None:
     ],
 )
 def test_another_method_path_or_value_changes_it(method: str, path: str, body: bytes) -> None:
-    original = fingerprint("POST", "/orders", b'{"amount":1500,"currency":"INR","notes":{"a":"1","b":"2"}}')
-    assert fingerprint(method, path, body) != original
+    original = fingerprint("POST", "/orders", b'{"amount":1500,"currency":"INR","notes":{"a":"1","b":"2"}}', KEY)
+    assert fingerprint(method, path, body, KEY) != original
 
 
 def test_a_body_that_is_not_json_is_taken_as_it_came() -> None:
-    assert fingerprint("POST", "/orders", b"not json") == fingerprint("POST", "/orders", b"not json")
-    assert fingerprint("POST", "/orders", b"not json") != fingerprint("POST", "/orders", b"not  json")
-    assert fingerprint("POST", "/orders", b"") != fingerprint("POST", "/orders", b"{}")
+    assert fingerprint("POST", "/orders", b"not json", KEY) == fingerprint("POST", "/orders", b"not json", KEY)
+    assert fingerprint("POST", "/orders", b"not json", KEY) != fingerprint("POST", "/orders", b"not  json", KEY)
+    assert fingerprint("POST", "/orders", b"", KEY) != fingerprint("POST", "/orders", b"{}", KEY)
     # a JSON text whose canonical form equals another body's raw bytes is still another request
-    assert canonical_body(b'{"a":1}') != canonical_body(b"{'a':1}")
+    assert canonical_body(b'{"a":1}', KEY) != canonical_body(b"{'a':1}", KEY)
 
 
 _json = st.recursive(
@@ -78,7 +81,7 @@ _json = st.recursive(
 def test_any_spelling_of_one_object_has_one_fingerprint(data: dict[str, object]) -> None:
     reordered = dict(reversed(list(data.items())))
     pretty = orjson.dumps(reordered, option=orjson.OPT_INDENT_2)
-    assert fingerprint("POST", "/orders", pretty) == fingerprint("POST", "/orders", orjson.dumps(data))
+    assert fingerprint("POST", "/orders", pretty, KEY) == fingerprint("POST", "/orders", orjson.dumps(data), KEY)
 
 
 def test_every_documented_post_takes_the_header_and_documents_its_refusals() -> None:

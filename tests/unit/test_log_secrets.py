@@ -13,7 +13,7 @@ import pytest
 # the check is run as `python -m tests.security.log_secrets` from the repository root
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.security.log_secrets import main, scan, secrets_from
+from tests.security.log_secrets import CARD_NUMBER, log_files, main, scan, secrets_from
 
 API_SECRET_A = "api-secret-of-merchant-a-123"
 API_SECRET_B = "api-secret-of-merchant-b-456"
@@ -124,3 +124,30 @@ def test_no_log_line_is_not_a_pass(tmp_path: Path) -> None:
 
 def test_no_configured_secret_is_not_a_pass(tmp_path: Path) -> None:
     assert main([str(write_logs(tmp_path))], env={"UNRELATED": "x"}) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["4111111111111111", "4111 1111 1111 1111", "card=5555-5555-5555-4444 ok", '"number": "378282246310005"'],
+)
+def test_a_card_number_in_a_log_line_fails_the_check(tmp_path: Path, text: str) -> None:
+    logs = write_logs(tmp_path, {"order-svc.log": [CLEAN[0], json.dumps({"event": "oops", "detail": text})]})
+    assert main([str(logs)], env=ENV) == 1
+    assert list(scan(log_files([logs]), secrets_from(ENV)).found) == [CARD_NUMBER]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111112",  # fails the Luhn check
+        "1764326883123",  # a millisecond timestamp: no network's BIN
+        "order_019ac9d4-5b1e-7c3a-9f20-6d1e8b7a4c21",
+        # ids seen to hold Luhn-valid runs with a network's BIN
+        "req_01a221f24279713492819af6f87485c5",
+        "order_01a221f2-4279-7134-9281-9af76dbdca23",
+        "last4 1111, 41111111111111111111",  # twenty digits: longer than any card
+    ],
+)
+def test_digits_that_are_no_card_number_pass(tmp_path: Path, text: str) -> None:
+    logs = write_logs(tmp_path, {"order-svc.log": [json.dumps({"event": "fine", "detail": text})]})
+    assert scan(log_files([logs]), secrets_from(ENV)).found == {}

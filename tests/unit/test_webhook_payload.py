@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,7 +142,21 @@ def test_nul_characters_the_database_cannot_store_are_refused_at_the_door(change
 
 
 def test_text_without_nul_passes_unchanged() -> None:
-    body = minimal(status="FAILED", errorCode="BAD_REQUEST_ERROR", errorDescription="déclin ✓", method={"vpa": "a@b"})
+    body = minimal(
+        status="FAILED",
+        errorCode="BAD_REQUEST_ERROR",
+        errorDescription="déclin ✓",
+        method={"type": "upi", "vpa": "a@b"},
+    )
     parsed = parse_model(PaymentWebhook, body)
     assert parsed.error_description == "déclin ✓"
-    assert parsed.method == {"vpa": "a@b"}
+    assert parsed.method == {"type": "upi", "vpa": "a@b"}
+
+
+def test_a_whole_card_in_a_report_is_cut_down_to_its_summary() -> None:
+    card = {"type": "card", "number": "4111111111111111", "cvv": "123", "expiryMonth": 12, "expiryYear": 2030}
+    body = minimal(status="SUCCESS", method=card)
+    published = json.dumps(parse_model(PaymentWebhook, body).contract_dict())
+    assert "4111111111111111" not in published
+    assert '"123"' not in published
+    assert json.loads(published)["method"]["last4"] == "1111"

@@ -11,6 +11,11 @@ PAYMENT_INITIATED = "payment.initiated"
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
 ORDER_PAID = "order.paid"
+REFUND_REQUESTED = "refund.requested"
+REFUND_CREATED = "refund.created"
+REFUND_UPDATED = "refund.updated"
+# the message type the webhook gateway gives a refund report (a payment report's is `payment.webhook`)
+REFUND_WEBHOOK_TYPE = "refund.webhook"
 
 
 class PaymentSnapshot(BaseModel):
@@ -71,3 +76,52 @@ class WebhookEnvelope(BaseModel):
     eventId: str
     receivedAt: datetime
     data: WebhookPayload
+
+
+class RefundSnapshot(BaseModel):
+    """A refund as payment-svc holds it after a change; `version` orders snapshots of one refund."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    paymentId: str
+    orderId: str
+    merchantId: str
+    amount: int
+    currency: str
+    status: Literal["PENDING", "PROCESSED", "FAILED"]
+    notes: dict[str, Any] | None = None
+    gatewayRefundId: str | None = None
+    errorCode: str | None = None
+    errorDescription: str | None = None
+    version: int = Field(ge=1)
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class RefundEvent(BaseModel):
+    """`refund.requested` asks payment-svc's sender to take the refund to the gateway; `refund.created` and
+    `refund.updated` carry the snapshot to order-svc."""
+
+    type: Literal["refund.requested", "refund.created", "refund.updated"]
+    refund: RefundSnapshot
+
+
+class RefundWebhookPayload(BaseModel):
+    """The gateway's report of a refund as the webhook gateway accepted it (already verified)."""
+
+    refundId: str
+    paymentId: str
+    gatewayPaymentId: str
+    gatewayRefundId: str
+    amount: int
+    currency: str
+    status: Literal["PROCESSED", "FAILED"]
+    errorCode: str | None = None
+    errorDescription: str | None = None
+
+
+class RefundWebhookEnvelope(BaseModel):
+    eventId: str
+    receivedAt: datetime
+    data: RefundWebhookPayload

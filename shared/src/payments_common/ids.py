@@ -1,4 +1,4 @@
-"""Prefixed, time-ordered identifiers: `order_<uuid7>`, `pay_<uuid7>`, `gw_<uuid7>`.
+"""Prefixed, time-ordered identifiers: `order_<uuid7>`, `pay_<uuid7>`, `gw_<uuid7>`, `rfnd_<uuid7>`.
 
 UUIDv7 keeps b-tree inserts append-mostly and makes ids sort by creation time.
 """
@@ -16,9 +16,12 @@ ORDER = "order"
 PAYMENT = "pay"
 GATEWAY_PAYMENT = "gw"
 EVENT = "evt"
+REFUND = "rfnd"
+# the gateway's own id of a refund, as `gw_` is of a payment
+GATEWAY_REFUND = "gwrf"
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_PATTERNS = {p: re.compile(rf"^{p}_{_UUID}$") for p in (ORDER, PAYMENT, GATEWAY_PAYMENT, EVENT)}
+_PATTERNS = {p: re.compile(rf"^{p}_{_UUID}$") for p in (ORDER, PAYMENT, GATEWAY_PAYMENT, EVENT, REFUND, GATEWAY_REFUND)}
 
 
 def new_uuid() -> uuid.UUID:
@@ -46,3 +49,5 @@ def _checked(prefix: str) -> AfterValidator:
 OrderId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(ORDER)]
 PaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(PAYMENT)]
 GatewayPaymentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(GATEWAY_PAYMENT)]
+RefundId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(REFUND)]
+GatewayRefundId = Annotated[StrictStr, Field(min_length=1, max_length=64), _checked(GATEWAY_REFUND)]

@@ -24,6 +24,7 @@ EVENTS_EXCHANGE = "payments.events"
 ORDER_EVENTS_EXCHANGE = "orders.events"
 
 PAYMENT_WEBHOOK_KEY = "webhook.payment"
+REFUND_WEBHOOK_KEY = "webhook.refund"
 
 DEFAULT_RETRY_DELAYS_MS: tuple[int, ...] = (500, 2_000, 10_000, 30_000, 120_000)
 
@@ -131,5 +132,31 @@ PAYMENT_SVC_ORDER_EVENTS = QueueSpec(
     bindings=((ORDER_EVENTS_EXCHANGE, "order.#"),),
 )
 
+# refunds: payment-svc sends each requested refund to the gateway from its own outbox (never inside the
+# client's request), and order-svc keeps its refund views from the snapshots
+PAYMENT_SVC_REFUND_REQUESTS = QueueSpec(
+    name="payment-svc.refund-requests",
+    service="payment-svc",
+    bindings=((EVENTS_EXCHANGE, "refund.requested"),),
+)
+ORDER_SVC_REFUND_EVENTS = QueueSpec(
+    name="order-svc.refund-events",
+    service="order-svc",
+    bindings=((EVENTS_EXCHANGE, "refund.created"), (EVENTS_EXCHANGE, "refund.updated")),
+)
+# order-svc's own outbox asks its mailer for the customer's email of a successful payment (order_svc/mailer.py)
+ORDER_SVC_EMAILS = QueueSpec(
+    name="order-svc.emails",
+    service="order-svc",
+    bindings=((ORDER_EVENTS_EXCHANGE, "email.#"),),
+)
+
 # every work queue, and so every dead-letter queue, of the system: what the operator tooling looks at
-CONSUMER_QUEUES: tuple[QueueSpec, ...] = (PAYMENT_SVC_WEBHOOKS, ORDER_SVC_PAYMENT_EVENTS, PAYMENT_SVC_ORDER_EVENTS)
+CONSUMER_QUEUES: tuple[QueueSpec, ...] = (
+    PAYMENT_SVC_WEBHOOKS,
+    ORDER_SVC_PAYMENT_EVENTS,
+    PAYMENT_SVC_ORDER_EVENTS,
+    PAYMENT_SVC_REFUND_REQUESTS,
+    ORDER_SVC_REFUND_EVENTS,
+    ORDER_SVC_EMAILS,
+)

@@ -10,10 +10,14 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from payments_common.config import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
+from payments_tools.mail_catcher import LOCAL_SMTP_URL
 
 SECRET_NAMES = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
 # added after the first release: generated into an existing `.env` that lacks them
 LATER_SECRETS = ("ADMIN_TOKEN",)
+# not secrets, but read by payments-stack itself (is there a mail catcher to start?), so the environment
+# must win over the file for them too
+STACK_SETTINGS = ("SMTP_URL", "SMTP_FROM")
 
 
 def generate_secrets() -> dict[str, str]:
@@ -38,6 +42,8 @@ def load_or_create(path: Path) -> tuple[dict[str, str], bool]:
         values = {
             "DATABASE_URL": DEFAULT_DATABASE_URL,
             "AMQP_URL": DEFAULT_AMQP_URL,
+            # the mail catcher payments-stack starts; point it at a real server to send real mail
+            "SMTP_URL": LOCAL_SMTP_URL,
             **generate_secrets(),
         }
         path.write_text(
@@ -55,7 +61,7 @@ def load_or_create(path: Path) -> tuple[dict[str, str], bool]:
             with path.open("a", encoding="utf-8") as file:
                 file.writelines(f"{name}={fresh[name]}\n" for name in missing_later)
             values.update({name: fresh[name] for name in missing_later})
-    wanted = (*SECRET_NAMES, *LATER_SECRETS)
+    wanted = (*SECRET_NAMES, *LATER_SECRETS, *STACK_SETTINGS)
     merged = {**values, **{k: v for k, v in os.environ.items() if k in values or k in wanted}}
     missing = [name for name in SECRET_NAMES if not merged.get(name)]
     if missing:

@@ -6,6 +6,11 @@
   `.run/logs/`), wait until each answers, run CMD with the system's environment (plus `API_URL`,
   `WEBHOOK_URL` and `PAYMENTS_RUN_DIR`), stop the services, exit with CMD's status.
 
+Mail: unless `SMTP_URL` names another server, both start a local mail catcher
+(`payments_tools/mail_catcher.py`, smtp://127.0.0.1:8025) and point order-svc at it; every message
+lands in `.run/mail/` as an `.eml` file. `exec` empties that folder first and passes it to CMD as
+`MAIL_DIR`.
+
 In both, a service that exits by itself (a crash, a `kill -9`) is restarted, as a process manager
 in production would; each one's pid is in `.run/pids/<name>.pid`. One that keeps exiting at once is
 given up on, and the stack stops.
@@ -33,6 +38,7 @@ from typing import IO, Any
 import aiohttp
 import orjson
 
+from order_svc.smtp import parse_smtp_url
 from payments_common.config import (
     DEFAULT_DATABASE_URL,
     MOCK_GATEWAY_PORT,
@@ -41,6 +47,7 @@ from payments_common.config import (
     WEBHOOK_GATEWAY_PORT,
     port_of,
 )
+from payments_tools import mail_catcher
 from payments_tools.localenv import generate_secrets, load_or_create
 from payments_tools.migrate_cli import migrate_all
 
@@ -103,6 +110,24 @@ def _render(line: str) -> str:
     return text
 
 
+def use_mail_catcher(env: dict[str, str]) -> bool:
+    """Point the services at the local mail catcher unless `SMTP_URL` names another server; True when
+    the catcher is to run."""
+    if not env.get("SMTP_URL"):
+        env["SMTP_URL"] = mail_catcher.LOCAL_SMTP_URL
+    return env["SMTP_URL"] == mail_catcher.LOCAL_SMTP_URL
+
+
+def _mail_line(env: dict[str, str], mail_dir: Path | None) -> str:
+    if mail_dir is not None:
+        return f"mail lands in {mail_dir} ({mail_catcher.LOCAL_SMTP_URL})"
+    try:
+        smtp = parse_smtp_url(env.get("SMTP_URL", ""))
+    except ValueError:
+        return "SMTP_URL is malformed: order-svc will say which part"
+    return f"sent through {smtp.display()} (SMTP_URL)" if smtp is not None else "not sent (no SMTP_URL)"
+
+
 def hold_file(name: str, run_dir: Path = RUN_DIR) -> Path:
     """While this file exists, the supervisor does not restart the service `name` when it exits."""
     return run_dir / "hold" / name
@@ -110,10 +135,18 @@ def hold_file(name: str, run_dir: Path = RUN_DIR) -> Path:
 
 class Stack:
     def __init__(
-        self, env: dict[str, str], log_dir: Path | None, pretty: bool = True, restart_limit: int = RESTART_LIMIT
+        self,
+        env: dict[str, str],
+        log_dir: Path | None,
+        pretty: bool = True,
+        restart_limit: int = RESTART_LIMIT,
+        mail_dir: Path | None = None,
     ) -> None:
         self.env = env
         self.log_dir = log_dir
+        # where the mail catcher keeps messages; None: no catcher (SMTP_URL names a real server)
+        self.mail_dir = mail_dir
+        self._catcher: asyncio.Server | None = None
         self.pretty = pretty
         self.restart_limit = restart_limit
         self.pid_dir = RUN_DIR / "pids"
@@ -124,10 +157,15 @@ class Stack:
 
     async def start(self) -> None:
         busy = [f"{s.name} ({_port(self.env, s)})" for s in SERVICES if not _free(_port(self.env, s))]
+        if self.mail_dir is not None and not _free(mail_catcher.PORT):
+            busy.append(f"mail catcher ({mail_catcher.PORT})")
         if busy:
             raise SystemExit(
                 "payments-stack: ports already in use: " + ", ".join(busy) + ". Is the system already running?"
             )
+        if self.mail_dir is not None:
+            # before order-svc, whose first email may come at once
+            self._catcher = await mail_catcher.start(self.mail_dir)
         for spec in SERVICES:
             await self._spawn(spec)
         await self.wait_healthy()
@@ -203,6 +241,9 @@ class Stack:
             file.close()
         for spec in SERVICES:
             (self.pid_dir / f"{spec.name}.pid").unlink(missing_ok=True)
+        if self._catcher is not None:
+            self._catcher.close()
+            await self._catcher.wait_closed()
 
     async def first_exit(self) -> tuple[str, int]:
         waits = {asyncio.create_task(p.wait()): name for name, p in self.processes.items()}
@@ -270,7 +311,7 @@ class Stack:
             await self._spawn(specs[name])
 
 
-def _banner(env: dict[str, str], env_file: Path, created: bool) -> str:
+def _banner(env: dict[str, str], env_file: Path, created: bool, mail_dir: Path | None = None) -> str:
     key_id, _, secret = env["API_KEYS"].split(",")[0].partition(":")
     lines = [
         "",
@@ -283,6 +324,7 @@ def _banner(env: dict[str, str], env_file: Path, created: bool) -> str:
         f"  admin token              ADMIN_TOKEN in {env_file} (also used by payments-admin)",
         f"  dev API key              {key_id}:{secret}",
         f"  secrets                  {env_file} ({'generated now' if created else 'existing'})",
+        f"  customer emails          {_mail_line(env, mail_dir)}",
         "",
         "Try it:",
         f"  curl -s -u {key_id}:{secret} -H 'content-type: application/json' \\",
@@ -295,14 +337,15 @@ def _banner(env: dict[str, str], env_file: Path, created: bool) -> str:
 
 async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool) -> int:
     await migrate_all(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    stack = Stack(env, log_dir=None, pretty=pretty)
+    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env) else None
+    stack = Stack(env, log_dir=None, pretty=pretty, mail_dir=mail_dir)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
     try:
         await stack.start()
-        print(_banner(env, env_file, created), flush=True)
+        print(_banner(env, env_file, created, mail_dir), flush=True)
         supervisor = asyncio.create_task(stack.supervise())
         stop_task = asyncio.create_task(stopping.wait())
         done, _ = await asyncio.wait({supervisor, stop_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -322,7 +365,12 @@ async def _exec(env: dict[str, str], command: list[str], log_dir: Path) -> int:
     # each exec's logs hold its own run only: the command may check them (tests.security.log_secrets)
     for spec in SERVICES:
         (log_dir / f"{spec.name}.log").unlink(missing_ok=True)
-    stack = Stack(env, log_dir=log_dir)
+    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env) else None
+    if mail_dir is not None:
+        # and its mail: the command may count what arrived
+        for old in mail_dir.glob("*.eml"):
+            old.unlink(missing_ok=True)
+    stack = Stack(env, log_dir=log_dir, mail_dir=mail_dir)
     try:
         await stack.start()
         child_env = {
@@ -331,6 +379,7 @@ async def _exec(env: dict[str, str], command: list[str], log_dir: Path) -> int:
             "API_URL": f"http://127.0.0.1:{_port(env, SERVICES[0])}",
             "WEBHOOK_URL": f"http://127.0.0.1:{_port(env, SERVICES[1])}",
             "PAYMENTS_RUN_DIR": str(RUN_DIR.resolve()),
+            **({"MAIL_DIR": str(mail_dir.resolve())} if mail_dir is not None else {}),
         }
         print(f"payments-stack: system up (logs in {log_dir}); running: {' '.join(command)}", flush=True)
         supervisor = asyncio.create_task(stack.supervise())
@@ -369,7 +418,7 @@ def main() -> None:
     # tests get their own database and fresh secrets unless the environment gives them
     env = {
         name: os.environ[name]
-        for name in ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS", "ADMIN_TOKEN")
+        for name in ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS", "ADMIN_TOKEN", "SMTP_URL")
         if os.environ.get(name)
     }
     env = {**generate_secrets(), **env}

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from tenacity.wait import WaitBaseT
 
-from mock_gateway import views
+from mock_gateway import refund_views, views
 from mock_gateway.delivery import DEFAULT_WAIT, WebhookSender
 from mock_gateway.plan import Planner
 from mock_gateway.settings import SCHEMA, Settings
@@ -38,8 +38,9 @@ async def create_app(
         async with contextlib.AsyncExitStack() as stack:
             pool = await db.create_pool(settings.DATABASE_URL, schema, settings.DB_POOL_SIZE)
             stack.push_async_callback(pool.close)
+            # each delivery names its path under this URL (`gateway.deliveries.path`)
             sender = WebhookSender(
-                f"{settings.WEBHOOK_GATEWAY_URL}/webhook/payment",
+                settings.WEBHOOK_GATEWAY_URL,
                 settings.webhook_signing_key(),
                 timeout_seconds=settings.MOCK_GATEWAY_DELIVERY_TIMEOUT_SECONDS,
                 wait=retry_wait,
@@ -60,4 +61,5 @@ async def create_app(
 
     app.cleanup_ctx.append(resources)
     views.add_routes(app)
+    refund_views.add_routes(app)
     return app

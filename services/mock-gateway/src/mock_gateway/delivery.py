@@ -56,12 +56,15 @@ def _is_final_refusal(status: int) -> bool:
 
 
 class WebhookSender:
-    """Owns the one HTTP session every delivery shares; `open` and `close` bracket its life."""
+    """Owns the one HTTP session every delivery shares; `open` and `close` bracket its life.
+
+    Each delivery is sent to `url` followed by its own path (a payment's report and a refund's go to
+    different endpoints of the one webhook gateway)."""
 
     def __init__(self, url: str, signing_key: bytes, *, timeout_seconds: float, wait: WaitBaseT = DEFAULT_WAIT) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._url = url
+        self._url = url.rstrip("/")
         self._signing_key = signing_key
         self._wait = wait
 
@@ -82,6 +85,7 @@ class WebhookSender:
         window_seconds: float,
         record: TryRecorder = _record_nothing,
         correlation_id: str | None = None,
+        path: str = "",
     ) -> DeliveryResult:
         """Try until a 2xx, a final refusal, or `window_seconds` from now (retries past it stop)."""
         if window_seconds <= 0:
@@ -95,7 +99,9 @@ class WebhookSender:
                 reraise=True,
             ):
                 with attempt:
-                    await self._try(event_id, body, attempt.retry_state.attempt_number, record, correlation_id)
+                    await self._try(
+                        f"{self._url}{path}", event_id, body, attempt.retry_state.attempt_number, record, correlation_id
+                    )
         except _Rejected:
             return DeliveryResult.REFUSED
         except _Retry:
@@ -104,7 +110,7 @@ class WebhookSender:
         return DeliveryResult.DELIVERED
 
     async def _try(
-        self, event_id: str, body: bytes, attempt: int, record: TryRecorder, correlation_id: str | None
+        self, url: str, event_id: str, body: bytes, attempt: int, record: TryRecorder, correlation_id: str | None
     ) -> None:
         headers = {"content-type": "application/json", **sign_webhook(self._signing_key, event_id, body).as_dict()}
         if correlation_id:
@@ -112,7 +118,7 @@ class WebhookSender:
         if self._session is None:
             raise RuntimeError("WebhookSender.open() was not called")
         try:
-            async with self._session.post(self._url, data=body, headers=headers) as response:
+            async with self._session.post(url, data=body, headers=headers) as response:
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("webhook.attempt_failed", attempt=attempt, error=type(exc).__name__)

@@ -2,21 +2,51 @@
 
 A test vpa is `<outcome>[.<token>…]@razorpay`: the outcome word comes first, fault tokens may follow
 it (see `faults`). Only the `razorpay` domain carries test values, so a real vpa never triggers one.
+
+Cards, wallets and banks have test values too: `4000 0000 0000 0002` is declined and `4000 0000 0000
+9995` has insufficient funds (every other card succeeds, `4111 1111 1111 1111` the usual one), the
+`freecharge` wallet and the `YESB` bank decline (`paytm` and `HDFC` the usual successes). Each method
+fails with its own code and description, as a real gateway's would.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from payments_common.methods import CARD, NETBANKING, WALLET, card_digits
 
 TEST_DOMAIN = "razorpay"
 SUCCESS_VPA = "success@razorpay"
 FAILURE_VPA = "failure@razorpay"
 PENDING_VPA = "pending@razorpay"
 
-DECLINE_ERROR_CODE = "BAD_REQUEST_ERROR"
-DECLINE_ERROR_DESCRIPTION = "Payment declined by the bank"
+SUCCESS_CARD = "4111111111111111"
+DECLINED_CARD = "4000000000000002"
+INSUFFICIENT_FUNDS_CARD = "4000000000009995"
+SUCCESS_WALLET = "paytm"
+DECLINED_WALLET = "freecharge"
+SUCCESS_BANK = "HDFC"
+DECLINED_BANK = "YESB"
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """The failure a declined payment reports: its webhook's and its record's errorCode and errorDescription."""
+
+    code: str
+    description: str
+
+
+UPI_DECLINED = Decline("UPI_DECLINED", "The payer's bank declined the UPI payment")
+CARD_DECLINED = Decline("CARD_DECLINED", "The card was declined by the issuing bank")
+INSUFFICIENT_FUNDS = Decline("INSUFFICIENT_FUNDS", "The card has insufficient funds")
+WALLET_DECLINED = Decline("WALLET_DECLINED", "The wallet provider declined the payment")
+BANK_DECLINED = Decline("BANK_DECLINED", "The bank declined the netbanking payment")
+
+_DECLINED_CARDS = {DECLINED_CARD: CARD_DECLINED, INSUFFICIENT_FUNDS_CARD: INSUFFICIENT_FUNDS}
 
 CREATED = "created"
 CAPTURED = "captured"
@@ -55,7 +85,39 @@ def vpa_tokens(method: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(token for token in local.split(".") if token)
 
 
-def outcome_for(method: Mapping[str, Any] | None) -> Outcome:
-    """No method, or any vpa not starting with the failure or pending word, succeeds."""
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    # set exactly when the outcome is FAILED
+    decline: Decline | None = None
+
+
+_SUCCEEDS = Decision(Outcome.SUCCESS)
+
+
+def _vpa_outcome(method: Mapping[str, Any] | None) -> Outcome:
     tokens = vpa_tokens(method)
     return OUTCOME_WORDS.get(tokens[0], Outcome.SUCCESS) if tokens else Outcome.SUCCESS
+
+
+def decide(method: Mapping[str, Any] | None) -> Decision:
+    """The outcome the method's test value asks for, and the decline a failure reports; anything that is
+    not a test value of failure (or, for UPI, of pending) succeeds, and so does no method at all."""
+    kind = method.get("type") if method else None
+    if method is not None and kind == CARD:
+        number = method.get("number")
+        digits = card_digits(number) if isinstance(number, str) else None
+        decline = _DECLINED_CARDS.get(digits) if digits is not None else None
+        return Decision(Outcome.FAILED, decline) if decline else _SUCCEEDS
+    if method is not None and kind == WALLET:
+        return Decision(Outcome.FAILED, WALLET_DECLINED) if method.get("provider") == DECLINED_WALLET else _SUCCEEDS
+    if method is not None and kind == NETBANKING:
+        return Decision(Outcome.FAILED, BANK_DECLINED) if method.get("bank") == DECLINED_BANK else _SUCCEEDS
+    # UPI, and a method of no known type, by the test vpa as before cards, wallets and banks existed
+    outcome = _vpa_outcome(method)
+    return Decision(outcome, UPI_DECLINED if outcome is Outcome.FAILED else None)
+
+
+def outcome_for(method: Mapping[str, Any] | None) -> Outcome:
+    """No method, or any vpa not starting with the failure or pending word, succeeds."""
+    return decide(method).outcome

@@ -8,13 +8,14 @@ from typing import Any
 
 import asyncpg
 
-from mock_gateway.outcomes import DECLINE_ERROR_CODE, DECLINE_ERROR_DESCRIPTION, Outcome
+from mock_gateway.outcomes import UPI_DECLINED, Decline, Outcome
 from payments_common.timeutil import iso
 
 
 @dataclass(frozen=True, slots=True)
 class NewPayment:
-    """What `POST /v1/payments` decided before anything was stored."""
+    """What `POST /v1/payments` decided before anything was stored. `method` is the method's summary
+    (`payments_common.methods.summary`): a card's number and CVV are read to decide, never kept."""
 
     id: str
     payment_id: str
@@ -23,6 +24,8 @@ class NewPayment:
     currency: str
     method: dict[str, Any] | None
     signature: str
+    # what the payment's FAILED webhooks report
+    decline: Decline | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ def webhook_body(payment: NewPayment, reports: Outcome) -> dict[str, Any]:
     if payment.method is not None:
         body["method"] = payment.method
     if reports is Outcome.FAILED:
-        body["errorCode"] = DECLINE_ERROR_CODE
-        body["errorDescription"] = DECLINE_ERROR_DESCRIPTION
+        decline = payment.decline or UPI_DECLINED
+        body["errorCode"] = decline.code
+        body["errorDescription"] = decline.description
     return body

@@ -8,9 +8,10 @@ import asyncpg
 import orjson
 
 from mock_gateway.faults import canonical
-from mock_gateway.outcomes import CREATED, DECLINE_ERROR_CODE, DECLINE_ERROR_DESCRIPTION, FAILED, STATUS_ORDER
+from mock_gateway.outcomes import CREATED, FAILED, STATUS_ORDER
 from mock_gateway.plan import Plan
 from mock_gateway.records import GatewayPayment, NewPayment, webhook_body
+from mock_gateway.refund_repository import apply_due_outcomes
 
 _PAYMENT_COLUMNS = """id, payment_id, order_id, amount, currency, method, signature, status, error_code,
                       error_description, faults, created_at, updated_at"""
@@ -94,6 +95,8 @@ class DueDelivery:
     correlation_id: str | None
     # what is left of the retry window, which runs from the row's creation, by the database's clock
     window_left_seconds: float
+    # under the webhook gateway's URL: `/webhook/payment`, or `/webhook/refund` for a refund's report
+    path: str = "/webhook/payment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,8 @@ async def claim_due(pool: asyncpg.Pool, *, exclude: list[str], limit: int, retry
     """
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            """SELECT event_id, gateway_payment_id, payment_id, body, copies, correlation_id, sets_status,
+            """SELECT event_id, gateway_payment_id, payment_id, body, copies, correlation_id, sets_status, path,
+                      refund_id,
                       extract(epoch FROM created_at + make_interval(secs => $3) - now())::float8 AS window_left
                  FROM deliveries d
                 WHERE state = 'pending' AND not_before <= now() AND NOT (event_id = ANY($1::text[]))
@@ -127,6 +131,7 @@ async def claim_due(pool: asyncpg.Pool, *, exclude: list[str], limit: int, retry
             retry_window_seconds,
         )
         await _apply_statuses(conn, rows)
+        await apply_due_outcomes(conn, [row["refund_id"] for row in rows if row["refund_id"] is not None])
         next_due = await conn.fetchval(
             """SELECT extract(epoch FROM min(not_before) - now())::float8
                  FROM deliveries WHERE state = 'pending' AND not_before > now()"""
@@ -141,6 +146,7 @@ async def claim_due(pool: asyncpg.Pool, *, exclude: list[str], limit: int, retry
                 copies=row["copies"],
                 correlation_id=row["correlation_id"],
                 window_left_seconds=row["window_left"],
+                path=row["path"],
             )
             for row in rows
         ],
@@ -151,29 +157,35 @@ async def claim_due(pool: asyncpg.Pool, *, exclude: list[str], limit: int, retry
 async def _apply_statuses(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
     # one batch may hold several events of one payment (reordered, or all overdue after a restart):
     # the furthest status wins, as it would have one event at a time
-    target: dict[str, str] = {}
+    target: dict[str, asyncpg.Record] = {}
     for row in rows:
         status = row["sets_status"]
         current = target.get(row["gateway_payment_id"])
-        if status is not None and (current is None or STATUS_ORDER.index(status) > STATUS_ORDER.index(current)):
-            target[row["gateway_payment_id"]] = status
+        if status is not None and (
+            current is None or STATUS_ORDER.index(status) > STATUS_ORDER.index(current["sets_status"])
+        ):
+            target[row["gateway_payment_id"]] = row
     if not target:
         return
     ids = sorted(target)
+    # a failure reads as the event that makes it true reports it: the decline was decided per method at
+    # creation and written into that event's body
+    reported = [orjson.loads(target[i]["body"]) for i in ids]
     await conn.execute(
         """UPDATE payments p
               SET status = s.status,
-                  error_code = CASE WHEN s.status = $3 THEN $4 END,
-                  error_description = CASE WHEN s.status = $3 THEN $5 END,
+                  error_code = CASE WHEN s.status = $3 THEN s.error_code END,
+                  error_description = CASE WHEN s.status = $3 THEN s.error_description END,
                   updated_at = now()
-             FROM unnest($1::text[], $2::text[]) AS s (id, status)
+             FROM unnest($1::text[], $2::text[], $4::text[], $5::text[])
+                  AS s (id, status, error_code, error_description)
             WHERE p.id = s.id
               AND array_position($6::text[], s.status) > array_position($6::text[], p.status)""",
         ids,
-        [target[i] for i in ids],
+        [target[i]["sets_status"] for i in ids],
         FAILED,
-        DECLINE_ERROR_CODE,
-        DECLINE_ERROR_DESCRIPTION,
+        [body.get("errorCode") for body in reported],
+        [body.get("errorDescription") for body in reported],
         list(STATUS_ORDER),
     )
 

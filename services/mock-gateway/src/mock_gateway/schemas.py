@@ -18,4 +18,5 @@ class CreatePaymentRequest(BaseModel):
     order_id: OrderId
     amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
-    method: dict[str, Any] | None = None
+    # the whole method, a card's number and CVV included: read to decide the outcome, never kept or shown
+    method: dict[str, Any] | None = Field(default=None, repr=False)

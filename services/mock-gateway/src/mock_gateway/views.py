@@ -7,7 +7,7 @@ from aiohttp import web
 
 from mock_gateway import repository
 from mock_gateway.faults import canonical, requested_faults
-from mock_gateway.outcomes import outcome_for
+from mock_gateway.outcomes import decide
 from mock_gateway.plan import Planner
 from mock_gateway.records import GatewayPayment, NewPayment
 from mock_gateway.schemas import CreatePaymentRequest
@@ -16,6 +16,7 @@ from payments_common import ids
 from payments_common.errors import NOT_FOUND, ApiError, bad_request
 from payments_common.http import CORRELATION_ID, json_response, parse_model, read_json_object
 from payments_common.logging import bound, get_logger
+from payments_common.methods import summary_or_none
 from payments_common.signatures import payment_signature
 
 log = get_logger(__name__)
@@ -41,16 +42,19 @@ async def create_payment(request: web.Request) -> web.Response:
     app = request.app
     with bound(order_id=body.order_id, payment_id=body.payment_id):
         gateway_payment_id = ids.new_id(ids.GATEWAY_PAYMENT)
+        # decided on the whole method (a card's number picks the outcome); only its summary is kept
+        decision = decide(body.method)
         new = NewPayment(
             id=gateway_payment_id,
             payment_id=body.payment_id,
             order_id=body.order_id,
             amount=body.amount,
             currency=body.currency,
-            method=body.method,
+            method=summary_or_none(body.method),
             signature=payment_signature(app[PAYMENT_SIGNING_KEY], body.order_id, gateway_payment_id),
+            decline=decision.decline,
         )
-        outcome = outcome_for(body.method)
+        outcome = decision.outcome
         plan = app[PLANNER].plan(outcome, requested_faults(body.method))
         async with app[POOL].acquire() as conn, conn.transaction():
             payment, created = await repository.create_payment(conn, new, plan, request[CORRELATION_ID])

@@ -152,6 +152,7 @@ class DeliveryWorker:
                     window_seconds=delivery.window_left_seconds,
                     record=record,
                     correlation_id=delivery.correlation_id,
+                    path=delivery.path,
                 )
                 for _ in range(delivery.copies)
             ),

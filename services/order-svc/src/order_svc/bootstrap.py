@@ -11,8 +11,9 @@ import aiohttp
 from aiohttp import web
 
 from order_svc import http, idempotency, limits
-from order_svc.consumers import payment_events_handler
+from order_svc.consumers import payment_events_handler, refund_events_handler
 from order_svc.handlers import Deps
+from order_svc.mailer import mailer_deps, payment_emails_handler
 from order_svc.payments_client import PaymentsClient
 from order_svc.settings import SCHEMA, Settings
 from payments_common import broker, db, topology
@@ -25,7 +26,10 @@ async def create_app(settings: Settings) -> web.Application:
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
     limits.install(app, settings, authenticate=http.auth_middleware)
     idempotency.install(
-        app, timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS), pool_of=lambda started: started[http.DEPS].pool
+        app,
+        timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
+        pool_of=lambda started: started[http.DEPS].pool,
+        fingerprint_key=idempotency.fingerprint_keys(settings.api_keys()),
     )
     app[http.API_KEYS] = settings.api_keys()
     http.add_routes(app)
@@ -52,6 +56,8 @@ async def create_app(settings: Settings) -> web.Application:
             await topology.declare_consumers_queue(
                 connection, topology.PAYMENT_SVC_ORDER_EVENTS.with_retry_delays(delays)
             )
+            # and so must the mailer's own queue, which the relay also publishes into
+            await topology.declare_consumers_queue(connection, topology.ORDER_SVC_EMAILS.with_retry_delays(delays))
             start_outbox_work(stack, pool, publisher, settings, SCHEMA)
             purge = asyncio.create_task(idempotency.purge_forever(pool), name="idempotency-purge")
             stack.push_async_callback(cancel_and_wait, purge)
@@ -62,6 +68,23 @@ async def create_app(settings: Settings) -> web.Application:
                 payment_events_handler(deps),
                 publisher,
                 prefetch=settings.CONSUMER_PREFETCH,
+            )
+            await start_consumer(
+                stack,
+                connection,
+                topology.ORDER_SVC_REFUND_EVENTS.with_retry_delays(delays),
+                refund_events_handler(deps),
+                publisher,
+                prefetch=settings.CONSUMER_PREFETCH,
+            )
+            # a prefetch of its own: each email in flight holds a pool connection while its SMTP server answers
+            await start_consumer(
+                stack,
+                connection,
+                topology.ORDER_SVC_EMAILS.with_retry_delays(delays),
+                payment_emails_handler(mailer_deps(pool, settings)),
+                publisher,
+                prefetch=settings.MAILER_PREFETCH,
             )
             yield
 

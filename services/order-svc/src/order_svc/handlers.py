@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from order_svc.domain import CreateOrder, InitiatePayment
+from order_svc.mailer import payment_email_event
+from order_svc.payment_emails import PaymentEmailRepository
 from order_svc.payments_client import PaymentsClient
 from order_svc.repository import Order, OrderRepository, PaymentView
 from payments_common import events, ids, inbox
@@ -38,7 +40,14 @@ async def create_order(deps: Deps, merchant_id: str, cmd: CreateOrder) -> Order:
     order_id = ids.new_id(ids.ORDER)
     async with UnitOfWork(deps.pool) as uow:
         order = await OrderRepository(uow.conn).insert(
-            order_id, merchant_id, cmd.amount, cmd.currency, cmd.receipt, cmd.notes
+            order_id,
+            merchant_id,
+            cmd.amount,
+            cmd.currency,
+            cmd.receipt,
+            cmd.notes,
+            cmd.customer.email if cmd.customer else None,
+            cmd.customer.name if cmd.customer else None,
         )
     log.info("order.created", order_id=order_id, amount=cmd.amount, currency=cmd.currency)
     return order
@@ -95,6 +104,14 @@ def _order_paid(order: Order, payment: events.PaymentSnapshot) -> OutboxEvent:
     )
 
 
+async def _email_once(uow: UnitOfWork, order: Order, payment: events.PaymentSnapshot) -> None:
+    """The customer's email, asked for by the SUCCESS that marks the order PAID; a SUCCESS heard again
+    (redelivered, republished by the reconciler, replayed) finds the order PAID, and the row's primary
+    key (the payment id) would refuse it anyway."""
+    if await PaymentEmailRepository(uow.conn).add(payment.id, order.id):
+        uow.emit(payment_email_event(order.id, payment.id, payment.method))
+
+
 async def apply_payment_event(deps: Deps, message_id: str, event: events.PaymentEvent) -> None:
     """Keep the newest snapshot of the attempt and move the order with it, in one transaction."""
     payment = event.payment
@@ -114,6 +131,8 @@ async def apply_payment_event(deps: Deps, message_id: str, event: events.Payment
                 # told on every SUCCESS heard, not only the first: payment-svc's reconciler publishes the
                 # SUCCESS again when it has not heard back, and this answer is what it waits for
                 uow.emit(_order_paid(order, payment))
+                if changed and order.customer_email is not None:
+                    await _email_once(uow, order, payment)
             elif not fresh:
                 log.info("payment_event.stale_ignored", version=payment.version)
                 return

@@ -3,10 +3,10 @@
 A POST that carries `Idempotency-Key` first claims the key in its own short statement
 (`INSERT … ON CONFLICT DO NOTHING`), so a concurrent request with the same key finds the claim rather
 than running a second time. The claim records the request's fingerprint (method, path, SHA-256 of the
-canonical JSON body); the request then runs, and its final answer (a 2xx or a 4xx: both say what this
-request does, every time) is stored and replayed byte for byte to every later request with that key
-and fingerprint. A 5xx, or anything raised, deletes the claim: nothing is known to have happened, so
-the client may retry with the same key.
+canonical JSON body, where a card's number and CVV are HMACs: see `canonical_body`); the request then
+runs, and its final answer (a 2xx or a 4xx: both say what this request does, every time) is stored and
+replayed byte for byte to every later request with that key and fingerprint. A 5xx, or anything raised,
+deletes the claim: nothing is known to have happened, so the client may retry with the same key.
 
 The key is bound to the first request's fingerprint for `IDEMPOTENCY_KEY_TTL_HOURS`: another body or
 route with it is a 422, never a silent replay of something else. A claim still in progress after
@@ -22,17 +22,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import orjson
 from aiohttp import web
 
 from order_svc.auth import MERCHANT_ID
+from payments_common.config import ApiKey
 from payments_common.errors import ApiError, bad_request
 from payments_common.http import Handler, json_response
 from payments_common.logging import get_logger
@@ -67,19 +70,58 @@ def parse_key(values: list[str]) -> str | None:
     return values[0]
 
 
-def canonical_body(raw: bytes) -> bytes:
-    """A JSON body with its keys sorted and no whitespace, so two spellings of one request match; a
-    body that is not JSON (or that orjson cannot write back) as it came, marked apart."""
+# The fingerprint is stored with the key for its whole life (`IDEMPOTENCY_KEY_TTL_HOURS`). A plain
+# SHA-256 of a body with a card in it would be a hash of the card's number and CVV, and a weak one: with
+# the BIN guessable, the last 4 digits shown and the Luhn digit fixed, about 10^8 number-and-CVV pairs
+# remain, which a laptop hashes in seconds from a database dump. So these fields of `method` enter the
+# fingerprint only as HMACs under a key the database never holds (derived from the merchant's API secret,
+# which lives in the environment), and a body that is not JSON, where a card cannot be told apart, only
+# as its HMAC. Everything else is hashed as it was: the fingerprints of card-free JSON bodies, which are
+# all there were before cards, do not change.
+CARD_SECRET_FIELDS = frozenset({"number", "cvv"})
+_FINGERPRINT_KEY_LABEL = b"order-svc idempotency fingerprint v1"
+
+
+def fingerprint_key(api_secret: str) -> bytes:
+    """The merchant's fingerprint key: derived, so the API secret itself never keys anything stored."""
+    return hmac.new(api_secret.encode(), _FINGERPRINT_KEY_LABEL, hashlib.sha256).digest()
+
+
+def fingerprint_keys(api_keys: Mapping[str, ApiKey]) -> Callable[[str], bytes]:
+    """Each merchant's fingerprint key, by merchant id."""
+    keys = {key.merchant_id: fingerprint_key(key.secret.get_secret_value()) for key in api_keys.values()}
+    return keys.__getitem__
+
+
+def _keyed(key: bytes, value: bytes) -> str:
+    return "hmac-sha256:" + hmac.new(key, value, hashlib.sha256).hexdigest()
+
+
+def _card_secrets_keyed(data: Any, key: bytes) -> Any:
+    method = data.get("method") if isinstance(data, dict) else None
+    if not isinstance(method, dict) or CARD_SECRET_FIELDS.isdisjoint(method):
+        return data
+    keyed = {
+        name: _keyed(key, orjson.dumps(value)) if name in CARD_SECRET_FIELDS else value
+        for name, value in method.items()
+    }
+    return {**data, "method": keyed}
+
+
+def canonical_body(raw: bytes, key: bytes) -> bytes:
+    """A JSON body with its keys sorted and no whitespace, so two spellings of one request match, and a
+    card's number and CVV replaced by their HMACs under `key`; a body that is not JSON (or that orjson
+    cannot write back) as its HMAC, marked apart."""
     if not raw:
         return b""
     try:
-        return b"json:" + orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
+        return b"json:" + orjson.dumps(_card_secrets_keyed(orjson.loads(raw), key), option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        return b"raw:" + raw
+        return b"raw:" + _keyed(key, raw).encode()
 
 
-def fingerprint(method: str, path: str, raw_body: bytes) -> str:
-    return f"{method} {path} sha256={hashlib.sha256(canonical_body(raw_body)).hexdigest()}"
+def fingerprint(method: str, path: str, raw_body: bytes, key: bytes) -> str:
+    return f"{method} {path} sha256={hashlib.sha256(canonical_body(raw_body, key)).hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +281,8 @@ class Idempotency:
     ttl: timedelta
     # the pool exists only once the app has started
     pool_of: Callable[[web.Application], asyncpg.Pool]
+    # merchant id -> the key of its fingerprints' HMACs (`fingerprint_keys`)
+    fingerprint_key: Callable[[str], bytes]
 
 
 IDEMPOTENCY = web.AppKey("idempotency", Idempotency)
@@ -255,7 +299,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         return await handler(request)
     config = request.app[IDEMPOTENCY]
     pool = config.pool_of(request.app)
-    this = fingerprint(request.method, request.path_qs, await request.read())
+    this = fingerprint(request.method, request.path_qs, await request.read(), config.fingerprint_key(merchant_id))
     claimed = await claim(pool, merchant_id, key, this, config.ttl)
     if not isinstance(claimed, uuid.UUID):
         if claimed is not None and claimed.done and claimed.fingerprint == this:
@@ -286,8 +330,14 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     return response
 
 
-def install(app: web.Application, ttl: timedelta, pool_of: Callable[[web.Application], asyncpg.Pool]) -> None:
+def install(
+    app: web.Application,
+    ttl: timedelta,
+    pool_of: Callable[[web.Application], asyncpg.Pool],
+    *,
+    fingerprint_key: Callable[[str], bytes],
+) -> None:
     """Appended to the middlewares, so it runs inside authentication and the per-key limit: a key is
     scoped by the merchant they establish, and a refused request never claims one."""
-    app[IDEMPOTENCY] = Idempotency(ttl=ttl, pool_of=pool_of)
+    app[IDEMPOTENCY] = Idempotency(ttl=ttl, pool_of=pool_of, fingerprint_key=fingerprint_key)
     app.middlewares.append(idempotency_middleware)

@@ -9,17 +9,105 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from order_svc.customer import Customer
 from order_svc.domain import MAX_NOTE_KEY, MAX_NOTES, CreateOrder, InitiatePayment, VerifyPayment
+from order_svc.refunds import CreateRefund
 from payments_common import openapi
 from payments_common.money import SUPPORTED_CURRENCIES
 
 SECURITY_SCHEME = "basicAuth"
+# a JSON Schema pattern: no NUL anywhere in the string
+NO_NUL = "^[^\\u0000]*$"
+
+
+class CardSummary(BaseModel):
+    """What is kept of a card (`payments_common.methods.summary`): never its number, CVV or holder's name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["card"]
+    last4: str | None
+    # `visa`, `mastercard`, `rupay`, `amex`, `diners`, `jcb`, `discover`; null for a BIN range not known
+    network: str | None
+    expiryMonth: int | None
+    expiryYear: int | None
+
+
+class UpiSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["upi"]
+    vpa: str | None
+
+
+class WalletSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["wallet"]
+    provider: str | None
+
+
+class NetbankingSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["netbanking"]
+    bank: str | None
+
+
+MethodSummary = Annotated[CardSummary | UpiSummary | WalletSummary | NetbankingSummary, Field(discriminator="type")]
+
+# the `method` of `POST /payments/initiate`: what each type takes, and the mock gateway's test values
+# (mock_gateway/outcomes.py; README, "Test values")
+METHOD_DESCRIPTION = (
+    "How the payment is made; without one, the gateway's default (it succeeds). `card`: `number` (12 to 19 digits, "
+    "spaces allowed, Luhn-checked), `expiryMonth`, `expiryYear` (not expired: a card is good through its expiry "
+    "month), `cvv` (3 digits, 4 for American Express), `name`; its number and CVV are never stored, logged or "
+    "shown, the payment's `method` keeps only `last4`, `network` and the expiry. `upi`: `vpa`. `wallet`: "
+    "`provider`. `netbanking`: `bank`. The mock gateway's test values: card `4111 1111 1111 1111` succeeds, "
+    "`4000 0000 0000 0002` is declined (`CARD_DECLINED`), `4000 0000 0000 9995` has insufficient funds "
+    "(`INSUFFICIENT_FUNDS`), any other valid card succeeds; vpa `success@razorpay` succeeds, `failure@razorpay` "
+    "fails (`UPI_DECLINED`), `pending@razorpay` is never settled by a webhook; wallet `paytm` succeeds, "
+    "`freecharge` is declined (`WALLET_DECLINED`), others succeed; bank `HDFC` succeeds, `YESB` is declined "
+    "(`BANK_DECLINED`), others succeed. A decline's code and description are the payment's `errorCode` and "
+    "`errorDescription`."
+)
+
+
+class RefundResource(BaseModel):
+    """`GET /refunds/{refund_id}`, and each refund in a payment's `refunds`. A refund is `PENDING` until the
+    gateway reports it `PROCESSED` or `FAILED`; a FAILED one gives its amount back to the payment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refundId: str
+    paymentId: str
+    orderId: str
+    amount: int
+    currency: str
+    status: Literal["PENDING", "PROCESSED", "FAILED"]
+    notes: dict[str, str]
+    errorCode: str | None
+    errorDescription: str | None
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class RefundCreated(BaseModel):
+    """`POST /payments/{payment_id}/refunds` 201: the refund, PENDING; the gateway settles it by webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refundId: str
+    paymentId: str
+    amount: int
+    currency: str
+    status: Literal["PENDING"]
 
 
 class PaymentAttempt(BaseModel):
@@ -36,8 +124,14 @@ class PaymentAttempt(BaseModel):
     gatewayPaymentId: str | None
     errorCode: str | None
     errorDescription: str | None
+    # how it was paid, as a summary; null when no method was given
+    method: MethodSummary | None
     createdAt: datetime
     updatedAt: datetime
+    # the sum of its refunds that have not failed (PENDING and PROCESSED): what can no longer be refunded
+    amountRefunded: int
+    # its refunds, oldest first
+    refunds: list[RefundResource]
 
 
 class OrderResource(BaseModel):
@@ -51,6 +145,8 @@ class OrderResource(BaseModel):
     status: Literal["CREATED", "PAID", "FAILED"]
     receipt: str | None
     notes: dict[str, str]
+    # who the email of a successful payment goes to; null when the order was created without one
+    customer: Customer | None
     createdAt: datetime
     updatedAt: datetime
     payment: PaymentAttempt | None
@@ -58,7 +154,7 @@ class OrderResource(BaseModel):
 
 
 class OrderCreated(BaseModel):
-    """`POST /orders` 201; `receipt` and `notes` only when the client gave them."""
+    """`POST /orders` 201; `receipt` and `notes` only when the client gave them, `customer` null without one."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -68,6 +164,7 @@ class OrderCreated(BaseModel):
     status: Literal["CREATED"]
     receipt: str | SkipJsonSchema[None] = openapi.absent_when_none()
     notes: dict[str, str] | SkipJsonSchema[None] = openapi.absent_when_none()
+    customer: Customer | None
     createdAt: datetime
 
 
@@ -81,6 +178,7 @@ class PaymentInitiated(BaseModel):
     gatewayPaymentId: str
     signature: str
     status: Literal["INITIATED"]
+    method: MethodSummary | None
 
 
 class PaymentVerified(BaseModel):
@@ -116,10 +214,17 @@ class PaymentLogEntry(BaseModel):
         "gateway_error",
         "attached_by_reconciliation",
         "republished",
+        "refund_requested",
+        "refund_sent",
+        "refund_processed",
+        "refund_failed",
+        "refund_ignored_already_settled",
+        "refund_conflict_ignored",
     ]
     source: Literal["api", "webhook", "reconciliation", "expiry"]
     eventId: str | None
-    # `settled` has `current` (from) and `to`; reports that changed nothing have `reported` and `current`
+    # `settled` has `current` (from) and `to`; reports that changed nothing have `reported` and `current`;
+    # the `refund_*` kinds (and a refund webhook's `duplicate_ignored`) name the refund in `refundId`
     detail: dict[str, Any]
     createdAt: datetime
 
@@ -140,6 +245,28 @@ def _refine_create_order(schema: dict[str, Any]) -> None:
     notes = next(option for option in properties["notes"]["anyOf"] if option.get("type") == "object")
     notes["maxProperties"] = MAX_NOTES
     notes["propertyNames"] = {"maxLength": MAX_NOTE_KEY}
+
+
+def _refine_notes(schema: dict[str, Any]) -> None:
+    """A refund's notes are bounded as an order's, and hold no NUL (`CreateRefund`'s validator)."""
+    notes = next(option for option in schema["properties"]["notes"]["anyOf"] if option.get("type") == "object")
+    notes["maxProperties"] = MAX_NOTES
+    notes["propertyNames"] = {"maxLength": MAX_NOTE_KEY, "pattern": NO_NUL}
+    notes["additionalProperties"]["pattern"] = NO_NUL
+
+
+def _receipt_pdf() -> dict[str, Any]:
+    """`GET /orders/{order_id}/receipt.pdf` 200: the PDF itself, with the headers that let it be cached."""
+    text = {"schema": {"type": "string"}, "required": True}
+    return {
+        "description": "the receipt: merchant, order and payment ids, amount, method, paid time, refunds",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        "headers": {
+            "Content-Disposition": {**text, "description": 'inline; filename="receipt-<order id>.pdf"'},
+            "ETag": {**text, "description": "strong; a hash of the PDF, which changes only when the receipt does"},
+            "Cache-Control": {**text, "description": "`private`: the merchant's, never a shared cache's"},
+        },
+    }
 
 
 def _errors(ref: openapi.Ref, *statuses: int) -> dict[str, Any]:
@@ -216,11 +343,16 @@ def document() -> dict[str, Any]:
             (VerifyPayment, "validation"),
             (PaymentVerified, "serialization"),
             (PaymentLog, "serialization"),
+            (CreateRefund, "validation"),
+            (RefundCreated, "serialization"),
+            (RefundResource, "serialization"),
             (openapi.ErrorResponse, "serialization"),
             (openapi.Health, "serialization"),
         ]
     )
     _refine_create_order(schemas[CreateOrder.__name__])
+    _refine_notes(schemas[CreateRefund.__name__])
+    schemas[InitiatePayment.__name__]["properties"]["method"]["description"] = METHOD_DESCRIPTION
     error = ref(openapi.ErrorResponse)
     order_links = {
         "GetOrder": {"operationId": "getOrder", "parameters": {"path.order_id": "$response.body#/orderId"}},
@@ -249,6 +381,18 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/orders/{order_id}/receipt.pdf": {
+            "get": {
+                "operationId": "getOrderReceipt",
+                "summary": "A PAID order's receipt as a PDF; the same order always gives the same bytes",
+                "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _receipt_pdf(),
+                    **_errors(error, 401, 404, 429),
+                    "409": openapi.json_body(error, "`ORDER_NOT_PAID`: the order is not PAID, so it has no receipt"),
+                },
+            }
+        },
         "/payments/initiate": {
             "post": {
                 "operationId": "initiatePayment",
@@ -261,7 +405,11 @@ def document() -> dict[str, Any]:
                             "GetOrder": {
                                 "operationId": "getOrder",
                                 "parameters": {"path.order_id": "$response.body#/orderId"},
-                            }
+                            },
+                            "CreateRefund": {
+                                "operationId": "createRefund",
+                                "parameters": {"path.payment_id": "$response.body#/paymentId"},
+                            },
                         },
                     },
                     **_errors(error, 400, 401, 404, 408, 409, 413, 429, 502, 503),
@@ -296,6 +444,50 @@ def document() -> dict[str, Any]:
                     "200": openapi.json_body(ref(PaymentLog), "the trail"),
                     **_errors(error, 401, 429, 503),
                     "404": openapi.json_body(error, "no such payment attempt for this merchant"),
+                },
+            }
+        },
+        "/payments/{payment_id}/refunds": {
+            "post": {
+                "operationId": "createRefund",
+                "summary": "Refund a SUCCESS payment, in part or (without `amount`) all that is left",
+                "description": "The refunds of a payment that have not failed never add up to more than its amount; "
+                "concurrent refunds are decided one at a time. The order stays PAID.",
+                "parameters": [{"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(CreateRefund)}}},
+                "responses": {
+                    "201": {
+                        **openapi.json_body(ref(RefundCreated), "the refund, PENDING"),
+                        "links": {
+                            "GetRefund": {
+                                "operationId": "getRefund",
+                                "parameters": {"path.refund_id": "$response.body#/refundId"},
+                            }
+                        },
+                    },
+                    **_errors(error, 400, 401, 408, 409, 413, 429, 503),
+                    "400": openapi.json_body(
+                        error,
+                        "invalid input (not JSON, not an object, a field breaks a rule), or `amount` (`field`: "
+                        "`amount`) more than what is left to refund, or nothing left to refund",
+                    ),
+                    "404": openapi.json_body(error, "no such payment attempt for this merchant"),
+                    "409": openapi.json_body(
+                        error, "`PAYMENT_NOT_REFUNDABLE`: the payment is not SUCCESS (still INITIATED, or FAILED)"
+                    ),
+                    "503": openapi.json_body(error, "`SERVICE_UNAVAILABLE`: refunds cannot be taken right now; retry"),
+                },
+            }
+        },
+        "/refunds/{refund_id}": {
+            "get": {
+                "operationId": "getRefund",
+                "summary": "A refund and its status",
+                "parameters": [{"name": "refund_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": openapi.json_body(ref(RefundResource), "the refund"),
+                    **_errors(error, 401, 429),
+                    "404": openapi.json_body(error, "no such refund for this merchant"),
                 },
             }
         },

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 
 from payments_common.errors import NOT_FOUND, SERVICE_UNAVAILABLE, ApiError
-from payments_common.events import PaymentSnapshot
+from payments_common.events import PaymentSnapshot, RefundSnapshot
 
 # payment-svc's refusals that the client should see as they are
 _PASSED_THROUGH = {404, 409, 502}
@@ -51,6 +51,38 @@ class PaymentsClient:
         if status in _PASSED_THROUGH and isinstance(error, dict) and "code" in error:
             raise ApiError(status, str(error["code"]), str(error.get("description", "")))
         raise ApiError(503, SERVICE_UNAVAILABLE, "payments are unavailable right now; try again")
+
+    async def create_refund(
+        self,
+        payment_id: str,
+        merchant_id: str,
+        amount: int | None,
+        notes: dict[str, Any] | None,
+        correlation_id: str | None,
+    ) -> RefundSnapshot:
+        """payment-svc's refusals (400 with its `field`, 404, 409) reach the client as they are."""
+        body: dict[str, Any] = {"merchantId": merchant_id}
+        if amount is not None:
+            body["amount"] = amount
+        if notes is not None:
+            body["notes"] = notes
+        headers = {"X-Request-Id": correlation_id} if correlation_id else {}
+        url = f"{self._base_url}/internal/payments/{payment_id}/refunds"
+        try:
+            async with self._session.post(url, json=body, headers=headers) as r:
+                data = await r.json(content_type=None)
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            raise _unavailable() from None
+        if status == 201:
+            return RefundSnapshot.model_validate(data)
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        if status in (400, 404, 409) and isinstance(error, dict) and "code" in error:
+            field = error.get("field")
+            raise ApiError(
+                status, str(error["code"]), str(error.get("description", "")), field if isinstance(field, str) else None
+            )
+        raise _unavailable()
 
     async def events(self, payment_id: str) -> list[dict[str, Any]]:
         """The attempt's trail as payment-svc keeps it, oldest first. The caller checks the merchant."""

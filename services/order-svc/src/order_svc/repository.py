@@ -8,7 +8,11 @@ from typing import Any
 
 import asyncpg
 
+# RefundView re-exported: what `refunds()` returns is this module's to name, as Order and PaymentView are
+from order_svc.refund_views import RefundView as RefundView
+from order_svc.refund_views import RefundViewRepository
 from payments_common.events import PaymentSnapshot
+from payments_common.methods import summary_or_none
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,9 @@ class Order:
     notes: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
+    # both or neither: who the receipt email of a successful payment goes to
+    customer_email: str | None = None
+    customer_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +45,15 @@ class PaymentView:
     version: int
     created_at: datetime
     updated_at: datetime
+    # the method's summary (`payments_common.methods.summary`); None when the attempt named no method
+    method: dict[str, Any] | None = None
 
 
-_ORDER_COLUMNS = "id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at"
+_ORDER_COLUMNS = (
+    "id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name"
+)
 _VIEW_COLUMNS = """id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
-                   error_description, version, created_at, updated_at"""
+                   error_description, version, created_at, updated_at, method"""
 
 
 class OrderRepository:
@@ -57,16 +68,20 @@ class OrderRepository:
         currency: str,
         receipt: str | None,
         notes: dict[str, Any] | None,
+        customer_email: str | None = None,
+        customer_name: str | None = None,
     ) -> Order:
         row = await self._conn.fetchrow(
-            f"""INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_ORDER_COLUMNS}""",
+            f"""INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes, customer_email, customer_name)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_ORDER_COLUMNS}""",
             order_id,
             merchant_id,
             amount,
             currency,
             receipt,
             notes,
+            customer_email,
+            customer_name,
         )
         return Order(**dict(row))
 
@@ -86,6 +101,10 @@ class OrderRepository:
             f"SELECT {_VIEW_COLUMNS} FROM payment_views WHERE order_id = $1 ORDER BY created_at, id", order_id
         )
         return [PaymentView(**dict(row)) for row in rows]
+
+    async def refunds(self, order_id: str) -> list[RefundView]:
+        """Every refund of the order's payments, oldest first (`RefundView.payment_id` says whose)."""
+        return await RefundViewRepository(self._conn).of_order(order_id)
 
     async def merchant_payment(self, payment_id: str, merchant_id: str) -> PaymentView | None:
         """Scoped to the merchant through the attempt's order: another merchant's attempt reads as missing."""
@@ -109,8 +128,8 @@ class OrderRepository:
         """Keep the newest snapshot of a payment; True when this one changed the view."""
         changed = await self._conn.fetchval(
             """INSERT INTO payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature,
-                                          error_code, error_description, version, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                          error_code, error_description, version, created_at, updated_at, method)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                ON CONFLICT (id) DO UPDATE
                   SET status = EXCLUDED.status,
                       gateway_payment_id = EXCLUDED.gateway_payment_id,
@@ -118,7 +137,8 @@ class OrderRepository:
                       error_code = EXCLUDED.error_code,
                       error_description = EXCLUDED.error_description,
                       version = EXCLUDED.version,
-                      updated_at = EXCLUDED.updated_at
+                      updated_at = EXCLUDED.updated_at,
+                      method = EXCLUDED.method
                 WHERE payment_views.version < EXCLUDED.version
             RETURNING 1""",
             payment.id,
@@ -133,6 +153,9 @@ class OrderRepository:
             payment.version,
             payment.createdAt,
             payment.updatedAt,
+            # summarised again, though payment-svc sends only summaries: whatever a snapshot carried, no
+            # card number can land in this table
+            summary_or_none(payment.method),
         )
         return changed is not None
 

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from email.utils import parseaddr
 
+from pydantic import Field, SecretStr, field_validator
+
+from order_svc.smtp import SmtpConfig, parse_smtp_url
 from payments_common.client_address import Cidrs
 from payments_common.config import (
     ORDER_SVC_PORT,
@@ -16,6 +19,7 @@ from payments_common.config import (
 
 SERVICE = "order-svc"
 SCHEMA = "orders"
+DEFAULT_SMTP_FROM = "Payments <receipts@payments.local>"
 
 
 class Settings(CommonSettings):
@@ -33,10 +37,35 @@ class Settings(CommonSettings):
     TRUSTED_PROXIES: Cidrs = ""
     # how long an Idempotency-Key is bound to its first request and answer (order_svc/idempotency.py)
     IDEMPOTENCY_KEY_TTL_HOURS: float = Field(default=24.0, gt=0)
+    # where the customer's payment email goes (order_svc/smtp.py); empty: no email is sent, and the
+    # payment's email row says SKIPPED. A secret, since it may carry a password
+    SMTP_URL: SecretStr = SecretStr("")
+    SMTP_FROM: str = DEFAULT_SMTP_FROM
+    # the whole SMTP conversation of one message
+    SMTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    # emails sent at once; each holds a database connection while its server answers
+    MAILER_PREFETCH: int = Field(default=4, gt=0)
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url_valid(cls, value: SecretStr) -> SecretStr:
+        parse_smtp_url(value.get_secret_value())
+        return value
+
+    @field_validator("SMTP_FROM")
+    @classmethod
+    def _smtp_from_valid(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or any(char in value for char in "\r\n\x00"):
+            raise ValueError("SMTP_FROM must be an address, optionally with a name: Name <user@domain>")
+        return value
 
     @property
     def port(self) -> int:
         return port_of(self.ORDER_SVC_URL, ORDER_SVC_PORT)
+
+    def smtp(self) -> SmtpConfig | None:
+        return parse_smtp_url(self.SMTP_URL.get_secret_value())
 
     def api_keys(self) -> dict[str, ApiKey]:
         return parse_api_keys(self.API_KEYS.get_secret_value())
@@ -48,4 +77,9 @@ class Settings(CommonSettings):
         return [
             *(key.secret.get_secret_value() for key in self.api_keys().values()),
             *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
+            *self._smtp_password(),
         ]
+
+    def _smtp_password(self) -> list[str]:
+        smtp = self.smtp()
+        return [smtp.password] if smtp is not None and smtp.password else []

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from payment_svc import admin, http
-from payment_svc.consumers import order_events_handler, webhook_handler
+from payment_svc import admin, http, refund_http
+from payment_svc.consumers import order_events_handler, refund_requests_handler, webhook_handler
 from payment_svc.gateway_client import GatewayClient
 from payment_svc.handlers import Deps
 from payment_svc.reconciler import Reconciler
@@ -24,6 +24,7 @@ from payments_common.tasks import cancel_and_wait, start_outbox_work
 async def create_app(settings: Settings) -> web.Application:
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
     http.add_routes(app)
+    refund_http.add_routes(app)
     admin.add_routes(app, settings.ADMIN_TOKEN)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
@@ -45,9 +46,12 @@ async def create_app(settings: Settings) -> web.Application:
             app[http.DEPS] = deps
             # the topology this service publishes into must exist before the relay's first mandatory publish
             delays = settings.retry_delays_ms
-            await topology.declare_consumers_queue(
-                connection, topology.ORDER_SVC_PAYMENT_EVENTS.with_retry_delays(delays)
-            )
+            for published_into in (
+                topology.ORDER_SVC_PAYMENT_EVENTS,
+                topology.ORDER_SVC_REFUND_EVENTS,
+                topology.PAYMENT_SVC_REFUND_REQUESTS,
+            ):
+                await topology.declare_consumers_queue(connection, published_into.with_retry_delays(delays))
             reconciler = Reconciler(pool, deps.gateway, deps.signing_secret, settings.reconcile_config())
             app[admin.RECONCILER] = reconciler
             app[admin.CONNECTION] = connection
@@ -60,6 +64,7 @@ async def create_app(settings: Settings) -> web.Application:
             for spec, handler in (
                 (topology.PAYMENT_SVC_WEBHOOKS, webhook_handler(deps)),
                 (topology.PAYMENT_SVC_ORDER_EVENTS, order_events_handler(deps)),
+                (topology.PAYMENT_SVC_REFUND_REQUESTS, refund_requests_handler(deps)),
             ):
                 await start_consumer(
                     stack,

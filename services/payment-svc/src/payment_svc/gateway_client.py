@@ -62,6 +62,12 @@ class GatewayRecord:
             raise GatewayRejected("gateway record lacks a required field") from None
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayRefund:
+    id: str
+    status: str
+
+
 class _Retryable(Exception):
     pass
 
@@ -115,6 +121,54 @@ class GatewayClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise GatewayUnavailable(f"gateway unreachable: {type(exc).__name__}") from exc
         return GatewayRecord.from_json(data)
+
+    async def create_refund(
+        self,
+        refund_id: str,
+        gateway_payment_id: str,
+        amount: int,
+        currency: str,
+        correlation_id: str | None = None,
+    ) -> GatewayRefund:
+        """Idempotent on `refund_id` at the gateway: a retry, or a redelivered request, never refunds twice.
+
+        `GatewayRejected` when the gateway refuses the refund for good (not captured, more than is left).
+        """
+        body = {"refundId": refund_id, "gatewayPaymentId": gateway_payment_id, "amount": amount, "currency": currency}
+        headers = {"X-Request-Id": correlation_id} if correlation_id else {}
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self._attempts),
+                wait=wait_exponential_jitter(multiplier=0.1, max=1, jitter=0.1),
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    data = await self._post_json(f"{self._base_url}/v1/refunds", body, headers, "refund")
+                    try:
+                        return GatewayRefund(id=str(data["id"]), status=str(data["status"]))
+                    except (KeyError, TypeError):
+                        raise GatewayRejected("gateway answer lacks the refund's id or status") from None
+        except _Retryable as exc:
+            raise GatewayUnavailable(str(exc)) from None
+        raise AssertionError("unreachable")
+
+    async def _post_json(self, url: str, body: dict[str, Any], headers: dict[str, str], what: str) -> Any:
+        try:
+            async with self._session.post(url, json=body, headers=headers) as response:
+                if response.status >= 500:
+                    raise _Retryable(f"gateway answered {response.status}")
+                try:
+                    data = await response.json(content_type=None)
+                except ValueError:
+                    data = None
+                if response.status >= 400:
+                    error = data.get("error") if isinstance(data, dict) else None
+                    code = error.get("code") if isinstance(error, dict) else None
+                    raise GatewayRejected(f"gateway refused the {what}: {response.status} {code or ''}".rstrip())
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Retryable(f"gateway unreachable: {type(exc).__name__}") from exc
+        return data
 
     async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> GatewayPayment:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -23,6 +23,7 @@ from payments_common.errors import (
     RetryableError,
 )
 from payments_common.logging import bound, get_logger
+from payments_common.methods import summary_or_none
 from payments_common.signatures import verify_payment_signature
 from payments_common.uow import UnitOfWork
 
@@ -59,7 +60,9 @@ class InitiatePayment:
     merchant_id: str
     amount: int
     currency: str
-    method: dict[str, Any] | None
+    # the whole method, for the gateway alone: a card's number and CVV are in it, so it is never stored,
+    # published or shown (not even in a repr); everything else has its summary
+    method: dict[str, Any] | None = field(repr=False)
     correlation_id: str | None = None
 
 
@@ -77,7 +80,7 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
             _check_can_start(order, cmd)
             if await repo.in_flight(cmd.order_id) is not None:
                 raise ApiError(409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress")
-            payment = await repo.insert(payment_id, order, cmd.method)
+            payment = await repo.insert(payment_id, order, summary_or_none(cmd.method))
             await repo.record(payment_id, "created", "api", detail={"amount": cmd.amount, "currency": cmd.currency})
 
         try:

@@ -23,7 +23,8 @@ class InitiateBody(BaseModel):
     merchantId: StrictStr = Field(min_length=1, max_length=128)
     amount: StrictInt = Field(gt=0)
     currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
-    method: dict[str, Any] | None = None
+    # the whole method: handed to the gateway, stored and published only as its summary
+    method: dict[str, Any] | None = Field(default=None, repr=False)
 
 
 async def create_payment(request: web.Request) -> web.Response:

@@ -1,7 +1,7 @@
-"""The webhook endpoint as an OpenAPI 3.1 document, served at `GET /openapi.json`.
+"""The webhook endpoints as an OpenAPI 3.1 document, served at `GET /openapi.json`.
 
-The body is the JSON Schema of `PaymentWebhook`, the model the view validates with; the Standard
-Webhooks headers are required header parameters (the signature itself cannot be expressed in a
+The bodies are the JSON Schemas of `PaymentWebhook` and `RefundWebhook`, the models the views validate
+with; the Standard Webhooks headers are required header parameters (the signature itself cannot be expressed in a
 schema: a wrong one is a 400). Every refusal is `{"success": false, "error": {...}}`.
 """
 
@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict
 from payments_common import ids, openapi
 from payments_common.signatures import MAX_WEBHOOK_ID_LENGTH
 from webhook_gateway.payload import PaymentWebhook
+from webhook_gateway.refund_payload import RefundWebhook
 
 WEBHOOK_PATH = "/webhook/payment"
+REFUND_WEBHOOK_PATH = "/webhook/refund"
 
 
 class WebhookAccepted(BaseModel):
@@ -38,10 +40,16 @@ class WebhookRefused(BaseModel):
 # the id fields are checked by `payments_common.ids` validators, which a JSON Schema does not show; the
 # patterns are those very regular expressions
 _ID_FIELDS = {"orderId": ids.ORDER, "paymentId": ids.PAYMENT, "gatewayPaymentId": ids.GATEWAY_PAYMENT}
+_REFUND_ID_FIELDS = {
+    "refundId": ids.REFUND,
+    "paymentId": ids.PAYMENT,
+    "gatewayPaymentId": ids.GATEWAY_PAYMENT,
+    "gatewayRefundId": ids.GATEWAY_REFUND,
+}
 
 
-def _refine_webhook(schema: dict[str, Any]) -> None:
-    for name, prefix in _ID_FIELDS.items():
+def _refine_webhook(schema: dict[str, Any], fields: dict[str, str] = _ID_FIELDS) -> None:
+    for name, prefix in fields.items():
         schema["properties"][name]["pattern"] = ids._PATTERNS[prefix].pattern
 
 
@@ -85,8 +93,15 @@ _REFUSALS = {
 }
 
 
-def _refusals(refused: openapi.Ref) -> dict[str, Any]:
-    answers = {str(status): openapi.json_body(refused, meaning) for status, meaning in _REFUSALS.items()}
+def _refusals(refused: openapi.Ref, *, refund: bool = False) -> dict[str, Any]:
+    meanings = dict(_REFUSALS)
+    if refund:
+        meanings[400] = (
+            "`INVALID_SIGNATURE` (the Standard Webhooks signature wrong or missing, timestamp outside the "
+            "tolerance), or `BAD_REQUEST_ERROR` (not JSON, not an object, a field missing or invalid, a "
+            "`Content-Digest` that does not match the body); nothing changes"
+        )
+    answers = {str(status): openapi.json_body(refused, meaning) for status, meaning in meanings.items()}
     answers["429"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
     return answers
 
@@ -96,12 +111,14 @@ def document() -> dict[str, Any]:
     ref, schemas = openapi.component_schemas(
         [
             (PaymentWebhook, "validation"),
+            (RefundWebhook, "validation"),
             (WebhookAccepted, "serialization"),
             (WebhookRefused, "serialization"),
             (openapi.Health, "serialization"),
         ]
     )
     _refine_webhook(schemas[PaymentWebhook.__name__])
+    _refine_webhook(schemas[RefundWebhook.__name__], _REFUND_ID_FIELDS)
     refused = ref(WebhookRefused)
     paths: dict[str, Any] = {
         WEBHOOK_PATH: {
@@ -116,6 +133,20 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        REFUND_WEBHOOK_PATH: {
+            "post": {
+                "operationId": "receiveRefundWebhook",
+                "summary": "The gateway reports a refund's outcome (PROCESSED or FAILED)",
+                "description": "Verified, limited and published as a payment's report is; there is no payment "
+                "signature in the body, the Standard Webhooks signature vouches for all of it.",
+                "parameters": _HEADERS,
+                "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(RefundWebhook)}}},
+                "responses": {
+                    "200": openapi.json_body(ref(WebhookAccepted), "accepted durably (also for a repeated event)"),
+                    **_refusals(refused, refund=True),
+                },
+            }
+        },
         **openapi.meta_paths(ref, public=False),
     }
     return {
@@ -124,7 +155,8 @@ def document() -> dict[str, Any]:
             "title": "Payments webhook ingress (webhook-gateway)",
             "version": "1.0.0",
             "description": "Payment outcomes from the gateway, signed twice: the Standard Webhooks headers "
-            "over the raw body, and the payment signature over `orderId|gatewayPaymentId` in the body.",
+            "over the raw body, and the payment signature over `orderId|gatewayPaymentId` in the body; refund "
+            "outcomes, signed with the Standard Webhooks headers.",
         },
         "paths": paths,
         "components": {"schemas": schemas},

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic.alias_generators import to_camel
 
+from payments_common import methods
 from payments_common.ids import GatewayPaymentId, OrderId, PaymentId
 from payments_common.money import MAX_AMOUNT
 from payments_common.timeutil import iso
@@ -53,7 +54,9 @@ class PaymentWebhook(BaseModel):
     def _method_storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and _has_nul(value):
             raise ValueError("must not contain NUL characters")
-        return value
+        # only a summary goes on: a sender that put a whole card in the report must not get its number
+        # or CVV into the broker, the inbox or any table behind us
+        return methods.summary_or_none(value)
 
     def contract_dict(self) -> dict[str, Any]:
         """The payload by the contract's names, without the optional fields the gateway left out."""

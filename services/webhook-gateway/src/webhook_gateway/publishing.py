@@ -17,12 +17,15 @@ from tenacity import AsyncRetrying, wait_exponential_jitter
 
 from payments_common import broker, topology
 from payments_common.broker import Publisher, PublishError
+from payments_common.events import REFUND_WEBHOOK_TYPE
 from payments_common.logging import get_logger
 from payments_common.topology import QueueSpec
 
 log = get_logger(__name__)
 
 MESSAGE_TYPE = "payment.webhook"
+# a refund's report: its own type, which the consumer reads to tell the two apart
+REFUND_MESSAGE_TYPE = REFUND_WEBHOOK_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,10 @@ class Destination:
     routing_key: str = topology.PAYMENT_WEBHOOK_KEY
     # declared at startup so a mandatory publish is routable even before its consumer ever ran
     queue: QueueSpec | None = topology.PAYMENT_SVC_WEBHOOKS
+    refund_routing_key: str = topology.REFUND_WEBHOOK_KEY
+
+    def routing_key_for(self, message_type: str) -> str:
+        return self.refund_routing_key if message_type == REFUND_MESSAGE_TYPE else self.routing_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,7 @@ class WebhookMessage:
     body: bytes
     correlation_id: str
     webhook_timestamp: int
+    message_type: str = MESSAGE_TYPE
 
 
 class EventSink(abc.ABC):
@@ -111,7 +119,7 @@ class BrokerSink(EventSink):
             async with asyncio.timeout(self._timeout):
                 await publisher.publish(
                     self._destination.exchange,
-                    self._destination.routing_key,
+                    self._destination.routing_key_for(message.message_type),
                     message.body,
                     message_id=message.event_id,
                     headers={
@@ -119,7 +127,7 @@ class BrokerSink(EventSink):
                         "webhook-timestamp": message.webhook_timestamp,
                     },
                     correlation_id=message.correlation_id,
-                    message_type=MESSAGE_TYPE,
+                    message_type=message.message_type,
                 )
         except TimeoutError:
             raise PublishError("no confirm from the broker in time") from None

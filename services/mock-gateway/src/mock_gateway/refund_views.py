@@ -1,0 +1,118 @@
+"""The gateway's refund API: refund a captured payment (idempotent on `refundId`) and read a refund back.
+
+The payment's row lock decides concurrent refunds one at a time, and its refunds that have not failed
+may never add up to more than it captured: the same rule the merchant's side keeps, held here on the
+gateway's own records, as a real gateway would refuse an over-refund whatever the merchant sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic.alias_generators import to_camel
+
+from mock_gateway import refund_repository
+from mock_gateway.outcomes import CAPTURED
+from mock_gateway.refunds import GatewayRefund, NewRefund, refund_outcome
+from mock_gateway.views import IDEMPOTENCY_CONFLICT, PLANNER, POOL, WORKER
+from payments_common import ids
+from payments_common.errors import NOT_FOUND, ApiError, bad_request
+from payments_common.http import CORRELATION_ID, json_response, parse_model, read_json_object
+from payments_common.ids import GatewayPaymentId, RefundId
+from payments_common.logging import bound, get_logger
+from payments_common.money import MAX_AMOUNT
+
+log = get_logger(__name__)
+
+PAYMENT_NOT_CAPTURED = "PAYMENT_NOT_CAPTURED"
+
+
+class CreateRefundRequest(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    refund_id: RefundId
+    gateway_payment_id: GatewayPaymentId
+    amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+
+
+def _same_request(refund: GatewayRefund, request: CreateRefundRequest) -> bool:
+    return (refund.gateway_payment_id, refund.amount, refund.currency) == (
+        request.gateway_payment_id,
+        request.amount,
+        request.currency,
+    )
+
+
+async def create_refund(request: web.Request) -> web.Response:
+    body = parse_model(CreateRefundRequest, await read_json_object(request))
+    app = request.app
+    with bound(refund_id=body.refund_id, gateway_payment_id=body.gateway_payment_id):
+        async with app[POOL].acquire() as conn, conn.transaction():
+            payment = await refund_repository.lock_payment(conn, body.gateway_payment_id)
+            if payment is None:
+                raise ApiError(404, NOT_FOUND, "no such gateway payment")
+            # read under the payment's lock: a concurrent create of the same refund has committed or not
+            existing = await refund_repository.find_refund(conn, body.refund_id)
+            if existing is not None:
+                if not _same_request(existing, body):
+                    log.warning("gateway_refund.conflict", gateway_refund_id=existing.id)
+                    raise ApiError(
+                        409,
+                        IDEMPOTENCY_CONFLICT,
+                        "refundId was used before with another gatewayPaymentId, amount or currency",
+                    )
+                log.info("gateway_refund.replayed", gateway_refund_id=existing.id)
+                return json_response(existing.to_json(), status=200)
+            if payment.status != CAPTURED:
+                raise ApiError(409, PAYMENT_NOT_CAPTURED, f"the payment is {payment.status}, not captured")
+            if body.currency != payment.currency:
+                raise bad_request(f"currency must be the payment's, {payment.currency}", "currency")
+            left = payment.amount - payment.refunded
+            if body.amount > left:
+                raise bad_request(f"amount exceeds what is left to refund ({left} of {payment.amount})", "amount")
+            new = NewRefund(
+                id=ids.new_id(ids.GATEWAY_REFUND),
+                refund_id=body.refund_id,
+                gateway_payment_id=payment.id,
+                payment_id=payment.payment_id,
+                amount=body.amount,
+                currency=body.currency,
+                outcome=refund_outcome(payment.method),
+            )
+            refund = await refund_repository.insert_refund(
+                conn,
+                new,
+                event_id=app[PLANNER].new_event_id(),
+                settle_after_seconds=app[PLANNER].settle_delay,
+                correlation_id=request[CORRELATION_ID],
+            )
+        app[WORKER].poke()
+        log.info("gateway_refund.created", gateway_refund_id=refund.id, amount=refund.amount, outcome=new.outcome)
+    return json_response(refund.to_json(), status=201)
+
+
+async def get_refund(request: web.Request) -> web.Response:
+    refund = await refund_repository.get_refund(request.app[POOL], request.match_info["gateway_refund_id"])
+    if refund is None:
+        raise ApiError(404, NOT_FOUND, "no such gateway refund")
+    return json_response(refund.to_json())
+
+
+async def find_refund(request: web.Request) -> web.Response:
+    """`?refundId=rfnd_…`: for a caller that never learned the gateway's id."""
+    refund_id = request.query.get("refundId", "").strip()
+    if not refund_id:
+        raise bad_request("refundId: the query parameter is required", "refundId")
+    refund = await refund_repository.find_refund(request.app[POOL], refund_id)
+    if refund is None:
+        raise ApiError(404, NOT_FOUND, "no gateway refund for this refundId")
+    return json_response(refund.to_json())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/refunds", create_refund)
+    app.router.add_get("/v1/refunds", find_refund)
+    app.router.add_get("/v1/refunds/{gateway_refund_id}", get_refund)
