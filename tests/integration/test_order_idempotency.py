@@ -5,10 +5,12 @@ that a test can hold open."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -17,6 +19,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from order_svc import idempotency
 from order_svc.auth import MERCHANT_ID
+from order_svc.domain import CreateOrder
+from order_svc.handlers import Deps, create_order
+from order_svc.payments_client import PaymentsClient
 from payments_common.db import create_pool
 from payments_common.errors import ApiError, bad_request
 from payments_common.http import Handler, base_app, json_response, read_json_object
@@ -59,7 +64,12 @@ async def create(request: web.Request) -> web.Response:
         raise ApiError(status, "SOMETHING_FAILED", "failed on purpose")
     if not isinstance(data.get("amount"), int):
         raise bad_request("amount: must be an integer", "amount")
-    return json_response({"run": calls.runs, "amount": data["amount"]}, status=201)
+    return json_response({"run": calls.runs, "amount": data["amount"], "request": _request_id(request)}, status=201)
+
+
+def _request_id(request: web.Request) -> str | None:
+    request_id = request.get(idempotency.REQUEST_ID)
+    return None if request_id is None else str(request_id)
 
 
 async def slow(request: web.Request) -> web.Response:
@@ -74,7 +84,7 @@ async def slow(request: web.Request) -> web.Response:
     await asyncio.wait({gate, own}, return_when=asyncio.FIRST_COMPLETED)
     gate.cancel()
     own.cancel()
-    return json_response({"run": run}, status=201)
+    return json_response({"run": run, "request": _request_id(request)}, status=201)
 
 
 async def crash(request: web.Request) -> web.Response:
@@ -245,6 +255,8 @@ async def test_a_stale_claim_is_taken_over_and_its_owner_cannot_overwrite(
     original = await first
     assert (successor[0], original[0]) == (201, 201)
     assert successor[1] != original[1]
+    # ... but both ran as one request: whatever the original created, the successor finds by this id
+    assert json.loads(successor[1])["request"] == json.loads(original[1])["request"] is not None
     # the successor's answer is the one kept, though the original finished after it
     replay = await post(client, "/slow", b"{}")
     assert replay[1] == successor[1]
@@ -257,7 +269,24 @@ async def test_expired_keys_are_free_again_and_purged(client: TestClient[Any, An
     # after expiry the key is bound to nothing: another body runs
     reused = await post(client, "/things", b'{"amount": 300}')
     assert reused[0] == 201 and idempotency.REPLAYED_HEADER not in reused[2]
+    # a new request, not the expired one run again
+    first_request = await idem_pool.fetchval("SELECT request_id FROM idempotency_keys WHERE key = 'kept'")
+    assert json.loads(reused[1])["request"] not in (None, str(first_request))
 
     await idem_pool.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", KEY)
     assert await idempotency.purge_expired(idem_pool, batch_size=1) == 1
     assert await idem_pool.fetchval("SELECT array_agg(key) FROM idempotency_keys") == ["kept"]
+
+
+async def test_a_request_run_again_finds_the_order_it_created(idem_pool: asyncpg.Pool) -> None:
+    deps = Deps(pool=idem_pool, payments=cast(PaymentsClient, None))
+    cmd = CreateOrder(amount=1500, currency="INR", receipt="r-1")
+    request_id = uuid.uuid4()
+    # the successor of a process that died after creating the order, racing others for good measure
+    runs = await asyncio.gather(*(create_order(deps, "merchant_a", cmd, request_id) for _ in range(10)))
+    assert {order.id for order in runs} == {runs[0].id}
+    assert await idem_pool.fetchval("SELECT count(*) FROM orders WHERE request_id = $1", request_id) == 1
+    # another request, and requests without a key, each create their own
+    other = await create_order(deps, "merchant_a", cmd, uuid.uuid4())
+    plain = [await create_order(deps, "merchant_a", cmd) for _ in range(2)]
+    assert len({runs[0].id, other.id, *(order.id for order in plain)}) == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import asyncpg
@@ -36,7 +37,9 @@ def _not_found() -> ApiError:
     return ApiError(404, NOT_FOUND, "order not found")
 
 
-async def create_order(deps: Deps, merchant_id: str, cmd: CreateOrder) -> Order:
+async def create_order(deps: Deps, merchant_id: str, cmd: CreateOrder, request_id: uuid.UUID | None = None) -> Order:
+    """`request_id`, from the request's idempotency key, makes a rerun of the same request (after its
+    first process died) answer the order that run created instead of creating a second one."""
     order_id = ids.new_id(ids.ORDER)
     async with UnitOfWork(deps.pool) as uow:
         order = await OrderRepository(uow.conn).insert(
@@ -48,7 +51,11 @@ async def create_order(deps: Deps, merchant_id: str, cmd: CreateOrder) -> Order:
             cmd.notes,
             cmd.customer.email if cmd.customer else None,
             cmd.customer.name if cmd.customer else None,
+            request_id,
         )
+    if order.id != order_id:
+        log.info("order.found_for_request", order_id=order.id)
+        return order
     log.info("order.created", order_id=order_id, amount=cmd.amount, currency=cmd.currency)
     return order
 

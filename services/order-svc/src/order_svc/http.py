@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from order_svc import openapi, receipts, refund_http
+from order_svc import idempotency, openapi, receipts, refund_http
 from order_svc.auth import MERCHANT_ID, authenticate, merchant_of
 from order_svc.client_callback import verify_payment
 from order_svc.domain import CreateOrder, InitiatePayment, VerifyPayment
@@ -79,7 +79,7 @@ def _order_json(order: Order, payments: list[PaymentView], refunds: Sequence[Ref
 
 async def post_order(request: web.Request) -> web.Response:
     cmd = parse_model(CreateOrder, await read_json_object(request))
-    order = await create_order(request.app[DEPS], merchant_of(request), cmd)
+    order = await create_order(request.app[DEPS], merchant_of(request), cmd, request.get(idempotency.REQUEST_ID))
     body: dict[str, Any] = {
         "orderId": order.id,
         "amount": order.amount,

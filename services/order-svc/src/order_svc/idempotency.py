@@ -13,8 +13,12 @@ route with it is a 422, never a silent replay of something else. A claim still i
 `STALE_CLAIM_SECONDS` belongs to a process that died (no request runs that long), and the next request
 with the same fingerprint takes it over. Each claim has its own id, and the answer is stored only under
 that id, so the slow original, should it still be alive, cannot overwrite the answer of its successor.
-The cost of a takeover is the one thing a key cannot prevent here: the dead request may have created its
-order before it died, and the successor creates another.
+
+A takeover must not do twice what the dead request may already have done, so each key also has a
+`request_id`: set when the key is first claimed, kept across takeovers, new only when an expired key is
+claimed afresh. The middleware hands it to the handler (`REQUEST_ID`), and what a POST creates (an order,
+a payment attempt, a refund) records it under a unique constraint, so the successor finds the resource
+its predecessor made and answers it instead of making another.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 STALE_CLAIM_SECONDS = 60.0
 # a request that keeps finding the key claimed and then gone (claims released in between) gives up
 _CLAIM_ATTEMPTS = 3
+# the key's request as one logical request, however many processes ran it: see the module's docstring
+REQUEST_ID = web.RequestKey("idempotent_request_id", uuid.UUID)
 PURGE_INTERVAL_SECONDS = 3600.0
 PURGE_BATCH_SIZE = 5_000
 
@@ -133,15 +139,23 @@ class StoredKey:
     content_type: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    # this process's hold on the key: only it may store the answer
+    claim_id: uuid.UUID
+    # the logical request, the same for every process that takes the key over
+    request_id: uuid.UUID
+
+
 async def claim(
     pool: asyncpg.Pool, merchant_id: str, key: str, fingerprint: str, ttl: timedelta
-) -> uuid.UUID | StoredKey | None:
-    """Our claim's id, or the key's row as another request left it (None: it kept vanishing)."""
+) -> Claim | StoredKey | None:
+    """Our claim, or the key's row as another request left it (None: it kept vanishing)."""
     for _ in range(_CLAIM_ATTEMPTS):
         claim_id = uuid.uuid4()
         inserted = await pool.execute(
-            """INSERT INTO idempotency_keys (merchant_id, key, fingerprint, status, claim_id, expires_at)
-               VALUES ($1, $2, $3, 'in_progress', $4, now() + $5::interval)
+            """INSERT INTO idempotency_keys (merchant_id, key, fingerprint, status, claim_id, request_id, expires_at)
+               VALUES ($1, $2, $3, 'in_progress', $4, $4, now() + $5::interval)
                ON CONFLICT DO NOTHING""",
             merchant_id,
             key,
@@ -150,16 +164,20 @@ async def claim(
             ttl,
         )
         if inserted == "INSERT 0 1":
-            return claim_id
-        # an expired key is free again; a claim left by a dead request is free to the same request
-        taken = await pool.execute(
+            return Claim(claim_id, claim_id)
+        # an expired key is free again, as a new request; a claim left by a dead request is free to the
+        # same request, which carries on as that request (its request_id)
+        request_id = await pool.fetchval(
             """UPDATE idempotency_keys
                SET fingerprint = $3, status = 'in_progress', claim_id = $4, claimed_at = now(),
+                   request_id = CASE WHEN expires_at <= now() THEN $4 ELSE request_id END,
                    response_status = NULL, response_body = NULL, content_type = NULL,
-                   created_at = now(), expires_at = now() + $5::interval
+                   created_at = CASE WHEN expires_at <= now() THEN now() ELSE created_at END,
+                   expires_at = CASE WHEN expires_at <= now() THEN now() + $5::interval ELSE expires_at END
                WHERE merchant_id = $1 AND key = $2
                  AND (expires_at <= now()
-                      OR (status = 'in_progress' AND fingerprint = $3 AND claimed_at < now() - $6::interval))""",
+                      OR (status = 'in_progress' AND fingerprint = $3 AND claimed_at < now() - $6::interval))
+               RETURNING request_id""",
             merchant_id,
             key,
             fingerprint,
@@ -167,9 +185,9 @@ async def claim(
             ttl,
             timedelta(seconds=STALE_CLAIM_SECONDS),
         )
-        if taken == "UPDATE 1":
+        if request_id is not None:
             log.info("idempotency.claim_taken_over", merchant_id=merchant_id)
-            return claim_id
+            return Claim(claim_id, request_id)
         row = await pool.fetchrow(
             """SELECT fingerprint, status, response_status, response_body, content_type
                FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 AND expires_at > now()""",
@@ -301,28 +319,30 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     pool = config.pool_of(request.app)
     this = fingerprint(request.method, request.path_qs, await request.read(), config.fingerprint_key(merchant_id))
     claimed = await claim(pool, merchant_id, key, this, config.ttl)
-    if not isinstance(claimed, uuid.UUID):
+    if not isinstance(claimed, Claim):
         if claimed is not None and claimed.done and claimed.fingerprint == this:
             return _replay(claimed)
         return _refusal(claimed, this)
+    request[REQUEST_ID] = claimed.request_id
+    claim_id = claimed.claim_id
     try:
         response = await handler(request)
     except ApiError as error:
         if error.status >= 500:
-            await _release_quietly(pool, merchant_id, key, claimed)
+            await _release_quietly(pool, merchant_id, key, claim_id)
             raise
         # rendered here, as the error middleware would, so that the answer stored is the one sent
         response = json_response(error.body(), error.status)
     except BaseException:
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(_release_quietly(pool, merchant_id, key, claimed))
+            await asyncio.shield(_release_quietly(pool, merchant_id, key, claim_id))
         raise
     body = _stored_body(response)
     if body is None:
-        await _release_quietly(pool, merchant_id, key, claimed)
+        await _release_quietly(pool, merchant_id, key, claim_id)
         return response
     try:
-        if not await complete(pool, merchant_id, key, claimed, response, body):
+        if not await complete(pool, merchant_id, key, claim_id, response, body):
             log.warning("idempotency.claim_lost", merchant_id=merchant_id, path=request.path)
     except Exception as exc:
         # the request's effect happened: its answer still goes out; the claim is taken over once stale

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,10 +71,16 @@ class OrderRepository:
         notes: dict[str, Any] | None,
         customer_email: str | None = None,
         customer_name: str | None = None,
+        request_id: uuid.UUID | None = None,
     ) -> Order:
+        """The new order; or, when `request_id` already created one (an idempotency key's request run
+        again after its first process died), that order, unchanged."""
         row = await self._conn.fetchrow(
-            f"""INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes, customer_email, customer_name)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_ORDER_COLUMNS}""",
+            f"""INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes, customer_email, customer_name,
+                                    request_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
+                RETURNING {_ORDER_COLUMNS}""",
             order_id,
             merchant_id,
             amount,
@@ -82,7 +89,14 @@ class OrderRepository:
             notes,
             customer_email,
             customer_name,
+            request_id,
         )
+        if row is None:
+            row = await self._conn.fetchrow(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE request_id = $1 AND merchant_id = $2",
+                request_id,
+                merchant_id,
+            )
         return Order(**dict(row))
 
     async def get(self, order_id: str, merchant_id: str) -> Order | None:
