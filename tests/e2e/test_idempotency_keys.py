@@ -111,3 +111,45 @@ def test_a_malformed_key_is_a_400_naming_the_header(system: System) -> None:
     assert r.status_code == 400
     assert r.json()["error"]["field"] == HEADER
     assert orders_with_receipt(system, receipt) == 0
+
+
+def _as_if_its_process_died(system: System, key: str) -> None:
+    """The key's row as a process leaves it that dies after creating the resource and before storing
+    the answer: still in progress, no answer, claimed long enough ago to be taken over."""
+    changed = system.sql(
+        """UPDATE orders.idempotency_keys
+              SET status = 'in_progress', response_status = NULL, response_body = NULL, content_type = NULL,
+                  claimed_at = now() - interval '5 minutes'
+            WHERE key = $1 RETURNING 1""",
+        key,
+    )
+    assert len(changed) == 1
+
+
+def test_a_create_rerun_after_its_process_died_answers_the_order_it_made(system: System) -> None:
+    key, receipt = unique("died"), unique("r")
+    first = system.api.post("/orders", json=order_body(receipt), headers={HEADER: key})
+    assert first.status_code == 201, first.text
+    _as_if_its_process_died(system, key)
+
+    rerun = system.api.post("/orders", json=order_body(receipt), headers={HEADER: key})
+    assert rerun.status_code == 201, rerun.text
+    assert REPLAYED not in rerun.headers  # it ran again ...
+    assert rerun.json()["orderId"] == first.json()["orderId"]  # ... and found the order it had made
+    assert orders_with_receipt(system, receipt) == 1
+
+
+def test_a_refund_rerun_after_its_process_died_refunds_nothing_more(system: System) -> None:
+    order = system.create_order(amount=1000)
+    assert system.initiate(order["orderId"]).status_code == 201
+    payment = system.wait_order(order["orderId"], {"PAID"})["payment"]
+    key = unique("refund-died")
+    first = system.api.post(f"/payments/{payment['id']}/refunds", json={"amount": 400}, headers={HEADER: key})
+    assert first.status_code == 201, first.text
+    _as_if_its_process_died(system, key)
+
+    rerun = system.api.post(f"/payments/{payment['id']}/refunds", json={"amount": 400}, headers={HEADER: key})
+    assert rerun.status_code == 201, rerun.text
+    assert rerun.json()["refundId"] == first.json()["refundId"]
+    refunded = system.sql("SELECT amount_refunded FROM payments.payments WHERE id = $1", payment["id"])
+    assert refunded[0]["amount_refunded"] == 400

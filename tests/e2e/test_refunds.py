@@ -274,3 +274,44 @@ def test_twenty_concurrent_refunds_of_a_tenth_exactly_ten_are_accepted(system: S
     assert system.sql("SELECT amount_refunded FROM payments.payments WHERE id = $1", payment["paymentId"]) == [
         {"amount_refunded": 1000}
     ]
+
+
+def test_a_refund_whose_webhook_was_lost_is_settled_by_reconciliation(system: System) -> None:
+    order, payment = paid_payment(system, 1000)
+    pid = payment["paymentId"]
+    # the gateway sends this payment's refund reports to a path nobody serves (404, given up at once): lost
+    # on the way, while the gateway's own record of the refund says processed
+    lose = f"lose_refund_webhooks_{uuid.uuid4().hex[:12]}"
+    system.sql(
+        f"""CREATE FUNCTION gateway.{lose}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN NEW.path := '/webhook/lost'; RETURN NEW; END $$"""
+    )
+    system.sql(
+        f"""CREATE TRIGGER {lose} BEFORE INSERT ON gateway.deliveries FOR EACH ROW
+            WHEN (NEW.purpose = 'refund' AND NEW.payment_id = '{pid}') EXECUTE FUNCTION gateway.{lose}()"""
+    )
+    try:
+        answer = created(system, pid, amount=400)
+        rid = answer["refundId"]
+        lost = """SELECT 1 FROM gateway.refunds r JOIN gateway.deliveries d ON d.refund_id = r.id
+                   WHERE r.refund_id = $1 AND r.status = 'processed' AND d.state = 'refused'"""
+        deadline = time.monotonic() + 20
+        while not system.sql(lost, rid):
+            assert time.monotonic() < deadline, "the gateway did not process the refund and lose its report"
+            time.sleep(0.1)
+    finally:
+        system.sql(f"DROP TRIGGER IF EXISTS {lose} ON gateway.deliveries")
+        system.sql(f"DROP FUNCTION IF EXISTS gateway.{lose}()")
+    assert get_refund(system, rid)["status"] == "PENDING"
+
+    report = system.reconcile(older_than=0)
+
+    assert [s for s in report["refunds"]["settled"] if s["refundId"] == rid] == [
+        {"refundId": rid, "paymentId": pid, "status": "PROCESSED", "errorCode": None, "source": "reconciliation"}
+    ], (report["refunds"], report["errors"])
+    wait_refund(system, rid, "PROCESSED")
+    assert payment_in_order(system, order["orderId"], pid)["amountRefunded"] == 400
+    settled = [e for e in trail(system, pid) if e["detail"].get("refundId") == rid and e["kind"] == "refund_processed"]
+    assert [e["source"] for e in settled] == ["reconciliation"]
+    # a second pass finds nothing more to do for it
+    assert rid not in [s["refundId"] for s in system.reconcile(older_than=0)["refunds"]["settled"]]

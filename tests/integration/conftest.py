@@ -1,7 +1,8 @@
 """Fixtures for the integration tier: the real PostgreSQL and RabbitMQ of this machine.
 
 - one throwaway database per test session (`payments_it_<random>`), dropped at the end;
-- a fresh schema per test, migrated with the common library's migrations, and a pool on it;
+- a fresh schema per test, migrated with the common library's migrations, and a pool on it
+  (`migrated_schema` for one with a service's tables too);
 - one robust AMQP connection per session, and per test a set of unique exchange and queue names
   (`it.<uuid>...`) that are deleted afterwards, whatever the test declared with them.
 
@@ -98,6 +99,20 @@ async def pool(database_dsn: str, schema: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_dsn, schema)
     yield pool
     await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def migrated_schema(dsn: str, *packages: str, size: int = 4) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    """A fresh schema with the migrations of `packages` (in that order) and a pool of `size` on it; dropped
+    afterwards. Yields the schema's name and the pool."""
+    name = unique_schema()
+    await migrate(dsn, name, [migration for package in packages for migration in load_migrations(package)])
+    pool = await create_pool(dsn, name, size)
+    try:
+        yield name, pool
+    finally:
+        await pool.close()
+        await drop_schema(dsn, name)
 
 
 @pytest.fixture(scope="session")

@@ -29,11 +29,9 @@ from mock_gateway.views import WORKER
 from mock_gateway.worker import DeliveryWorker
 from payments_common import ids
 from payments_common.config import parse_webhook_secrets
-from payments_common.db import create_pool
-from payments_common.migrate import load_migrations, migrate
 from payments_common.signatures import payment_signature, verify_payment_signature, verify_webhook
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 from .helpers import eventually
 
 pytestmark = pytest.mark.integration
@@ -95,10 +93,12 @@ class StubReceiver:
 
 
 @contextlib.asynccontextmanager
-async def serving_receiver() -> AsyncIterator[StubReceiver]:
+async def serving_receiver(*paths: str) -> AsyncIterator[StubReceiver]:
+    """The stub receiver on `paths` (the payment webhook's by default); `received` keeps them in arrival order."""
     stub = StubReceiver()
     app = web.Application()
-    app.router.add_post("/webhook/payment", stub.handle)
+    for path in paths or ("/webhook/payment",):
+        app.router.add_post(path, stub.handle)
     server = TestServer(app)
     await server.start_server()
     stub.url = str(server.make_url("")).rstrip("/")
@@ -120,14 +120,8 @@ async def receiver() -> AsyncIterator[StubReceiver]:
 @contextlib.asynccontextmanager
 async def gateway_tables(dsn: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
     """A fresh schema with the gateway's tables, and the test's own pool to read them."""
-    name = unique_schema()
-    await migrate(dsn, name, load_migrations("mock_gateway"))
-    pool = await create_pool(dsn, name, 2)
-    try:
-        yield name, pool
-    finally:
-        await pool.close()
-        await drop_schema(dsn, name)
+    async with migrated_schema(dsn, "mock_gateway", size=2) as found:
+        yield found
 
 
 @pytest.fixture

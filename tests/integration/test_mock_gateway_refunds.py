@@ -5,14 +5,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from payments_common import ids
 from payments_common.config import parse_webhook_secrets
@@ -29,31 +27,16 @@ from .test_mock_gateway_http import (
     gateway_tables,
     read,
     running_gateway,
+    serving_receiver,
     upi,
 )
 
 pytestmark = pytest.mark.integration
 
 
-@contextlib.asynccontextmanager
-async def serving_both_endpoints() -> AsyncIterator[StubReceiver]:
-    """The stub receiver of the payment tests, on both webhook paths; `received` keeps them in arrival order."""
-    stub = StubReceiver()
-    app = web.Application()
-    app.router.add_post("/webhook/payment", stub.handle)
-    app.router.add_post("/webhook/refund", stub.handle)
-    server = TestServer(app)
-    await server.start_server()
-    stub.url = str(server.make_url("")).rstrip("/")
-    try:
-        yield stub
-    finally:
-        await server.close()
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[StubReceiver]:
-    async with serving_both_endpoints() as stub:
+    async with serving_receiver("/webhook/payment", "/webhook/refund") as stub:
         yield stub
 
 

@@ -22,12 +22,10 @@ from order_svc.auth import MERCHANT_ID
 from order_svc.domain import CreateOrder
 from order_svc.handlers import Deps, create_order
 from order_svc.payments_client import PaymentsClient
-from payments_common.db import create_pool
 from payments_common.errors import ApiError, bad_request
 from payments_common.http import Handler, base_app, json_response, read_json_object
-from payments_common.migrate import load_migrations, migrate
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 
 pytestmark = pytest.mark.integration
 
@@ -94,12 +92,8 @@ async def crash(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def idem_pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    schema = unique_schema()
-    await migrate(database_dsn, schema, load_migrations("order_svc"))
-    pool = await create_pool(database_dsn, schema, 4)
-    yield pool
-    await pool.close()
-    await drop_schema(database_dsn, schema)
+    async with migrated_schema(database_dsn, "order_svc") as (_, pool):
+        yield pool
 
 
 @pytest.fixture

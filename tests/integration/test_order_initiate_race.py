@@ -18,11 +18,9 @@ import pytest
 from order_svc.domain import CreateOrder, InitiatePayment
 from order_svc.handlers import Deps, apply_payment_event, create_order, initiate_payment
 from payments_common import events, ids
-from payments_common.db import create_pool
-from payments_common.migrate import load_migrations, migrate
 from payments_common.timeutil import utcnow
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 
 pytestmark = pytest.mark.integration
 
@@ -63,14 +61,8 @@ class RacingPayments:
 
 @pytest.fixture
 async def order_pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    name = unique_schema()
-    await migrate(database_dsn, name, [*load_migrations("payments_common"), *load_migrations("order_svc")])
-    pool = await create_pool(database_dsn, name, 8)
-    try:
+    async with migrated_schema(database_dsn, "payments_common", "order_svc", size=8) as (_, pool):
         yield pool
-    finally:
-        await pool.close()
-        await drop_schema(database_dsn, name)
 
 
 async def test_initiate_and_the_consumer_writing_the_same_attempt_never_deadlock(order_pool: asyncpg.Pool) -> None:

@@ -31,13 +31,11 @@ from order_svc.smtp import SmtpConfig, SmtpSender
 from payments_common import events, ids
 from payments_common.broker import Publisher
 from payments_common.consumer import Consumer
-from payments_common.db import create_pool
-from payments_common.migrate import load_migrations, migrate
 from payments_common.timeutil import utcnow
 from payments_common.topology import QueueSpec
 from payments_tools import mail_catcher
 
-from .conftest import BrokerNames, drop_schema, unique_schema
+from .conftest import BrokerNames, migrated_schema
 from .helpers import drain, eventually
 
 pytestmark = pytest.mark.integration
@@ -83,14 +81,8 @@ class SmtpServer:
 
 @pytest.fixture
 async def order_pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    name = unique_schema()
-    await migrate(database_dsn, name, [*load_migrations("payments_common"), *load_migrations("order_svc")])
-    pool = await create_pool(database_dsn, name, 8)
-    try:
+    async with migrated_schema(database_dsn, "payments_common", "order_svc", size=8) as (_, pool):
         yield pool
-    finally:
-        await pool.close()
-        await drop_schema(database_dsn, name)
 
 
 @pytest.fixture

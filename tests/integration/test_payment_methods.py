@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
@@ -17,25 +16,18 @@ from aiohttp.test_utils import TestClient
 from mock_gateway.outcomes import BANK_DECLINED, CARD_DECLINED, INSUFFICIENT_FUNDS, UPI_DECLINED, WALLET_DECLINED
 from order_svc.repository import OrderRepository
 from payment_svc.domain import PaymentStatus
-from payment_svc.gateway_client import GatewayClient
-from payment_svc.handlers import Deps, apply_webhook
+from payment_svc.handlers import apply_webhook
 from payments_common import ids
-from payments_common.db import create_pool
 from payments_common.events import PaymentSnapshot
 from payments_common.methods import summary
-from payments_common.migrate import load_migrations, migrate
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 from .helpers import eventually
 from .test_mock_gateway_http import (
-    PAYMENT_SECRET,
     StubReceiver,
     create_body,
-    gateway_tables,
-    running_gateway,
-    serving_receiver,
 )
-from .test_reconciler import World, payment_tables
+from .test_reconciler import World, running_world
 
 pytestmark = pytest.mark.integration
 
@@ -85,16 +77,8 @@ class Schemas:
 
 @pytest.fixture
 async def system(database_dsn: str) -> AsyncIterator[Schemas]:
-    async with (
-        serving_receiver() as receiver,
-        gateway_tables(database_dsn) as (gateway_schema, gateway_db),
-        running_gateway(database_dsn, gateway_schema, receiver) as gateway,
-        payment_tables(database_dsn) as pool,
-        aiohttp.ClientSession() as session,
-    ):
-        client = GatewayClient(session, str(gateway.make_url("")).rstrip("/"))
-        world = World(Deps(pool, client, PAYMENT_SECRET.encode()), pool, gateway_db, receiver)
-        payment_schema = await pool.fetchval("SELECT current_schema()")
+    async with running_world(database_dsn) as (world, gateway, gateway_schema):
+        payment_schema = await world.pool.fetchval("SELECT current_schema()")
         yield Schemas(world, gateway, (payment_schema, gateway_schema))
 
 
@@ -183,12 +167,8 @@ async def test_the_gateway_settles_each_method_by_its_test_value_with_its_own_de
 
 @pytest.fixture
 async def orders(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    schema = unique_schema()
-    await migrate(database_dsn, schema, [*load_migrations("payments_common"), *load_migrations("order_svc")])
-    pool = await create_pool(database_dsn, schema, 2)
-    yield pool
-    await pool.close()
-    await drop_schema(database_dsn, schema)
+    async with migrated_schema(database_dsn, "payments_common", "order_svc", size=2) as (_, pool):
+        yield pool
 
 
 async def test_order_views_keep_a_summary_whatever_a_snapshot_carries(orders: asyncpg.Pool) -> None:

@@ -14,14 +14,12 @@ from payment_svc import http
 from payment_svc.gateway_client import GatewayPayment
 from payment_svc.handlers import Deps, InitiatePayment, apply_webhook, initiate_payment
 from payments_common import ids
-from payments_common.db import create_pool
 from payments_common.events import WebhookEnvelope, WebhookPayload
 from payments_common.http import base_app
-from payments_common.migrate import load_migrations, migrate
 from payments_common.signatures import payment_signature
 from payments_common.timeutil import utcnow
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +34,8 @@ class InstantGateway:
 
 @pytest.fixture
 async def pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    name = unique_schema()
-    await migrate(database_dsn, name, [*load_migrations("payments_common"), *load_migrations("payment_svc")])
-    pool = await create_pool(database_dsn, name, 4)
-    try:
+    async with migrated_schema(database_dsn, "payments_common", "payment_svc") as (_, pool):
         yield pool
-    finally:
-        await pool.close()
-        await drop_schema(database_dsn, name)
 
 
 @pytest.fixture

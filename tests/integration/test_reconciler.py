@@ -14,6 +14,7 @@ import aiohttp
 import asyncpg
 import orjson
 import pytest
+from aiohttp.test_utils import TestClient
 
 from payment_svc.domain import PaymentStatus
 from payment_svc.gateway_client import GatewayClient
@@ -21,12 +22,10 @@ from payment_svc.handlers import Deps, InitiatePayment, apply_webhook, initiate_
 from payment_svc.reconciler import ReconcileConfig, Reconciler
 from payment_svc.repository import Payment, PaymentRepository, list_anomalies
 from payments_common import ids
-from payments_common.db import create_pool
 from payments_common.events import WebhookEnvelope, WebhookPayload
-from payments_common.migrate import load_migrations, migrate
 from payments_common.timeutil import utcnow
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 from .helpers import eventually
 from .test_mock_gateway_http import PAYMENT_SECRET, StubReceiver, gateway_tables, running_gateway, serving_receiver
 
@@ -92,27 +91,29 @@ class World:
 
 @contextlib.asynccontextmanager
 async def payment_tables(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    name = unique_schema()
-    await migrate(dsn, name, [*load_migrations("payments_common"), *load_migrations("payment_svc")])
-    pool = await create_pool(dsn, name, 8)
-    try:
+    async with migrated_schema(dsn, "payments_common", "payment_svc", size=8) as (_, pool):
         yield pool
-    finally:
-        await pool.close()
-        await drop_schema(dsn, name)
+
+
+@contextlib.asynccontextmanager
+async def running_world(dsn: str) -> AsyncIterator[tuple[World, TestClient[Any, Any], str]]:
+    """payment-svc's tables and a running mock gateway on its own schema; yields the world, the gateway's
+    test client and the gateway's schema."""
+    async with (
+        serving_receiver() as receiver,
+        gateway_tables(dsn) as (gateway_schema, gateway_db),
+        running_gateway(dsn, gateway_schema, receiver) as gateway,
+        payment_tables(dsn) as pool,
+        aiohttp.ClientSession() as session,
+    ):
+        client = GatewayClient(session, str(gateway.make_url("")).rstrip("/"))
+        yield World(Deps(pool, client, PAYMENT_SECRET.encode()), pool, gateway_db, receiver), gateway, gateway_schema
 
 
 @pytest.fixture
 async def world(database_dsn: str) -> AsyncIterator[World]:
-    async with (
-        serving_receiver() as receiver,
-        gateway_tables(database_dsn) as (gateway_schema, gateway_db),
-        running_gateway(database_dsn, gateway_schema, receiver) as gateway,
-        payment_tables(database_dsn) as pool,
-        aiohttp.ClientSession() as session,
-    ):
-        client = GatewayClient(session, str(gateway.make_url("")).rstrip("/"))
-        yield World(Deps(pool, client, PAYMENT_SECRET.encode()), pool, gateway_db, receiver)
+    async with running_world(database_dsn) as (world, _, _):
+        yield world
 
 
 async def _settled_at_gateway(world: World, payment_id: str, status: str) -> None:

@@ -15,27 +15,19 @@ from order_svc.handlers import Deps
 from order_svc.refunds import apply_refund_event
 from order_svc.repository import OrderRepository
 from payments_common import events, ids
-from payments_common.db import create_pool
 from payments_common.errors import PermanentError, RetryableError
 from payments_common.events import PaymentSnapshot, RefundSnapshot
-from payments_common.migrate import load_migrations, migrate
 from payments_common.timeutil import utcnow
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    name = unique_schema()
-    await migrate(database_dsn, name, [*load_migrations("payments_common"), *load_migrations("order_svc")])
-    pool = await create_pool(database_dsn, name, 4)
-    try:
+    async with migrated_schema(database_dsn, "payments_common", "order_svc", size=4) as (_, pool):
         yield pool
-    finally:
-        await pool.close()
-        await drop_schema(database_dsn, name)
 
 
 @pytest.fixture

@@ -24,15 +24,13 @@ from payment_svc.refund_repository import Refund, RefundRepository
 from payment_svc.refunds import CreateRefund, apply_refund_webhook, create_refund, send_refund
 from payment_svc.repository import Payment
 from payments_common import events, ids
-from payments_common.db import create_pool
 from payments_common.errors import ApiError, PermanentError, RetryableError
 from payments_common.events import RefundWebhookEnvelope, RefundWebhookPayload, WebhookEnvelope, WebhookPayload
 from payments_common.http import base_app
-from payments_common.migrate import load_migrations, migrate
 from payments_common.signatures import payment_signature
 from payments_common.timeutil import utcnow
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 
 pytestmark = pytest.mark.integration
 
@@ -65,15 +63,9 @@ class StandInGateway:
 
 @pytest.fixture
 async def pool(database_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    name = unique_schema()
-    await migrate(database_dsn, name, [*load_migrations("payments_common"), *load_migrations("payment_svc")])
     # more connections than concurrent refunds, so that they really meet at the row lock
-    pool = await create_pool(database_dsn, name, 25)
-    try:
+    async with migrated_schema(database_dsn, "payments_common", "payment_svc", size=25) as (_, pool):
         yield pool
-    finally:
-        await pool.close()
-        await drop_schema(database_dsn, name)
 
 
 @pytest.fixture

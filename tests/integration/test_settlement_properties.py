@@ -28,15 +28,13 @@ from payment_svc.handlers import WEBHOOK_CONSUMER, Deps, InitiatePayment, apply_
 from payment_svc.repository import PaymentRepository
 from payment_svc.settlement import apply_report
 from payments_common import ids
-from payments_common.db import create_pool
 from payments_common.errors import ApiError
 from payments_common.events import WebhookEnvelope, WebhookPayload
-from payments_common.migrate import load_migrations, migrate
 from payments_common.signatures import payment_signature
 from payments_common.timeutil import utcnow
 from payments_common.uow import UnitOfWork
 
-from .conftest import drop_schema, unique_schema
+from .conftest import migrated_schema
 
 pytestmark = pytest.mark.integration
 
@@ -101,14 +99,8 @@ class Run:
 
 @contextlib.asynccontextmanager
 async def payment_schema(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    name = unique_schema()
-    await migrate(dsn, name, [*load_migrations("payments_common"), *load_migrations("payment_svc")])
-    pool = await create_pool(dsn, name, 4)
-    try:
+    async with migrated_schema(dsn, "payments_common", "payment_svc") as (_, pool):
         yield pool
-    finally:
-        await pool.close()
-        await drop_schema(dsn, name)
 
 
 @pytest.fixture(scope="module")

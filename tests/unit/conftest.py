@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import structlog
 from structlog.testing import LogCapture
+from webhook_sink import RecordingSink
 
 
 @pytest.fixture
@@ -20,3 +21,9 @@ def captured_logs() -> Iterator[list[Any]]:
         yield capture.entries
     finally:
         structlog.configure(**previous)
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    """What the webhook endpoints of a test's webhook-gateway app published."""
+    return RecordingSink()

@@ -12,13 +12,13 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from webhook_sink import RecordingSink
 
 from payments_common import ids
 from payments_common.config import parse_webhook_secrets
 from payments_common.signatures import payment_signature, sign_webhook
 from webhook_gateway import digest
 from webhook_gateway.app import create_app
-from webhook_gateway.publishing import EventSink, WebhookMessage
 from webhook_gateway.settings import Settings
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"digest-test-webhook-secret-32by!").decode()
@@ -135,19 +135,6 @@ def test_a_malformed_header_is_refused(header: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # the webhook endpoint
 # ---------------------------------------------------------------------------------------------
-
-
-class RecordingSink(EventSink):
-    def __init__(self) -> None:
-        self.messages: list[WebhookMessage] = []
-
-    async def publish(self, message: WebhookMessage) -> None:
-        self.messages.append(message)
-
-
-@pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from openapi_schema_validator import OAS31Validator
 from pydantic import SecretStr
+from webhook_sink import RecordingSink
 
 from order_svc import http as order_http
 from order_svc.domain import MAX_NOTES
@@ -30,24 +31,11 @@ from payments_common.signatures import sign_webhook
 from webhook_gateway.app import create_app
 from webhook_gateway.openapi import REFUND_WEBHOOK_PATH
 from webhook_gateway.openapi import document as webhook_document
-from webhook_gateway.publishing import MESSAGE_TYPE, Destination, EventSink, WebhookMessage
+from webhook_gateway.publishing import MESSAGE_TYPE, Destination
 from webhook_gateway.settings import Settings
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"refund-test-webhook-secret-32by!").decode()
 NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
-
-
-class RecordingSink(EventSink):
-    def __init__(self) -> None:
-        self.messages: list[WebhookMessage] = []
-
-    async def publish(self, message: WebhookMessage) -> None:
-        self.messages.append(message)
-
-
-@pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
 
 
 @pytest.fixture

@@ -12,29 +12,19 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from webhook_sink import RecordingSink
 
 from payments_common import ids
 from payments_common.broker import PublishError
 from payments_common.config import parse_webhook_secrets
 from payments_common.signatures import payment_signature, sign_webhook
 from webhook_gateway.app import create_app
-from webhook_gateway.publishing import BrokerSink, Destination, EventSink, WebhookMessage
+from webhook_gateway.publishing import BrokerSink, Destination, WebhookMessage
 from webhook_gateway.settings import Settings
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"first-webhook-secret-32-bytes!!!").decode()
 ROTATED_SECRET = "whsec_" + base64.b64encode(b"second-webhook-secret-32-bytes!!").decode()
 PAYMENT_SECRET = "payment-signing-secret-for-tests"
-
-
-class RecordingSink(EventSink):
-    def __init__(self) -> None:
-        self.messages: list[WebhookMessage] = []
-        self.failure: PublishError | None = None
-
-    async def publish(self, message: WebhookMessage) -> None:
-        if self.failure is not None:
-            raise self.failure
-        self.messages.append(message)
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -67,11 +57,6 @@ def signed_headers(
     key = parse_webhook_secrets(secret)[0]
     signed = sign_webhook(key, event_id or ids.new_id(ids.EVENT), body, timestamp)
     return {"content-type": "application/json", **signed.as_dict()}
-
-
-@pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from webhook_sink import RecordingSink
 
 from payments_common import ids
 from payments_common.config import parse_webhook_secrets
 from payments_common.signatures import payment_signature, sign_webhook
 from webhook_gateway.app import create_app
 from webhook_gateway.ingress import INGRESS, Tarpit
-from webhook_gateway.publishing import EventSink, WebhookMessage
 from webhook_gateway.settings import Settings
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"ingress-test-webhook-secret-32by").decode()
@@ -30,14 +30,6 @@ SLOW = 0.001
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
-
-
-class RecordingSink(EventSink):
-    def __init__(self) -> None:
-        self.messages: list[WebhookMessage] = []
-
-    async def publish(self, message: WebhookMessage) -> None:
-        self.messages.append(message)
 
 
 def webhook(payment_signature_ok: bool = True) -> bytes:
@@ -67,11 +59,6 @@ def genuine(**extra: str) -> tuple[bytes, dict[str, str]]:
 def forged(**extra: str) -> tuple[bytes, dict[str, str]]:
     body = webhook()
     return body, headers(body, secret=FORGED_SECRET, **extra)
-
-
-@pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
 
 
 @pytest.fixture

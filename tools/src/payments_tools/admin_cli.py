@@ -410,6 +410,11 @@ async def reconcile(args: argparse.Namespace, settings: Settings) -> int:
         f"{report['stillPending']} still pending, {len(report['errors'])} gateway error(s); "
         f"{len(report['republished'])} SUCCESS event(s) published again"
     )
+    refunds = report["refunds"]
+    print(
+        f"checked {refunds['checked']} pending refund(s): {len(refunds['settled'])} settled, "
+        f"{refunds['stillPending']} still pending, {len(refunds['resent'])} sent to the gateway again"
+    )
     if report["settled"]:
         print()
         print(
@@ -418,8 +423,18 @@ async def reconcile(args: argparse.Namespace, settings: Settings) -> int:
                 [(s["paymentId"], s["orderId"], s["status"], s["errorCode"], s["source"]) for s in report["settled"]],
             )
         )
+    if refunds["settled"]:
+        print()
+        print(
+            table(
+                ["REFUND", "PAYMENT", "STATUS", "ERROR CODE", "SOURCE"],
+                [(s["refundId"], s["paymentId"], s["status"], s["errorCode"], s["source"]) for s in refunds["settled"]],
+            )
+        )
     for error in report["errors"]:
-        print(f"{PROG}: {error['paymentId']}: {error['error']}", file=sys.stderr)
+        # a refund's error names the refund as well as its payment
+        subject = " ".join(filter(None, (error["paymentId"], error.get("refundId"))))
+        print(f"{PROG}: {subject}: {error['error']}", file=sys.stderr)
     return EXIT_OK if not report["errors"] else EXIT_FAILED
 
 

@@ -7,35 +7,21 @@ gateway's own records, as a real gateway would refuse an over-refund whatever th
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
-from pydantic.alias_generators import to_camel
 
 from mock_gateway import refund_repository
 from mock_gateway.outcomes import CAPTURED
 from mock_gateway.refunds import GatewayRefund, NewRefund, refund_outcome
-from mock_gateway.views import IDEMPOTENCY_CONFLICT, PLANNER, POOL, WORKER
+from mock_gateway.schemas import CreateRefundRequest
+from mock_gateway.views import IDEMPOTENCY_CONFLICT, PLANNER, POOL, WORKER, find_by_caller_id, read_by_id
 from payments_common import ids
 from payments_common.errors import NOT_FOUND, ApiError, bad_request
 from payments_common.http import CORRELATION_ID, json_response, parse_model, read_json_object
-from payments_common.ids import GatewayPaymentId, RefundId
 from payments_common.logging import bound, get_logger
-from payments_common.money import MAX_AMOUNT
 
 log = get_logger(__name__)
 
 PAYMENT_NOT_CAPTURED = "PAYMENT_NOT_CAPTURED"
-
-
-class CreateRefundRequest(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
-
-    refund_id: RefundId
-    gateway_payment_id: GatewayPaymentId
-    amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
-    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
 
 
 def _same_request(refund: GatewayRefund, request: CreateRefundRequest) -> bool:
@@ -94,22 +80,8 @@ async def create_refund(request: web.Request) -> web.Response:
     return json_response(refund.to_json(), status=201)
 
 
-async def get_refund(request: web.Request) -> web.Response:
-    refund = await refund_repository.get_refund(request.app[POOL], request.match_info["gateway_refund_id"])
-    if refund is None:
-        raise ApiError(404, NOT_FOUND, "no such gateway refund")
-    return json_response(refund.to_json())
-
-
-async def find_refund(request: web.Request) -> web.Response:
-    """`?refundId=rfnd_…`: for a caller that never learned the gateway's id."""
-    refund_id = request.query.get("refundId", "").strip()
-    if not refund_id:
-        raise bad_request("refundId: the query parameter is required", "refundId")
-    refund = await refund_repository.find_refund(request.app[POOL], refund_id)
-    if refund is None:
-        raise ApiError(404, NOT_FOUND, "no gateway refund for this refundId")
-    return json_response(refund.to_json())
+get_refund = read_by_id(refund_repository.get_refund, "gateway_refund_id", "no such gateway refund")
+find_refund = find_by_caller_id(refund_repository.find_refund, "refundId", "no gateway refund for this refundId")
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,6 +1,9 @@
-"""The gateway's API: create a payment (idempotent on `paymentId`) and read one back."""
+"""The gateway's API: create a payment (idempotent on `paymentId`) and read one back, as refunds are read."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import asyncpg
 from aiohttp import web
@@ -77,22 +80,44 @@ async def create_payment(request: web.Request) -> web.Response:
     return json_response(payment.to_json(), status=201)
 
 
-async def get_payment(request: web.Request) -> web.Response:
-    payment = await repository.get_payment(request.app[POOL], request.match_info["gateway_payment_id"])
-    if payment is None:
-        raise ApiError(404, NOT_FOUND, "no such gateway payment")
-    return json_response(payment.to_json())
+class _Shown(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
 
 
-async def find_payment(request: web.Request) -> web.Response:
-    """`?paymentId=pay_…`: for a caller that never learned the gateway's id (it crashed mid-create)."""
-    payment_id = request.query.get("paymentId", "").strip()
-    if not payment_id:
-        raise bad_request("paymentId: the query parameter is required", "paymentId")
-    payment = await repository.find_by_payment_id(request.app[POOL], payment_id)
-    if payment is None:
-        raise ApiError(404, NOT_FOUND, "no gateway payment for this paymentId")
-    return json_response(payment.to_json())
+# a repository lookup: the gateway's record under one id, or None
+Lookup = Callable[[asyncpg.Pool, str], Awaitable[_Shown | None]]
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def read_by_id(lookup: Lookup, match_key: str, missing: str) -> Handler:
+    """`GET /v1/<records>/{id}`: a record by the gateway's own id."""
+
+    async def read(request: web.Request) -> web.Response:
+        return _shown(await lookup(request.app[POOL], request.match_info[match_key]), missing)
+
+    return read
+
+
+def find_by_caller_id(lookup: Lookup, param: str, missing: str) -> Handler:
+    """`GET /v1/<records>?<param>=…`: for a caller that never learned the gateway's id (it crashed mid-create)."""
+
+    async def find(request: web.Request) -> web.Response:
+        value = request.query.get(param, "").strip()
+        if not value:
+            raise bad_request(f"{param}: the query parameter is required", param)
+        return _shown(await lookup(request.app[POOL], value), missing)
+
+    return find
+
+
+def _shown(record: _Shown | None, missing: str) -> web.Response:
+    if record is None:
+        raise ApiError(404, NOT_FOUND, missing)
+    return json_response(record.to_json())
+
+
+get_payment = read_by_id(repository.get_payment, "gateway_payment_id", "no such gateway payment")
+find_payment = find_by_caller_id(repository.find_by_payment_id, "paymentId", "no gateway payment for this paymentId")
 
 
 def add_routes(app: web.Application) -> None:

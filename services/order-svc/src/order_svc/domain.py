@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -39,13 +40,25 @@ MAX_NOTE_VALUE = 256
 NoteValue = Annotated[StrictStr, Field(max_length=MAX_NOTE_VALUE)]
 
 
+def _notes_bounded(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_NOTES:
+        raise ValueError(f"at most {MAX_NOTES} notes")
+    if any(len(key) > MAX_NOTE_KEY for key in value):
+        raise ValueError(f"note keys are at most {MAX_NOTE_KEY} characters")
+    return value
+
+
+# a client's notes, an order's or a refund's: kept and shown back as they were sent
+Notes = Annotated[dict[str, NoteValue], AfterValidator(_notes_bounded)]
+
+
 class CreateOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
     currency: StrictStr
     receipt: Annotated[StrictStr, Field(max_length=40)] | None = None
-    notes: dict[str, NoteValue] | None = None
+    notes: Notes | None = None
     # who the receipt email goes to once the order is paid; no customer, no email
     customer: Customer | None = None
 
@@ -62,16 +75,6 @@ class CreateOrder(BaseModel):
         # PostgreSQL text cannot hold NUL: refused here as a 400 rather than failing the insert as a 500
         if value is not None and "\x00" in value:
             raise ValueError("must not contain NUL characters")
-        return value
-
-    @field_validator("notes")
-    @classmethod
-    def _notes_bounded(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is not None:
-            if len(value) > MAX_NOTES:
-                raise ValueError(f"at most {MAX_NOTES} notes")
-            if any(len(key) > MAX_NOTE_KEY for key in value):
-                raise ValueError(f"note keys are at most {MAX_NOTE_KEY} characters")
         return value
 
 

@@ -73,8 +73,14 @@ async def get_order(deps: Deps, merchant_id: str, order_id: str) -> tuple[Order,
 
 
 async def initiate_payment(
-    deps: Deps, merchant_id: str, cmd: InitiatePayment, correlation_id: str | None
+    deps: Deps,
+    merchant_id: str,
+    cmd: InitiatePayment,
+    correlation_id: str | None,
+    request_id: uuid.UUID | None = None,
 ) -> events.PaymentSnapshot:
+    """`request_id`, from the request's idempotency key, lets payment-svc answer the attempt an earlier
+    run of this very request created (its process died before answering) instead of starting another."""
     if not ids.is_valid(ids.ORDER, cmd.orderId):
         raise _not_found()
     with bound(order_id=cmd.orderId):
@@ -82,10 +88,11 @@ async def initiate_payment(
             order = await OrderRepository(conn).get(cmd.orderId, merchant_id)
         if order is None:
             raise _not_found()
-        if order.status == "PAID":
+        # a rerun of a request whose attempt paid the order goes on to payment-svc, which answers that attempt
+        if order.status == "PAID" and request_id is None:
             raise ApiError(409, ORDER_ALREADY_PAID, "the order is already paid")
         payment = await deps.payments.initiate(
-            order.id, merchant_id, order.amount, order.currency, cmd.method_dict(), correlation_id
+            order.id, merchant_id, order.amount, order.currency, cmd.method_dict(), correlation_id, request_id
         )
         # read-your-writes: the attempt is in our view before the client hears of it
         async with UnitOfWork(deps.pool) as uow:

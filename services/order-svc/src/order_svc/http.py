@@ -102,7 +102,9 @@ async def read_order(request: web.Request) -> web.Response:
 
 async def post_initiate(request: web.Request) -> web.Response:
     cmd = parse_model(InitiatePayment, await read_json_object(request))
-    payment = await initiate_payment(request.app[DEPS], merchant_of(request), cmd, request.get(CORRELATION_ID))
+    payment = await initiate_payment(
+        request.app[DEPS], merchant_of(request), cmd, request.get(CORRELATION_ID), request.get(idempotency.REQUEST_ID)
+    )
     return json_response(
         {
             "paymentId": payment.id,

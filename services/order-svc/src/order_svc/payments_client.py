@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ class PaymentsClient:
         currency: str,
         method: dict[str, Any] | None,
         correlation_id: str | None,
+        request_id: uuid.UUID | None = None,
     ) -> PaymentSnapshot:
         body = {
             "orderId": order_id,
@@ -38,6 +40,8 @@ class PaymentsClient:
             "currency": currency,
             "method": method,
         }
+        if request_id is not None:
+            body["requestId"] = str(request_id)
         headers = {"X-Request-Id": correlation_id} if correlation_id else {}
         try:
             async with self._session.post(f"{self._base_url}/internal/payments", json=body, headers=headers) as r:
@@ -59,9 +63,12 @@ class PaymentsClient:
         amount: int | None,
         notes: dict[str, Any] | None,
         correlation_id: str | None,
+        request_id: uuid.UUID | None = None,
     ) -> RefundSnapshot:
         """payment-svc's refusals (400 with its `field`, 404, 409) reach the client as they are."""
         body: dict[str, Any] = {"merchantId": merchant_id}
+        if request_id is not None:
+            body["requestId"] = str(request_id)
         if amount is not None:
             body["amount"] = amount
         if notes is not None:

@@ -11,9 +11,9 @@ from aiohttp import web
 from order_svc.auth import merchant_of
 from order_svc.handlers import Deps
 from order_svc.receipt_pdf import Receipt, RefundLine, render
-from order_svc.repository import Order, OrderRepository, PaymentView, RefundView
-from payments_common import ids
-from payments_common.errors import NOT_FOUND, ORDER_NOT_PAID, ApiError
+from order_svc.refunds import get_order_with_refunds
+from order_svc.repository import Order, PaymentView, RefundView
+from payments_common.errors import ORDER_NOT_PAID, ApiError
 from payments_common.methods import describe
 
 PATH = "/orders/{order_id}/receipt.pdf"
@@ -47,20 +47,13 @@ def receipt_of(order: Order, payment: PaymentView, refunds: Sequence[RefundView]
 
 
 async def load_receipt(deps: Deps, merchant_id: str, order_id: str) -> Receipt:
-    if not ids.is_valid(ids.ORDER, order_id):
-        raise ApiError(404, NOT_FOUND, "order not found")
-    async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        # one snapshot for the order, its payment and the payment's refunds: a receipt never shows a
-        # refund of a payment it does not show, nor totals that disagree with its lines
-        repo = OrderRepository(conn)
-        order = await repo.get(order_id, merchant_id)
-        if order is None:
-            raise ApiError(404, NOT_FOUND, "order not found")
-        # the attempt that paid the order: no other is started once it is PAID
-        paid_by = next((view for view in await repo.payments(order_id) if view.status == "SUCCESS"), None)
-        if order.status != "PAID" or paid_by is None:
-            raise ApiError(409, ORDER_NOT_PAID, "the order is not paid: a receipt exists once it is PAID")
-        refunds = await repo.refunds(order_id)
+    # one snapshot for the order, its payment and the payment's refunds: a receipt never shows a refund of
+    # a payment it does not show, nor totals that disagree with its lines
+    order, payments, refunds = await get_order_with_refunds(deps, merchant_id, order_id)
+    # the attempt that paid the order: no other is started once it is PAID
+    paid_by = next((view for view in payments if view.status == "SUCCESS"), None)
+    if order.status != "PAID" or paid_by is None:
+        raise ApiError(409, ORDER_NOT_PAID, "the order is not paid: a receipt exists once it is PAID")
     return receipt_of(order, paid_by, refunds)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from order_svc import idempotency
 from order_svc.auth import merchant_of
 from order_svc.handlers import Deps
 from order_svc.refunds import CreateRefund, create_refund, get_refund, refund_json
@@ -21,6 +22,7 @@ def add_routes(app: web.Application, deps_key: web.AppKey[Deps]) -> None:
             request.match_info["payment_id"],
             cmd,
             request.get(CORRELATION_ID),
+            request.get(idempotency.REQUEST_ID),
         )
         return json_response(
             {

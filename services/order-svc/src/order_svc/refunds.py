@@ -8,11 +8,12 @@ move the order: a refunded order stays PAID.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from order_svc.domain import MAX_NOTE_KEY, MAX_NOTES, NoteValue
+from order_svc.domain import Notes
 from order_svc.handlers import Deps
 from order_svc.refund_views import RefundView, RefundViewRepository
 from order_svc.repository import Order, OrderRepository, PaymentView
@@ -20,6 +21,7 @@ from payments_common import events, ids, inbox
 from payments_common.errors import NOT_FOUND, ApiError, PermanentError, RetryableError
 from payments_common.logging import bound, get_logger
 from payments_common.money import MAX_AMOUNT
+from payments_common.storable import has_nul
 from payments_common.timeutil import iso
 from payments_common.uow import UnitOfWork
 
@@ -28,27 +30,20 @@ log = get_logger(__name__)
 REFUND_EVENTS_CONSUMER = "order-svc.refund-events"
 
 
+def _publishable(notes: dict[str, str]) -> dict[str, str]:
+    if has_nul(notes):
+        raise ValueError("notes must not contain NUL characters")
+    return notes
+
+
 class CreateRefund(BaseModel):
     """`POST /payments/{payment_id}/refunds`: without `amount`, everything not refunded yet."""
 
     model_config = ConfigDict(extra="forbid")
 
     amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)] | None = None
-    notes: dict[str, NoteValue] | None = None
-
-    @field_validator("notes")
-    @classmethod
-    def _notes_bounded(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        # the bounds of an order's notes
-        if value is not None:
-            if len(value) > MAX_NOTES:
-                raise ValueError(f"at most {MAX_NOTES} notes")
-            if any(len(key) > MAX_NOTE_KEY for key in value):
-                raise ValueError(f"note keys are at most {MAX_NOTE_KEY} characters")
-            # unlike an order's, a refund's notes travel in events (jsonb), which cannot hold NUL
-            if any("\x00" in key or "\x00" in note for key, note in value.items()):
-                raise ValueError("notes must not contain NUL characters")
-        return value
+    # unlike an order's, a refund's notes travel in events (jsonb), which cannot hold NUL
+    notes: Annotated[Notes, AfterValidator(_publishable)] | None = None
 
 
 def _payment_not_found() -> ApiError:
@@ -60,9 +55,15 @@ def _refund_not_found() -> ApiError:
 
 
 async def create_refund(
-    deps: Deps, merchant_id: str, payment_id: str, cmd: CreateRefund, correlation_id: str | None
+    deps: Deps,
+    merchant_id: str,
+    payment_id: str,
+    cmd: CreateRefund,
+    correlation_id: str | None,
+    request_id: uuid.UUID | None = None,
 ) -> events.RefundSnapshot:
-    """The refund as payment-svc created it (PENDING), already in our view."""
+    """The refund as payment-svc created it (PENDING), already in our view. `request_id`, from the
+    request's idempotency key, makes a rerun after a crash answer the refund its first run created."""
     if not ids.is_valid(ids.PAYMENT, payment_id):
         raise _payment_not_found()
     with bound(payment_id=payment_id):
@@ -70,7 +71,9 @@ async def create_refund(
             view = await OrderRepository(conn).merchant_payment(payment_id, merchant_id)
         if view is None:
             raise _payment_not_found()
-        refund = await deps.payments.create_refund(payment_id, merchant_id, cmd.amount, cmd.notes, correlation_id)
+        refund = await deps.payments.create_refund(
+            payment_id, merchant_id, cmd.amount, cmd.notes, correlation_id, request_id
+        )
         # read-your-writes: the refund is in our view before the client hears of it
         async with UnitOfWork(deps.pool) as uow:
             repo = OrderRepository(uow.conn)

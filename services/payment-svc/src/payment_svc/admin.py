@@ -63,7 +63,9 @@ class ReconcileBody(BaseModel):
 
 
 async def reconcile(request: web.Request) -> web.Response:
-    body = parse_model(ReconcileBody, await read_json_object(request)) if request.can_read_body else ReconcileBody()
+    # `body_exists`, not `can_read_body`: the body middleware has read the body already, and a read body
+    # cannot be read again, so `can_read_body` would ignore every olderThanSeconds
+    body = parse_model(ReconcileBody, await read_json_object(request)) if request.body_exists else ReconcileBody()
     report = await request.app[RECONCILER].run_once(older_than=body.olderThanSeconds)
     return json_response(report.to_json())
 

@@ -68,6 +68,40 @@ class GatewayRefund:
     status: str
 
 
+# the gateway's own record of a refund: `pending` (not reported yet), `processed` or `failed`
+GATEWAY_REFUND_PENDING = "pending"
+GATEWAY_REFUND_PROCESSED = "processed"
+GATEWAY_REFUND_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRefundRecord:
+    id: str
+    refund_id: str
+    gateway_payment_id: str
+    amount: int
+    currency: str
+    status: str
+    error_code: str | None = None
+    error_description: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> GatewayRefundRecord:
+        try:
+            return cls(
+                id=str(data["id"]),
+                refund_id=str(data["refundId"]),
+                gateway_payment_id=str(data["gatewayPaymentId"]),
+                amount=int(data["amount"]),
+                currency=str(data["currency"]),
+                status=str(data["status"]),
+                error_code=data.get("errorCode"),
+                error_description=data.get("errorDescription"),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise GatewayRejected("gateway refund record lacks a required field") from None
+
+
 class _Retryable(Exception):
     pass
 
@@ -89,19 +123,11 @@ class GatewayClient:
     ) -> GatewayPayment:
         """Idempotent on `payment_id` at the gateway, so retrying after a timeout is safe."""
         body = {"paymentId": payment_id, "orderId": order_id, "amount": amount, "currency": currency, "method": method}
-        headers = {"X-Request-Id": correlation_id} if correlation_id else {}
+        data = await self._post_retrying("/v1/payments", body, correlation_id, "payment")
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(multiplier=0.1, max=1, jitter=0.1),
-                retry=retry_if_exception_type(_Retryable),
-                reraise=True,
-            ):
-                with attempt:
-                    return await self._post(f"{self._base_url}/v1/payments", body, headers)
-        except _Retryable as exc:
-            raise GatewayUnavailable(str(exc)) from None
-        raise AssertionError("unreachable")
+            return GatewayPayment(id=str(data["id"]), signature=str(data["signature"]))
+        except (KeyError, TypeError):
+            raise GatewayRejected("gateway answer lacks id or signature") from None
 
     async def find_payment(self, *, gateway_payment_id: str | None, payment_id: str) -> GatewayRecord | None:
         """The gateway's record, by its id when we know it, else by ours; None when it has none."""
@@ -135,6 +161,34 @@ class GatewayClient:
         `GatewayRejected` when the gateway refuses the refund for good (not captured, more than is left).
         """
         body = {"refundId": refund_id, "gatewayPaymentId": gateway_payment_id, "amount": amount, "currency": currency}
+        data = await self._post_retrying("/v1/refunds", body, correlation_id, "refund")
+        try:
+            return GatewayRefund(id=str(data["id"]), status=str(data["status"]))
+        except (KeyError, TypeError):
+            raise GatewayRejected("gateway answer lacks the refund's id or status") from None
+
+    async def find_refund(self, *, gateway_refund_id: str | None, refund_id: str) -> GatewayRefundRecord | None:
+        """The gateway's refund, by its id when we know it, else by ours; None when it has none."""
+        if gateway_refund_id is not None:
+            url, params = f"{self._base_url}/v1/refunds/{gateway_refund_id}", {}
+        else:
+            url, params = f"{self._base_url}/v1/refunds", {"refundId": refund_id}
+        try:
+            async with self._session.get(url, params=params) as response:
+                if response.status == 404:
+                    return None
+                if response.status >= 500:
+                    raise GatewayUnavailable(f"gateway answered {response.status}")
+                if response.status >= 400:
+                    raise GatewayRejected(f"gateway refused the refund lookup: {response.status}")
+                data = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise GatewayUnavailable(f"gateway unreachable: {type(exc).__name__}") from exc
+        return GatewayRefundRecord.from_json(data)
+
+    async def _post_retrying(self, path: str, body: dict[str, Any], correlation_id: str | None, what: str) -> Any:
+        """The gateway's JSON answer, retried while it is unreachable or answers 5xx: safe because the gateway is
+        idempotent on the id the body carries; `GatewayUnavailable` once the attempts are spent."""
         headers = {"X-Request-Id": correlation_id} if correlation_id else {}
         try:
             async for attempt in AsyncRetrying(
@@ -144,11 +198,7 @@ class GatewayClient:
                 reraise=True,
             ):
                 with attempt:
-                    data = await self._post_json(f"{self._base_url}/v1/refunds", body, headers, "refund")
-                    try:
-                        return GatewayRefund(id=str(data["id"]), status=str(data["status"]))
-                    except (KeyError, TypeError):
-                        raise GatewayRejected("gateway answer lacks the refund's id or status") from None
+                    return await self._post_json(f"{self._base_url}{path}", body, headers, what)
         except _Retryable as exc:
             raise GatewayUnavailable(str(exc)) from None
         raise AssertionError("unreachable")
@@ -169,18 +219,3 @@ class GatewayClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _Retryable(f"gateway unreachable: {type(exc).__name__}") from exc
         return data
-
-    async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> GatewayPayment:
-        try:
-            async with self._session.post(url, json=body, headers=headers) as response:
-                if response.status >= 500:
-                    raise _Retryable(f"gateway answered {response.status}")
-                data = await response.json(content_type=None)
-                if response.status >= 400:
-                    raise GatewayRejected(f"gateway refused the payment: {response.status}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _Retryable(f"gateway unreachable: {type(exc).__name__}") from exc
-        try:
-            return GatewayPayment(id=str(data["id"]), signature=str(data["signature"]))
-        except (KeyError, TypeError):
-            raise GatewayRejected("gateway answer lacks id or signature") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,8 @@ class InitiatePayment:
     # published or shown (not even in a repr); everything else has its summary
     method: dict[str, Any] | None = field(repr=False)
     correlation_id: str | None = None
+    # the client's request as one logical request (its idempotency key): a rerun answers what it created
+    request_id: uuid.UUID | None = None
 
 
 async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
@@ -77,10 +80,16 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
         async with UnitOfWork(deps.pool) as uow:
             repo = PaymentRepository(uow.conn)
             order = await repo.lock_order(cmd.order_id, cmd.merchant_id, cmd.amount, cmd.currency)
+            if cmd.request_id is not None and order.merchant_id == cmd.merchant_id:
+                # before the state checks: the attempt this request made may have paid the order since
+                earlier = await repo.by_request(cmd.order_id, cmd.request_id)
+                if earlier is not None:
+                    log.info("payment.found_for_request", found_payment_id=earlier.id)
+                    return earlier
             _check_can_start(order, cmd)
             if await repo.in_flight(cmd.order_id) is not None:
                 raise ApiError(409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress")
-            payment = await repo.insert(payment_id, order, summary_or_none(cmd.method))
+            payment = await repo.insert(payment_id, order, summary_or_none(cmd.method), cmd.request_id)
             await repo.record(payment_id, "created", "api", detail={"amount": cmd.amount, "currency": cmd.currency})
 
         try:

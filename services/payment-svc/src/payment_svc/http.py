@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,8 @@ class InitiateBody(BaseModel):
     currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
     # the whole method: handed to the gateway, stored and published only as its summary
     method: dict[str, Any] | None = Field(default=None, repr=False)
+    # the client's idempotent request, when it sent a key: see `initiate_payment`
+    requestId: uuid.UUID | None = None
 
 
 async def create_payment(request: web.Request) -> web.Response:
@@ -38,6 +41,7 @@ async def create_payment(request: web.Request) -> web.Response:
             currency=body.currency,
             method=body.method,
             correlation_id=request.get(CORRELATION_ID),
+            request_id=body.requestId,
         ),
     )
     return json_response(snapshot(payment).model_dump(mode="json"), status=201)

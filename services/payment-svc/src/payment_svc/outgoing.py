@@ -1,6 +1,8 @@
-"""What payment-svc tells others: the payment snapshot and the events that carry it."""
+"""What payment-svc tells others: the payment snapshot, and the outbox event that carries it or a refund's."""
 
 from __future__ import annotations
+
+from pydantic import BaseModel
 
 from payment_svc.repository import Payment
 from payments_common import events
@@ -29,10 +31,17 @@ def snapshot(payment: Payment) -> events.PaymentSnapshot:
 
 def payment_event(payment: Payment, event_type: str, correlation_id: str | None = None) -> OutboxEvent:
     body = events.PaymentEvent(type=event_type, payment=snapshot(payment))
+    return published_event("payment", payment.id, event_type, body, correlation_id)
+
+
+def published_event(
+    aggregate_type: str, aggregate_id: str, event_type: str, body: BaseModel, correlation_id: str | None
+) -> OutboxEvent:
+    """An event of payment-svc's exchange, routed by its type; the request's correlation id travels with it."""
     headers = {"correlation-id": correlation_id} if correlation_id else {}
     return OutboxEvent(
-        aggregate_type="payment",
-        aggregate_id=payment.id,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
         event_type=event_type,
         exchange=EVENTS_EXCHANGE,
         routing_key=event_type,

@@ -7,6 +7,8 @@
   `expiry_seconds` ends FAILED `EXPIRED`, source `expiry`.
 - A SUCCESS whose order the order service has not confirmed paid after `confirm_after_seconds` has
   its event published again (the order service's answer, `order.paid`, confirms it).
+- A refund still PENDING `after_seconds` after it was created is settled from the gateway's record of
+  it, or sent again when the gateway never received it (`refund_reconciler.py`).
 
 Each attempt is settled in its own transaction under the same locks as a webhook (the order row,
 then the payment row), and re-checked there: a webhook arriving meanwhile wins or is ignored, never
@@ -31,7 +33,9 @@ from payment_svc.gateway_client import (
     GatewayRejected,
     GatewayUnavailable,
 )
+from payment_svc.handlers import Deps
 from payment_svc.outgoing import payment_event
+from payment_svc.refund_reconciler import RefundReconciler, RefundReconcileReport
 from payment_svc.repository import Payment, PaymentRepository
 from payment_svc.settlement import apply_report
 from payments_common import events
@@ -65,6 +69,7 @@ class ReconcileReport:
     still_pending: int = 0
     republished: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
+    refunds: RefundReconcileReport = field(default_factory=RefundReconcileReport)
     started_at: datetime = field(default_factory=utcnow)
 
     def to_json(self) -> dict[str, Any]:
@@ -75,6 +80,7 @@ class ReconcileReport:
             "stillPending": self.still_pending,
             "republished": self.republished,
             "errors": self.errors,
+            "refunds": self.refunds.to_json(),
         }
 
 
@@ -90,9 +96,15 @@ class Reconciler:
         self._gateway = gateway
         self._signing_secret = signing_secret
         self._config = config
+        self._refunds = RefundReconciler(
+            Deps(pool=pool, gateway=gateway, signing_secret=signing_secret),
+            batch_size=config.batch_size,
+            concurrency=config.concurrency,
+        )
 
     async def run_once(self, *, older_than: float | None = None) -> ReconcileReport:
-        """One pass; `older_than` overrides the age an open attempt must reach before it is checked."""
+        """One pass; `older_than` overrides the age an open attempt, or a PENDING refund, must reach before
+        it is checked."""
         report = ReconcileReport()
         now = utcnow()
         after = self._config.after_seconds if older_than is None else older_than
@@ -111,13 +123,20 @@ class Reconciler:
         await asyncio.gather(*(one(payment) for payment in open_attempts))
         for payment in unconfirmed:
             await self._republish(payment, report)
-        if report.settled or report.republished or report.errors:
+        report.refunds = await self._refunds.run_once(now - timedelta(seconds=after))
+        report.errors.extend(report.refunds.errors)
+        refunds = report.refunds
+        if report.settled or report.republished or report.errors or refunds.settled or refunds.resent:
             log.info(
                 "reconcile.pass",
                 checked=report.checked,
                 settled=len(report.settled),
                 still_pending=report.still_pending,
                 republished=len(report.republished),
+                refunds_checked=refunds.checked,
+                refunds_settled=len(refunds.settled),
+                refunds_still_pending=refunds.still_pending,
+                refunds_resent=len(refunds.resent),
                 errors=len(report.errors),
             )
         return report

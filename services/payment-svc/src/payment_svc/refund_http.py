@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from payment_svc.refunds import CreateRefund, create_refund, get_refund
 from payments_common.errors import NOT_FOUND, ApiError
 from payments_common.http import CORRELATION_ID, json_response, parse_model, read_json_object
 from payments_common.money import MAX_AMOUNT
+from payments_common.storable import has_nul
 
 
 class RefundBody(BaseModel):
@@ -23,24 +25,16 @@ class RefundBody(BaseModel):
     amount: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     # order-svc has checked them as a client's notes
     notes: dict[str, Any] | None = None
+    # the client's idempotent request, when it sent a key: see `create_refund`
+    requestId: uuid.UUID | None = None
 
     @field_validator("notes")
     @classmethod
     def _publishable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         # they go into the outbox's jsonb, which cannot hold NUL: a 400 here rather than a failed insert
-        if value is not None and _has_nul(value):
+        if value is not None and has_nul(value):
             raise ValueError("must not contain NUL characters")
         return value
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 async def post_refund(request: web.Request) -> web.Response:
@@ -53,6 +47,7 @@ async def post_refund(request: web.Request) -> web.Response:
             amount=body.amount,
             notes=body.notes,
             correlation_id=request.get(CORRELATION_ID),
+            request_id=body.requestId,
         ),
     )
     return json_response(refund_snapshot(refund).model_dump(mode="json"), status=201)

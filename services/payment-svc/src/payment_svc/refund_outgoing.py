@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from payment_svc.outgoing import published_event
 from payment_svc.refund_repository import Refund
 from payments_common import events
 from payments_common.outbox import OutboxEvent
-from payments_common.topology import EVENTS_EXCHANGE
 
 
 def refund_snapshot(refund: Refund) -> events.RefundSnapshot:
@@ -29,13 +29,4 @@ def refund_snapshot(refund: Refund) -> events.RefundSnapshot:
 
 def refund_event(refund: Refund, event_type: str, correlation_id: str | None = None) -> OutboxEvent:
     body = events.RefundEvent(type=event_type, refund=refund_snapshot(refund))
-    headers = {"correlation-id": correlation_id} if correlation_id else {}
-    return OutboxEvent(
-        aggregate_type="refund",
-        aggregate_id=refund.id,
-        event_type=event_type,
-        exchange=EVENTS_EXCHANGE,
-        routing_key=event_type,
-        payload=body.model_dump(mode="json"),
-        headers=headers,
-    )
+    return published_event("refund", refund.id, event_type, body, correlation_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,10 +79,11 @@ class RefundRepository:
         amount: int,
         currency: str,
         notes: dict[str, Any] | None,
+        request_id: uuid.UUID | None = None,
     ) -> Refund:
         row = await self._conn.fetchrow(
-            f"""INSERT INTO refunds (id, payment_id, order_id, merchant_id, amount, currency, status, notes)
-                VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7)
+            f"""INSERT INTO refunds (id, payment_id, order_id, merchant_id, amount, currency, status, notes, request_id)
+                VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8)
                 RETURNING {_REFUND_COLUMNS}""",
             refund_id,
             payment_id,
@@ -90,8 +92,16 @@ class RefundRepository:
             amount,
             currency,
             notes,
+            request_id,
         )
         return Refund.from_row(row)
+
+    async def by_request(self, payment_id: str, request_id: uuid.UUID) -> Refund | None:
+        """The refund of this payment the client's request created, if an earlier run of it got that far."""
+        row = await self._conn.fetchrow(
+            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE request_id = $1 AND payment_id = $2", request_id, payment_id
+        )
+        return Refund.from_row(row) if row else None
 
     async def get(self, refund_id: str, *, for_update: bool = False) -> Refund | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -101,6 +111,17 @@ class RefundRepository:
     async def of_payment(self, payment_id: str) -> list[Refund]:
         rows = await self._conn.fetch(
             f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY created_at, id", payment_id
+        )
+        return [Refund.from_row(row) for row in rows]
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[Refund]:
+        """Refunds still PENDING that were created before `cutoff`, oldest first (`refunds_pending_by_age`)."""
+        rows = await self._conn.fetch(
+            f"""SELECT {_REFUND_COLUMNS} FROM refunds
+                 WHERE status = 'PENDING' AND created_at < $1
+                 ORDER BY created_at LIMIT $2""",
+            cutoff,
+            limit,
         )
         return [Refund.from_row(row) for row in rows]
 

@@ -9,6 +9,7 @@ gives it back in the transaction that marks it FAILED.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,8 @@ class CreateRefund:
     amount: int | None
     notes: dict[str, Any] | None
     correlation_id: str | None = None
+    # the client's request as one logical request (its idempotency key): a rerun answers what it created
+    request_id: uuid.UUID | None = None
 
 
 def _not_found() -> ApiError:
@@ -83,13 +86,19 @@ async def create_refund(deps: Deps, cmd: CreateRefund) -> Refund:
             payment = await payments.get(cmd.payment_id, for_update=True)
             if payment is None or payment.merchant_id != cmd.merchant_id:
                 raise _not_found()
+            repo = RefundRepository(uow.conn)
+            if cmd.request_id is not None:
+                # before the amount rules: with no amount given, the refund this request made left nothing
+                earlier = await repo.by_request(payment.id, cmd.request_id)
+                if earlier is not None:
+                    log.info("refund.found_for_request", found_refund_id=earlier.id)
+                    return earlier
             if not is_refundable(payment.status):
                 raise ApiError(
                     409,
                     PAYMENT_NOT_REFUNDABLE,
                     f"only a SUCCESS payment can be refunded; this one is {payment.status.value}",
                 )
-            repo = RefundRepository(uow.conn)
             try:
                 amount = refund_amount(cmd.amount, payment.amount, await repo.amount_refunded(payment.id))
                 refunded = await repo.reserve(payment.id, amount)
@@ -98,7 +107,14 @@ async def create_refund(deps: Deps, cmd: CreateRefund) -> Refund:
             except asyncpg.CheckViolationError:
                 raise bad_request("amount exceeds what is left to refund", "amount") from None
             refund = await repo.insert(
-                refund_id, payment.id, payment.order_id, payment.merchant_id, amount, payment.currency, cmd.notes
+                refund_id,
+                payment.id,
+                payment.order_id,
+                payment.merchant_id,
+                amount,
+                payment.currency,
+                cmd.notes,
+                cmd.request_id,
             )
             await payments.record(
                 payment.id,
@@ -123,8 +139,16 @@ async def get_refund(deps: Deps, refund_id: str) -> Refund | None:
         return await RefundRepository(conn).get(refund_id)
 
 
-async def send_refund(deps: Deps, message_id: str, event: events.RefundEvent, correlation_id: str | None) -> None:
-    """Take a requested refund to the gateway, then note where it went.
+async def send_refund(
+    deps: Deps,
+    message_id: str,
+    event: events.RefundEvent,
+    correlation_id: str | None,
+    *,
+    source: Source = Source.API,
+) -> None:
+    """Take a requested refund to the gateway, then note where it went (`source` says who asked: the
+    request's own consumer, or the reconciler sending again a refund the gateway never received).
 
     The gateway call happens outside any transaction and is idempotent on the refund id, so a
     redelivered request (or a crash before the inbox claim committed) asks again and gets the same
@@ -169,7 +193,7 @@ async def send_refund(deps: Deps, message_id: str, event: events.RefundEvent, co
                     gateway_refund_id=None,
                     error_code=GATEWAY_REJECTED,
                     error_description=str(rejected),
-                    source=Source.API,
+                    source=source,
                     event_id=None,
                     correlation_id=correlation_id,
                 )
@@ -177,7 +201,7 @@ async def send_refund(deps: Deps, message_id: str, event: events.RefundEvent, co
             # the webhook may have come first and attached the id already: the refund was sent all the same
             await RefundRepository(uow.conn).attach_gateway_refund(refund.id, sent.id)
             await payments.record(
-                payment.id, REFUND_SENT, Source.API.value, detail={"refundId": refund.id, "gatewayRefundId": sent.id}
+                payment.id, REFUND_SENT, source.value, detail={"refundId": refund.id, "gatewayRefundId": sent.id}
             )
         log.info("refund.sent", gateway_refund_id=sent.id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,10 +105,11 @@ class PaymentRepository:
         payment_id: str,
         order: OrderPayments,
         method: dict[str, Any] | None,
+        request_id: uuid.UUID | None = None,
     ) -> Payment:
         row = await self._conn.fetchrow(
-            f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status)
-                VALUES ($1, $2, $3, $4, $5, $6, 'INITIATED')
+            f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id)
+                VALUES ($1, $2, $3, $4, $5, $6, 'INITIATED', $7)
                 RETURNING {_PAYMENT_COLUMNS}""",
             payment_id,
             order.order_id,
@@ -115,8 +117,16 @@ class PaymentRepository:
             order.amount,
             order.currency,
             method,
+            request_id,
         )
         return Payment.from_row(row)
+
+    async def by_request(self, order_id: str, request_id: uuid.UUID) -> Payment | None:
+        """The attempt the client's request created for this order, if an earlier run of it got that far."""
+        row = await self._conn.fetchrow(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE request_id = $1 AND order_id = $2", request_id, order_id
+        )
+        return Payment.from_row(row) if row else None
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
         lock = " FOR UPDATE" if for_update else ""

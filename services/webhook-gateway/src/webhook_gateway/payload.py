@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from payments_common import methods
 from payments_common.ids import GatewayPaymentId, OrderId, PaymentId
 from payments_common.money import MAX_AMOUNT
+from payments_common.storable import has_nul
 from payments_common.timeutil import iso
 
 # any string of sane length: a malformed signature is an INVALID_SIGNATURE, decided by the signature check
@@ -21,16 +22,6 @@ Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
 # PostgreSQL text and jsonb cannot hold NUL: refused here, at the door, rather than failing the consumer
 # on every retry until the event is dead-lettered
 Text = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 class PaymentWebhook(BaseModel):
@@ -52,7 +43,7 @@ class PaymentWebhook(BaseModel):
     @field_validator("method")
     @classmethod
     def _method_storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and _has_nul(value):
+        if value is not None and has_nul(value):
             raise ValueError("must not contain NUL characters")
         # only a summary goes on: a sender that put a whole card in the report must not get its number
         # or CVV into the broker, the inbox or any table behind us
