@@ -16,6 +16,8 @@ The invariants:
 - a late SUCCESS after a FAILED leaves the payment FAILED and is recorded as an anomaly;
 - every webhook the gateway planned for these attempts ended `delivered` (not pending, refused or
   given up);
+- the gateway agrees (`gateway_disagreement`): each settled attempt's final status is what the
+  gateway's own record (`gateway.payments`) says happened, for the order's amount and currency;
 - global (`global_checks`): both outboxes drained, every work and retry queue empty, and each
   dead-letter queue holds exactly the messages deliberately made bad and left there.
 
@@ -39,6 +41,17 @@ LATE_SUCCESS_PURPOSE = "late_success"
 LATE_SUCCESS_ANOMALY = "SUCCESS_AFTER_FAILED"
 DLQ_SUFFIX = ".dlq"
 DELIVERED = "delivered"
+GATEWAY_CHECK = "gateway agrees"
+# the gateway's own statuses: `created` until a webhook of it falls due, then `captured` or `failed`
+GATEWAY_CREATED = "created"
+GATEWAY_CAPTURED = "captured"
+GATEWAY_FAILED = "failed"
+# how payment-svc fails an attempt without the gateway's word: it gave up waiting (the reconciler's
+# expiry), or never learned the gateway's answer to the creation (the gateway was down or killed)
+GAVE_UP_CODES = frozenset({"EXPIRED", "GATEWAY_ERROR"})
+# anomalies payment-svc records when it keeps FAILED a payment the gateway captured: a success after
+# it gave up, or a success for the wrong amount or currency
+REFUSED_CAPTURE_ANOMALIES = frozenset({LATE_SUCCESS_ANOMALY, "AMOUNT_MISMATCH", "CURRENCY_MISMATCH"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +60,8 @@ class Order:
     status: str
     # the load tags each order with its phase here
     receipt: str | None = None
+    amount: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +70,7 @@ class Payment:
     order_id: str
     status: str
     error_code: str | None = None
+    gateway_payment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +112,19 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayRecord:
+    """The gateway's own record of a payment (`gateway.payments`), under our payment id."""
+
+    payment_id: str
+    order_id: str
+    status: str
+    amount: int
+    currency: str
+    # the gateway's id of it
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Anomaly:
     payment_id: str
     kind: str
@@ -117,6 +146,10 @@ class Snapshot:
     anomalies: Sequence[Anomaly] | None = None
     # None: the gateway does not record its deliveries
     deliveries: Sequence[Delivery] | None = None
+    # None: the gateway does not record its payments
+    gateway_payments: Sequence[GatewayRecord] | None = None
+    # attempts the harness wrote into payment-svc's tables itself: the gateway never heard of them
+    harness_payments: Collection[str] = frozenset()
     # schema -> unpublished outbox rows
     outbox_backlog: Mapping[str, int] = field(default_factory=dict)
     # queue -> messages (ready + unacknowledged); None: the broker could not be asked
@@ -145,6 +178,10 @@ class Verdict:
     # None when the accepted events were unknown
     accepted: int | None = None
     applied: int | None = None
+    # settled attempts held against the gateway's record, and how many of them it contradicts;
+    # None when the gateway's records were unknown
+    gateway_compared: int | None = None
+    gateway_disagreed: int = 0
     lost: list[str] = field(default_factory=list)
     applied_twice: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
@@ -190,6 +227,7 @@ def check(
     _views(snapshot, payments, order_set, verdict)
     _late_successes(snapshot, payments, verdict)
     _delivered(snapshot, payment_ids, verdict)
+    _gateway_agrees(snapshot, orders, payments, verdict, whole_run=scope is None)
     if global_checks:
         _drained(snapshot, verdict)
     return verdict
@@ -265,9 +303,7 @@ def _late_successes(snapshot: Snapshot, payments: Sequence[Payment], verdict: Ve
         verdict.not_run.append("late success stays FAILED: no record of the gateway's late_success deliveries")
         return
     by_id = {p.id: p for p in payments}
-    late = sorted(
-        {a.payment_id for a in snapshot.accepted if a.purpose == LATE_SUCCESS_PURPOSE and a.payment_id in by_id}
-    )
+    late = sorted(_late_success_ids(snapshot.accepted, by_id))
     anomalies = None if snapshot.anomalies is None else {(a.payment_id, a.kind) for a in snapshot.anomalies}
     for payment_id in late:
         payment = by_id[payment_id]
@@ -277,6 +313,14 @@ def _late_successes(snapshot: Snapshot, payments: Sequence[Payment], verdict: Ve
             verdict.add("late success is an anomaly", payment_id, f"no {LATE_SUCCESS_ANOMALY} anomaly recorded")
     if late and anomalies is None:
         verdict.not_run.append("late success is an anomaly: payment-svc has no anomalies table")
+
+
+def _late_success_ids(accepted: Sequence[AcceptedEvent], payment_ids: Collection[str]) -> set[str]:
+    return {
+        a.payment_id
+        for a in accepted
+        if a.purpose == LATE_SUCCESS_PURPOSE and a.payment_id is not None and a.payment_id in payment_ids
+    }
 
 
 def _delivered(snapshot: Snapshot, payment_ids: set[str], verdict: Verdict) -> None:
@@ -290,6 +334,86 @@ def _delivered(snapshot: Snapshot, payment_ids: set[str], verdict: Verdict) -> N
                 delivery.event_id,
                 f"{delivery.purpose} webhook of {delivery.payment_id} ended {delivery.state}",
             )
+
+
+def gateway_disagreement(
+    payment: Payment, record: GatewayRecord | None, order: Order | None, anomalies: Collection[str]
+) -> str | None:
+    """How payment-svc's final status of a settled attempt contradicts the gateway's record of it, or
+    None when the two agree. `anomalies`: the kinds payment-svc recorded for the attempt."""
+    ours = payment.status + (f" ({payment.error_code})" if payment.error_code else "")
+    if record is None:
+        if payment.status == "FAILED" and payment.error_code in GAVE_UP_CODES:
+            return None
+        return f"payment-svc says {ours}, the gateway never heard of it"
+    if record.order_id != payment.order_id:
+        return f"the gateway has it for order {record.order_id}, payment-svc for {payment.order_id}"
+    if payment.gateway_payment_id is not None and record.id and record.id != payment.gateway_payment_id:
+        return f"the gateway's id is {record.id}, payment-svc holds {payment.gateway_payment_id}"
+    if order is not None and order.amount is not None:
+        charged, ordered = f"{record.amount} {record.currency}", f"{order.amount} {order.currency}"
+        if charged != ordered:
+            return f"payment-svc says {ours}, the gateway has it for {charged}, the order is for {ordered}"
+    both = f"payment-svc says {ours}, the gateway says {record.status}"
+    if record.status == GATEWAY_CAPTURED:
+        if payment.status == "SUCCESS" or (payment.status == "FAILED" and REFUSED_CAPTURE_ANOMALIES & set(anomalies)):
+            return None
+        return both + (" and no anomaly was recorded" if payment.status == "FAILED" else "")
+    if record.status == GATEWAY_FAILED:
+        return None if payment.status == "FAILED" else both
+    if record.status == GATEWAY_CREATED:
+        # never settled at the gateway (a `pending` vpa, or a creation whose answer we never got)
+        return None if payment.status == "FAILED" and payment.error_code in GAVE_UP_CODES else both
+    return both + ", a status the gateway does not have"
+
+
+NO_ANOMALIES_TABLE = f"{GATEWAY_CHECK}: a capture payment-svc kept FAILED needs its anomalies table"
+
+
+def _gateway_agrees(
+    snapshot: Snapshot, orders: Sequence[Order], payments: Sequence[Payment], verdict: Verdict, *, whole_run: bool
+) -> None:
+    if snapshot.gateway_payments is None:
+        verdict.not_run.append(f"{GATEWAY_CHECK}: the gateway does not record its payments")
+        return
+    records = {r.payment_id: r for r in snapshot.gateway_payments}
+    order_of = {o.id: o for o in orders}
+    by_payment: dict[str, set[str]] = defaultdict(set)
+    for anomaly in snapshot.anomalies or ():
+        by_payment[anomaly.payment_id].add(anomaly.kind)
+    # a late success's anomaly is the late-success check's business: counted there, not again here
+    late = _late_success_ids(snapshot.accepted or (), {p.id for p in payments})
+    compared = disagreed = 0
+    for payment in payments:
+        # an attempt still INITIATED fails "no attempt INITIATED"; the harness's own never went to the gateway
+        if payment.status == "INITIATED" or payment.id in snapshot.harness_payments:
+            continue
+        record = records.get(payment.id)
+        anomalies = by_payment[payment.id] | ({LATE_SUCCESS_ANOMALY} if payment.id in late else set())
+        refused_capture = record is not None and record.status == GATEWAY_CAPTURED and payment.status == "FAILED"
+        if refused_capture and snapshot.anomalies is None and payment.id not in late:
+            if NO_ANOMALIES_TABLE not in verdict.not_run:
+                verdict.not_run.append(NO_ANOMALIES_TABLE)
+            continue
+        compared += 1
+        detail = gateway_disagreement(payment, record, order_of.get(payment.order_id), anomalies)
+        if detail is not None:
+            disagreed += 1
+            verdict.add(GATEWAY_CHECK, payment.id, detail)
+    if whole_run:
+        # every gateway payment starts as an attempt of ours; one nobody has came from somewhere else
+        ours = {p.id for p in snapshot.payments}
+        for record in snapshot.gateway_payments:
+            if record.payment_id not in ours:
+                compared += 1
+                disagreed += 1
+                verdict.add(
+                    GATEWAY_CHECK,
+                    record.payment_id,
+                    f"the gateway says {record.status}, payment-svc has no such attempt",
+                )
+    verdict.gateway_compared = compared
+    verdict.gateway_disagreed = disagreed
 
 
 def _drained(snapshot: Snapshot, verdict: Verdict) -> None:
@@ -324,6 +448,8 @@ def combine(whole: Verdict, parts: Sequence[Verdict]) -> Verdict:
         payments=whole.payments,
         accepted=whole.accepted,
         applied=whole.applied,
+        gateway_compared=whole.gateway_compared,
+        gateway_disagreed=whole.gateway_disagreed,
         lost=distinct([*whole.lost, *(e for part in parts for e in part.lost)]),
         applied_twice=distinct([*whole.applied_twice, *(e for part in parts for e in part.applied_twice)]),
         violations=distinct([*(v for part in parts for v in part.violations), *whole.violations]),

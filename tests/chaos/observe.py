@@ -116,6 +116,8 @@ class Sources:
     vhost: str
     # events the harness sent itself (the poison event) and the webhook gateway accepted
     harness_events: list[inv.AcceptedEvent] = field(default_factory=list)
+    # attempts the harness wrote into payment-svc's tables itself (the poison event's fix)
+    harness_payments: set[str] = field(default_factory=set)
     expected_dead_letters: dict[str, int] = field(default_factory=dict)
 
 
@@ -140,12 +142,14 @@ async def _accepted(conn: Any, sources: Sources) -> tuple[list[inv.AcceptedEvent
 async def read_snapshot(dsn: str, sources: Sources) -> inv.Snapshot:
     async with connection(dsn) as conn:
         orders = [
-            inv.Order(r["id"], r["status"], r["receipt"])
-            for r in await conn.fetch("SELECT id, status, receipt FROM orders.orders")
+            inv.Order(r["id"], r["status"], r["receipt"], r["amount"], r["currency"])
+            for r in await conn.fetch("SELECT id, status, receipt, amount, currency FROM orders.orders")
         ]
         payments = [
-            inv.Payment(r["id"], r["order_id"], r["status"], r["error_code"])
-            for r in await conn.fetch("SELECT id, order_id, status, error_code FROM payments.payments")
+            inv.Payment(r["id"], r["order_id"], r["status"], r["error_code"], r["gateway_payment_id"])
+            for r in await conn.fetch(
+                "SELECT id, order_id, status, error_code, gateway_payment_id FROM payments.payments"
+            )
         ]
         views = [
             inv.View(r["id"], r["order_id"], r["status"])
@@ -172,6 +176,14 @@ async def read_snapshot(dsn: str, sources: Sources) -> inv.Snapshot:
                 inv.Delivery(r["event_id"], r["payment_id"], r["purpose"], r["state"])
                 for r in await conn.fetch("SELECT event_id, payment_id, purpose, state FROM gateway.deliveries")
             ]
+        gateway_payments = None
+        if await _exists(conn, "gateway.payments"):
+            gateway_payments = [
+                inv.GatewayRecord(r["payment_id"], r["order_id"], r["status"], r["amount"], r["currency"], r["id"])
+                for r in await conn.fetch(
+                    "SELECT id, payment_id, order_id, status, amount, currency FROM gateway.payments"
+                )
+            ]
         backlog = await outbox_backlog(conn)
     return inv.Snapshot(
         orders=orders,
@@ -183,6 +195,8 @@ async def read_snapshot(dsn: str, sources: Sources) -> inv.Snapshot:
         accepted_source=accepted_source,
         anomalies=anomalies,
         deliveries=deliveries,
+        gateway_payments=gateway_payments,
+        harness_payments=frozenset(sources.harness_payments),
         outbox_backlog=backlog,
         queues=await list_queues(sources.vhost),
         expected_dead_letters=dict(sources.expected_dead_letters),

@@ -16,6 +16,7 @@ COLUMNS = (
     "lost",
     "applied twice",
     "time to settle",
+    "gateway agrees",
     "checks",
 )
 # text columns are left-aligned, counts right-aligned
@@ -39,6 +40,10 @@ class PhaseRow:
     problems: list[str] = field(default_factory=list)
     # not run: an earlier phase left the system unsettled
     skipped: bool = False
+    # settled attempts held against the gateway's own record, and how many it agreed with; None when
+    # the gateway's records were unknown (its disagreements are among the failed checks too)
+    gateway_compared: int | None = None
+    gateway_agreed: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +65,8 @@ def phase_row(fault: str, payments: int, verdict: Verdict, settle_seconds: float
     problems += [f"lost: {event_id}" for event_id in verdict.lost]
     problems += [f"applied twice: {what}" for what in verdict.applied_twice]
     problems += [f"not run: {what}" for what in verdict.not_run]
+    compared = verdict.gateway_compared
+    agreed = None if compared is None else compared - verdict.gateway_disagreed
     return PhaseRow(
         fault=fault,
         payments=payments,
@@ -71,6 +78,8 @@ def phase_row(fault: str, payments: int, verdict: Verdict, settle_seconds: float
         failed_checks=len(verdict.violations),
         checks_not_run=len(verdict.not_run),
         problems=problems,
+        gateway_compared=verdict.gateway_compared,
+        gateway_agreed=agreed,
     )
 
 
@@ -80,6 +89,12 @@ def skipped_row(fault: str, why: str) -> PhaseRow:
 
 def _count(value: int | None) -> str:
     return "n/a" if value is None else str(value)
+
+
+def _gateway(row: PhaseRow) -> str:
+    if row.gateway_compared is None or row.gateway_agreed is None:
+        return "n/a"
+    return f"{row.gateway_agreed}/{row.gateway_compared}"
 
 
 def _checks(row: PhaseRow) -> str:
@@ -100,6 +115,7 @@ def cells(row: PhaseRow) -> list[str]:
         _count(row.lost),
         str(row.applied_twice),
         "NOT SETTLED" if row.settle_seconds is None else f"{row.settle_seconds:.1f} s",
+        _gateway(row),
         _checks(row),
     ]
 

@@ -12,6 +12,7 @@ from tests.chaos.invariants import (
     AcceptedEvent,
     Anomaly,
     Delivery,
+    GatewayRecord,
     Order,
     Payment,
     PaymentEvent,
@@ -21,15 +22,24 @@ from tests.chaos.invariants import (
     Violation,
     check,
     combine,
+    gateway_disagreement,
 )
+from tests.chaos.report import phase_row
 
 
 def healthy() -> Snapshot:
     """Two orders: o1 paid by p1 (its webhook delivered twice under one id, the second ignored by the
-    inbox), o2 failed by p2 and then a late SUCCESS for it ignored as an anomaly."""
+    inbox), o2 failed by p2 and then a late SUCCESS for it ignored as an anomaly (so the gateway,
+    which failed p2 first, ends with it captured)."""
     return Snapshot(
-        orders=[Order("o1", "PAID", "chaos-p01-00000"), Order("o2", "FAILED", "chaos-p01-00001")],
-        payments=[Payment("p1", "o1", "SUCCESS"), Payment("p2", "o2", "FAILED", "BAD_REQUEST_ERROR")],
+        orders=[
+            Order("o1", "PAID", "chaos-p01-00000", 1500, "INR"),
+            Order("o2", "FAILED", "chaos-p01-00001", 2500, "INR"),
+        ],
+        payments=[
+            Payment("p1", "o1", "SUCCESS", gateway_payment_id="gw1"),
+            Payment("p2", "o2", "FAILED", "UPI_DECLINED", "gw2"),
+        ],
         views=[View("p1", "o1", "SUCCESS"), View("p2", "o2", "FAILED")],
         events=[
             PaymentEvent("p1", "created", "api"),
@@ -50,6 +60,10 @@ def healthy() -> Snapshot:
             Delivery("e2", "p2", "settlement", "delivered"),
             Delivery("e3", "p2", "late_success", "delivered"),
         ],
+        gateway_payments=[
+            GatewayRecord("p1", "o1", "captured", 1500, "INR", "gw1"),
+            GatewayRecord("p2", "o2", "captured", 2500, "INR", "gw2"),
+        ],
         outbox_backlog={"orders": 0, "payments": 0},
         queues={"payment-svc.webhooks": 0, "payment-svc.webhooks.dlq": 0, "payment-svc.webhooks.retry.200ms": 0},
     )
@@ -60,6 +74,7 @@ def test_a_healthy_system_passes_and_counts_every_accepted_event_applied() -> No
     assert verdict.ok and verdict.complete, (verdict.violations, verdict.not_run)
     assert (verdict.orders, verdict.orders_with_attempts, verdict.payments) == (2, 2, 2)
     assert (verdict.accepted, verdict.applied, verdict.lost, verdict.applied_twice) == (3, 3, [], [])
+    assert (verdict.gateway_compared, verdict.gateway_disagreed) == (2, 0)
 
 
 def test_an_accepted_event_payment_svc_never_recorded_is_lost() -> None:
@@ -126,6 +141,8 @@ def test_paid_needs_exactly_one_success_attempt() -> None:
             View("p3", "o3", "FAILED"),
         ],
         accepted=[],
+        # the gateway's side of these made-up attempts is not what this test is about
+        gateway_payments=None,
     )
     found = {(v.check, v.subject) for v in check(broken).violations}
     assert found == {("PAID <=> one SUCCESS", "o1"), ("PAID <=> one SUCCESS", "o2"), ("PAID <=> one SUCCESS", "o3")}
@@ -269,6 +286,7 @@ def test_the_whole_run_counts_each_event_once_and_keeps_every_distinct_failure()
     )
     total = combine(whole, [phase_one, phase_two])
     assert (total.accepted, total.applied, total.lost) == (10, 9, ["e1"])
+    assert (total.gateway_compared, total.gateway_disagreed) == (None, 0), "the gateway counts are the whole's"
     assert total.violations == [shared, Violation("phase", "postgres-restart", "not settled after 120 s")]
     assert total.not_run == ["x"] and not total.ok
 
@@ -284,3 +302,187 @@ def test_orders_set_aside_on_purpose_are_not_judged() -> None:
     assert not check(snapshot).ok
     verdict = check(snapshot, set_aside={"o5"})
     assert verdict.ok and verdict.orders == 2 and verdict.accepted == 3
+
+
+ORDER = Order("o1", "PAID", None, 1500, "INR")
+
+
+def record(status: str, **overrides: object) -> GatewayRecord:
+    values: dict[str, object] = {
+        "payment_id": "p1",
+        "order_id": "o1",
+        "status": status,
+        "amount": 1500,
+        "currency": "INR",
+        "id": "gw1",
+    }
+    values.update(overrides)
+    return GatewayRecord(**values)  # type: ignore[arg-type]
+
+
+def ours(status: str, error_code: str | None = None, gateway_payment_id: str | None = "gw1") -> Payment:
+    return Payment("p1", "o1", status, error_code, gateway_payment_id)
+
+
+def test_a_capture_agrees_with_a_success_and_with_a_failure_kept_as_an_anomaly() -> None:
+    assert gateway_disagreement(ours("SUCCESS"), record("captured"), ORDER, ()) is None
+    # the gateway settled what we had given up on, or a success we refused: payment-svc kept it FAILED
+    # and recorded it for an operator
+    for code, anomaly in [
+        ("EXPIRED", "SUCCESS_AFTER_FAILED"),
+        ("GATEWAY_ERROR", "SUCCESS_AFTER_FAILED"),
+        ("AMOUNT_MISMATCH", "AMOUNT_MISMATCH"),
+        ("CURRENCY_MISMATCH", "CURRENCY_MISMATCH"),
+    ]:
+        assert gateway_disagreement(ours("FAILED", code), record("captured"), ORDER, {anomaly}) is None, code
+    assert (
+        gateway_disagreement(ours("FAILED", "EXPIRED"), record("captured"), ORDER, ())
+        == "payment-svc says FAILED (EXPIRED), the gateway says captured and no anomaly was recorded"
+    )
+    assert (
+        gateway_disagreement(ours("FAILED", "EXPIRED"), record("captured"), ORDER, {"FAILED_AFTER_SUCCESS"}) is not None
+    ), "an anomaly of another kind does not explain a capture we kept FAILED"
+
+
+def test_a_gateway_failure_agrees_only_with_a_failure() -> None:
+    assert gateway_disagreement(ours("FAILED", "UPI_DECLINED"), record("failed"), ORDER, ()) is None
+    assert gateway_disagreement(ours("FAILED", "EXPIRED"), record("failed"), ORDER, ()) is None
+    assert (
+        gateway_disagreement(ours("SUCCESS"), record("failed"), ORDER, ())
+        == "payment-svc says SUCCESS, the gateway says failed"
+    )
+
+
+def test_a_payment_the_gateway_never_settled_must_have_been_given_up_on() -> None:
+    assert gateway_disagreement(ours("FAILED", "EXPIRED"), record("created"), ORDER, ()) is None
+    # the gateway created it but its answer never reached payment-svc (killed mid-request)
+    assert gateway_disagreement(ours("FAILED", "GATEWAY_ERROR", None), record("created"), ORDER, ()) is None
+    assert (
+        gateway_disagreement(ours("FAILED", "UPI_DECLINED"), record("created"), ORDER, ())
+        == "payment-svc says FAILED (UPI_DECLINED), the gateway says created"
+    )
+    assert (
+        gateway_disagreement(ours("SUCCESS"), record("created"), ORDER, ())
+        == "payment-svc says SUCCESS, the gateway says created"
+    )
+
+
+def test_an_attempt_the_gateway_never_heard_of_must_have_failed_without_it() -> None:
+    assert gateway_disagreement(ours("FAILED", "GATEWAY_ERROR", None), None, ORDER, ()) is None
+    assert gateway_disagreement(ours("FAILED", "EXPIRED", None), None, ORDER, ()) is None
+    assert (
+        gateway_disagreement(ours("SUCCESS"), None, ORDER, ())
+        == "payment-svc says SUCCESS, the gateway never heard of it"
+    )
+    assert (
+        gateway_disagreement(ours("FAILED", "UPI_DECLINED"), None, ORDER, ())
+        == "payment-svc says FAILED (UPI_DECLINED), the gateway never heard of it"
+    )
+
+
+def test_the_gateway_record_must_be_for_this_order_this_id_and_the_orders_amount() -> None:
+    assert (
+        gateway_disagreement(ours("SUCCESS"), record("captured", order_id="o2"), ORDER, ())
+        == "the gateway has it for order o2, payment-svc for o1"
+    )
+    assert (
+        gateway_disagreement(ours("SUCCESS"), record("captured", id="gw9"), ORDER, ())
+        == "the gateway's id is gw9, payment-svc holds gw1"
+    )
+    assert (
+        gateway_disagreement(ours("SUCCESS"), record("captured", amount=1400), ORDER, ())
+        == "payment-svc says SUCCESS, the gateway has it for 1400 INR, the order is for 1500 INR"
+    )
+    assert (
+        gateway_disagreement(ours("FAILED", "UPI_DECLINED"), record("failed", currency="USD"), ORDER, ())
+        == "payment-svc says FAILED (UPI_DECLINED), the gateway has it for 1500 USD, the order is for 1500 INR"
+    )
+    # an attempt failed before it learned the gateway's id has none to compare
+    assert gateway_disagreement(ours("FAILED", "GATEWAY_ERROR", None), record("created"), ORDER, ()) is None
+    assert (
+        gateway_disagreement(ours("SUCCESS"), record("refunded"), ORDER, ())
+        == "payment-svc says SUCCESS, the gateway says refunded, a status the gateway does not have"
+    )
+
+
+def test_a_planted_disagreement_with_the_gateway_fails_the_check_and_the_phase_row() -> None:
+    snapshot = healthy()
+    gateway = list(snapshot.gateway_payments or [])
+    gateway[0] = GatewayRecord("p1", "o1", "failed", 1500, "INR", "gw1")
+    verdict = check(replace(snapshot, gateway_payments=gateway), {"o1", "o2"}, global_checks=False)
+    assert not verdict.ok
+    assert verdict.violations == [
+        Violation("gateway agrees", "p1", "payment-svc says SUCCESS, the gateway says failed")
+    ]
+    assert (verdict.gateway_compared, verdict.gateway_disagreed) == (2, 1)
+    row = phase_row("kill -9 mock-gateway", 2, verdict, 3.0)
+    assert (row.gateway_agreed, row.gateway_compared, row.failed_checks) == (1, 2, 1) and not row.ok
+
+
+def test_a_late_success_without_its_anomaly_is_counted_once_by_the_late_success_check() -> None:
+    verdict = check(replace(healthy(), anomalies=[]))
+    assert [v.check for v in verdict.violations] == ["late success is an anomaly"]
+    assert (verdict.gateway_compared, verdict.gateway_disagreed) == (2, 0)
+
+
+def test_a_capture_we_kept_failed_is_judged_here_when_it_was_no_late_success() -> None:
+    # payment-svc never got the creation's answer, then the gateway's SUCCESS webhook came
+    snapshot = replace(
+        healthy(),
+        payments=[
+            Payment("p1", "o1", "SUCCESS", gateway_payment_id="gw1"),
+            Payment("p2", "o2", "FAILED", "GATEWAY_ERROR"),
+        ],
+        accepted=[AcceptedEvent("e1", "p1", "settlement"), AcceptedEvent("e2", "p2", "settlement")],
+        events=[
+            PaymentEvent("p1", "settled", "webhook", "e1"),
+            PaymentEvent("p2", "conflict_ignored", "webhook", "e2"),
+        ],
+        deliveries=[],
+    )
+    assert check(snapshot).ok, check(snapshot).violations
+    missing = check(replace(snapshot, anomalies=[]))
+    assert missing.violations == [
+        Violation(
+            "gateway agrees",
+            "p2",
+            "payment-svc says FAILED (GATEWAY_ERROR), the gateway says captured and no anomaly was recorded",
+        )
+    ]
+    unknown = check(replace(snapshot, anomalies=None))
+    assert unknown.ok and unknown.gateway_compared == 1
+    assert unknown.not_run == ["gateway agrees: a capture payment-svc kept FAILED needs its anomalies table"]
+
+
+def test_attempts_still_initiated_and_the_harnesss_own_are_not_held_against_the_gateway() -> None:
+    snapshot = healthy()
+    snapshot = replace(
+        snapshot,
+        orders=[*snapshot.orders, Order("o3", "FAILED", None, 100, "INR"), Order("o4", "PAID", None, 100, "INR")],
+        payments=[*snapshot.payments, Payment("p3", "o3", "INITIATED"), Payment("p4", "o4", "SUCCESS", None, "gw4")],
+        views=[*snapshot.views, View("p3", "o3", "INITIATED"), View("p4", "o4", "SUCCESS")],
+        gateway_payments=[*(snapshot.gateway_payments or []), GatewayRecord("p3", "o3", "created", 100, "INR")],
+        harness_payments={"p4"},
+    )
+    verdict = check(snapshot)
+    assert [(v.check, v.subject) for v in verdict.violations] == [("no attempt INITIATED", "p3")]
+    assert (verdict.gateway_compared, verdict.gateway_disagreed) == (2, 0)
+    assert not check(replace(snapshot, harness_payments=frozenset())).ok
+
+
+def test_a_gateway_payment_nobody_has_is_a_disagreement_of_the_whole_run_only() -> None:
+    snapshot = healthy()
+    stray = GatewayRecord("p-stray", "o9", "captured", 100, "INR", "gw9")
+    snapshot = replace(snapshot, gateway_payments=[*(snapshot.gateway_payments or []), stray])
+    assert check(snapshot, {"o1", "o2"}, global_checks=False).ok
+    whole = check(snapshot)
+    assert whole.violations == [
+        Violation("gateway agrees", "p-stray", "the gateway says captured, payment-svc has no such attempt")
+    ]
+    assert (whole.gateway_compared, whole.gateway_disagreed) == (3, 1)
+
+
+def test_without_the_gateways_records_the_comparison_is_not_run() -> None:
+    verdict = check(replace(healthy(), gateway_payments=None))
+    assert verdict.ok and verdict.gateway_compared is None
+    assert verdict.not_run == ["gateway agrees: the gateway does not record its payments"]

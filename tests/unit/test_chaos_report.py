@@ -28,6 +28,8 @@ def row(fault: str, **overrides: object) -> PhaseRow:
         "settle_seconds": 12.34,
         "failed_checks": 0,
         "checks_not_run": 0,
+        "gateway_compared": 111,
+        "gateway_agreed": 111,
     }
     values.update(overrides)
     return PhaseRow(**values)  # type: ignore[arg-type]
@@ -35,23 +37,39 @@ def row(fault: str, **overrides: object) -> PhaseRow:
 
 def test_the_table_has_the_report_columns_and_one_aligned_line_per_phase_and_the_total() -> None:
     table = format_table(
-        [row("kill -9 payment-svc"), row("RabbitMQ restart", lost=2, failed_checks=1, settle_seconds=None)],
+        [
+            row("kill -9 payment-svc"),
+            row("RabbitMQ restart", lost=2, failed_checks=2, settle_seconds=None, gateway_agreed=110),
+        ],
         row("total", payments=222, accepted=300, applied=298, lost=2, failed_checks=1, settle_seconds=None),
     )
     lines = table.splitlines()
     assert [c.strip() for c in lines[0].strip("|").split("|")] == list(COLUMNS)
     assert len({len(line) for line in lines}) == 1, "every line is as wide as the header"
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
-    assert cells[2] == ["kill -9 payment-svc", "111", "150", "150", "0", "0", "12.3 s", "ok"]
-    assert cells[3] == ["RabbitMQ restart", "111", "150", "150", "2", "0", "NOT SETTLED", "1 FAILED"]
+    assert cells[2] == ["kill -9 payment-svc", "111", "150", "150", "0", "0", "12.3 s", "111/111", "ok"]
+    assert cells[3] == ["RabbitMQ restart", "111", "150", "150", "2", "0", "NOT SETTLED", "110/111", "2 FAILED"]
     assert cells[5][0] == "total" and cells[5][4] == "2"
     assert set(lines[1]) == {"|", "-"} and lines[4] == lines[1]
 
 
 def test_unknown_counts_show_as_not_available_and_checks_not_run_are_shown() -> None:
-    table = format_table([row("poison", accepted=None, applied=None, lost=None, checks_not_run=2)])
+    table = format_table(
+        [
+            row(
+                "poison",
+                accepted=None,
+                applied=None,
+                lost=None,
+                checks_not_run=2,
+                gateway_compared=None,
+                gateway_agreed=None,
+            )
+        ]
+    )
     cells = [c.strip() for c in table.splitlines()[2].strip("|").split("|")]
     assert cells[2:5] == ["n/a", "n/a", "n/a"]
+    assert cells[-2] == "n/a"
     assert cells[-1] == "ok, 2 not run"
 
 
@@ -62,6 +80,8 @@ def test_a_phase_row_takes_its_counts_and_problems_from_the_verdict() -> None:
         payments=4,
         accepted=10,
         applied=9,
+        gateway_compared=4,
+        gateway_disagreed=1,
         lost=["e7"],
         applied_twice=["payment p1 settled 2 times"],
         violations=[Violation("queues drained", "q", "1 messages left")],
@@ -70,6 +90,7 @@ def test_a_phase_row_takes_its_counts_and_problems_from_the_verdict() -> None:
     r = phase_row("kill -9 order-svc", 3, verdict, 4.5)
     assert (r.payments, r.accepted, r.applied, r.lost, r.applied_twice) == (3, 10, 9, 1, 1)
     assert (r.failed_checks, r.checks_not_run, r.settle_seconds) == (1, 1, 4.5)
+    assert (r.gateway_agreed, r.gateway_compared) == (3, 4)
     assert r.problems == [
         "queues drained: q: 1 messages left",
         "lost: e7",
@@ -79,6 +100,7 @@ def test_a_phase_row_takes_its_counts_and_problems_from_the_verdict() -> None:
     assert not r.ok
     unknown = phase_row("x", 3, Verdict(accepted=None), 1.0)
     assert unknown.lost is None and unknown.ok
+    assert (unknown.gateway_agreed, unknown.gateway_compared) == (None, None)
     assert not phase_row("x", 3, Verdict(accepted=0, applied=0), None).ok, "a phase that never settled fails"
 
 
@@ -138,5 +160,5 @@ def test_the_dead_letter_of_an_event_is_found_in_the_admin_listing() -> None:
 def test_a_skipped_phase_shows_no_counts_and_fails() -> None:
     skipped = skipped_row("PostgreSQL restart", "the system did not settle after phase 5")
     cells = [c.strip() for c in format_table([skipped]).splitlines()[2].strip("|").split("|")]
-    assert cells == ["PostgreSQL restart", "-", "-", "-", "-", "-", "-", "skipped"]
+    assert cells == ["PostgreSQL restart", "-", "-", "-", "-", "-", "-", "-", "skipped"]
     assert not skipped.ok and skipped.problems == ["skipped: the system did not settle after phase 5"]
