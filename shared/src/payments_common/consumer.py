@@ -23,6 +23,7 @@ from payments_common.errors import PermanentError, ProcessingError
 from payments_common.logging import bound, get_logger
 from payments_common.timeutil import iso, utcnow
 from payments_common.topology import QueueSpec, declare_queue
+from payments_common.waiting import wait_set
 
 log = get_logger(__name__)
 
@@ -99,8 +100,7 @@ class Consumer:
                 await self._queue.cancel(self._tag)
             # let handlers already running finish and ack: an ack sent after the channel's close frame
             # is a channel error that closes the whole connection, other consumers' channels with it
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), drain_seconds)
+            await wait_set(self._idle, drain_seconds)
             with contextlib.suppress(Exception):
                 await self._queue.channel.close()
 

@@ -39,6 +39,7 @@ from payments_common.consumer import ATTEMPT_HEADER, FIRST_FAILURE_HEADER, LAST_
 from payments_common.logging import get_logger
 from payments_common.timeutil import iso, utcnow
 from payments_common.topology import CONSUMER_QUEUES
+from payments_common.waiting import wait_set
 
 log = get_logger(__name__)
 
@@ -446,8 +447,7 @@ async def _holding(
         tag = await source.consume(take, robust=False)
         while not enough.is_set():
             seen = len(received)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(enough.wait(), IDLE_SECONDS)
+            await wait_set(enough, IDLE_SECONDS)
             if len(received) == seen:
                 break
         # stop deliveries before acting: what arrives from now on is not this scan's business

@@ -21,6 +21,7 @@ import orjson
 from payments_common.broker import Publisher
 from payments_common.ids import new_uuid
 from payments_common.logging import get_logger
+from payments_common.waiting import wait_set
 
 log = get_logger(__name__)
 
@@ -146,8 +147,8 @@ class OutboxRelay:
                     continue
                 if claimed >= self._batch_size:
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                # not asyncio.wait_for, which can swallow the stopping cancellation when woken at that moment
+                await wait_set(self._wakeup, self._poll_interval)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -12,7 +12,6 @@ ends with its short transaction). It is per process: run one mock gateway per da
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 
 import asyncpg
@@ -21,6 +20,7 @@ from mock_gateway import repository
 from mock_gateway.delivery import DeliveryResult, WebhookSender
 from mock_gateway.repository import DueDelivery
 from payments_common.logging import bound, get_logger
+from payments_common.waiting import wait_set
 
 log = get_logger(__name__)
 
@@ -104,8 +104,8 @@ class DeliveryWorker:
                     continue  # there may be more due right now
                 if claim.next_due_in_seconds is not None:
                     wait = min(wait, max(claim.next_due_in_seconds, 0.0))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), wait)
+            # not asyncio.wait_for, which can swallow close()'s cancellation when woken at that moment
+            await wait_set(self._wakeup, wait)
 
     def _spawn(self, delivery: DueDelivery) -> None:
         self._in_flight.add(delivery.event_id)
