@@ -78,6 +78,7 @@ async def client(migrated_dsn: str, vhost_amqp_url: str) -> AsyncIterator[TestCl
         AMQP_URL=SecretStr(vhost_amqp_url),
         API_KEYS=SecretStr(",".join(f"{key_id}:{secret}" for key_id, secret in (MERCHANT_A, MERCHANT_B))),
         PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
+        INTERNAL_API_TOKEN=SecretStr("internal-token-0123456789abcdef"),
         API_RATE_BURST=BURST,
         API_RATE_PER_SECOND=0.001,  # no token comes back during the test
         PAYMENT_SVC_URL="http://127.0.0.1:1",

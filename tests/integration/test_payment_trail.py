@@ -24,6 +24,7 @@ from .conftest import migrated_schema
 pytestmark = pytest.mark.integration
 
 SECRET = b"payment-trail-signing-secret"
+INTERNAL_TOKEN = "internal-token-0123456789abcdef"
 
 
 class InstantGateway:
@@ -47,8 +48,9 @@ async def deps(pool: asyncpg.Pool) -> Deps:
 async def client(deps: Deps) -> AsyncIterator[TestClient[Any, Any]]:
     app = base_app(max_body_bytes=4096)
     app[http.DEPS] = deps
-    http.add_routes(app)
-    async with TestClient(TestServer(app)) as test_client:
+    http.add_routes(app, [INTERNAL_TOKEN.encode()])
+    # as order-svc calls it: with the internal API's bearer token on every request
+    async with TestClient(TestServer(app), headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"}) as test_client:
         yield test_client
 
 

@@ -35,6 +35,7 @@ from .conftest import migrated_schema
 pytestmark = pytest.mark.integration
 
 SECRET = b"refund-tests-signing-secret"
+INTERNAL_TOKEN = "internal-token-0123456789abcdef"
 MERCHANT = "m_refunds"
 
 
@@ -82,9 +83,10 @@ def deps(pool: asyncpg.Pool, gateway: StandInGateway) -> Deps:
 async def client(deps: Deps) -> AsyncIterator[TestClient[Any, Any]]:
     app = base_app(max_body_bytes=4096)
     app[http.DEPS] = deps
-    http.add_routes(app)
+    http.add_routes(app, [INTERNAL_TOKEN.encode()])
     refund_http.add_routes(app)
-    async with TestClient(TestServer(app)) as test_client:
+    # as order-svc calls it: with the internal API's bearer token on every request
+    async with TestClient(TestServer(app), headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"}) as test_client:
         yield test_client
 
 

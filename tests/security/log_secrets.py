@@ -5,8 +5,9 @@
 The secrets are the ones in this process's environment, which `payments-stack exec` shares with the
 services it ran: every `API_KEYS` key secret and whole entry, `PAYMENT_SIGNING_SECRET` and each of
 its entries, `WEBHOOK_SECRETS` and each entry, its base64 part and the key in hex, `ADMIN_TOKEN`,
-and the passwords in `DATABASE_URL`, `AMQP_URL` and `SMTP_URL` (and `POSTGRES_PASSWORD`/`RABBITMQ_PASSWORD` when
-set). Every line of every `*.log` file is searched for each, as written and as JSON would escape it.
+`INTERNAL_API_TOKEN` and each of its entries, and the passwords in `DATABASE_URL`, `AMQP_URL` and
+`SMTP_URL` (and `POSTGRES_PASSWORD`/`RABBITMQ_PASSWORD` when set). Every line of every `*.log` file
+is searched for each, as written and as JSON would escape it.
 Every line is also searched for anything that looks like a card number (13 to 19 digits, spaces or dashes
 allowed between them, passing the Luhn check and starting with a known network's BIN), since the tests
 pay by card and no number may reach a log.
@@ -107,6 +108,10 @@ def secrets_from(env: Mapping[str, str]) -> list[Secret]:
         add(f"WEBHOOK_SECRETS entry {n} key hex", key.hex())
 
     add("ADMIN_TOKEN", env.get("ADMIN_TOKEN"))
+    internal = env.get("INTERNAL_API_TOKEN", "")
+    add("INTERNAL_API_TOKEN", internal)
+    for n, entry in enumerate(_entries(internal), 1):
+        add(f"INTERNAL_API_TOKEN entry {n}", entry)
     for name in ("DATABASE_URL", "AMQP_URL", "SMTP_URL"):
         add(f"{name} password", _url_password(env.get(name, "")))
     for name in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD"):

@@ -50,10 +50,16 @@ def test_an_empty_entry_is_refused_by_its_position_without_showing_the_others(ra
     assert OLD not in message and NEW not in message
 
 
+# payment-svc also needs its internal API's token to start
+INTERNAL_TOKEN = "internal-token-0123456789abcdef"
+
+
 def settings_values(cls: type[Any], payment: str, webhook: str = OLD_WH) -> dict[str, Any]:
     values: dict[str, Any] = {"PAYMENT_SIGNING_SECRET": SecretStr(payment)}
     if "WEBHOOK_SECRETS" in cls.model_fields:
         values["WEBHOOK_SECRETS"] = SecretStr(webhook)
+    if "INTERNAL_API_TOKEN" in cls.model_fields:
+        values["INTERNAL_API_TOKEN"] = SecretStr(INTERNAL_TOKEN)
     return values
 
 
@@ -89,7 +95,9 @@ def test_secret_list_parts_names_prefixed_entries_with_and_without_the_prefix() 
 
 
 def test_the_verifiers_read_every_key() -> None:
-    payment = PaymentSettings(PAYMENT_SIGNING_SECRET=SecretStr(f"{OLD},{NEW}"))
+    payment = PaymentSettings(
+        PAYMENT_SIGNING_SECRET=SecretStr(f"{OLD},{NEW}"), INTERNAL_API_TOKEN=SecretStr(INTERNAL_TOKEN)
+    )
     assert payment.payment_signing_keys() == (OLD.encode(), NEW.encode())
     webhook = WebhookGatewaySettings(
         PAYMENT_SIGNING_SECRET=SecretStr(f"{OLD},{NEW}"), WEBHOOK_SECRETS=SecretStr(f"{OLD_WH},{NEW_WH}")
@@ -107,7 +115,8 @@ def test_the_mock_gateway_signs_with_the_first_key_of_each_list_only() -> None:
 
 
 def test_a_single_payment_secret_still_works_everywhere() -> None:
-    assert PaymentSettings(PAYMENT_SIGNING_SECRET=SecretStr(OLD)).payment_signing_keys() == (OLD.encode(),)
+    payment = PaymentSettings(PAYMENT_SIGNING_SECRET=SecretStr(OLD), INTERNAL_API_TOKEN=SecretStr(INTERNAL_TOKEN))
+    assert payment.payment_signing_keys() == (OLD.encode(),)
     mock = MockGatewaySettings(PAYMENT_SIGNING_SECRET=SecretStr(OLD), WEBHOOK_SECRETS=SecretStr(OLD_WH))
     assert mock.payment_signing_key() == OLD.encode()
 

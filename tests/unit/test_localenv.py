@@ -26,20 +26,22 @@ def test_a_new_env_file_holds_every_secret(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o077 == 0
 
 
-def test_an_older_env_file_gets_the_admin_token_appended_and_keeps_its_secrets(tmp_path: Path) -> None:
+@pytest.mark.parametrize("later", LATER_SECRETS)
+def test_an_older_env_file_gets_a_later_token_appended_and_keeps_its_secrets(tmp_path: Path, later: str) -> None:
     path = tmp_path / ".env"
     load_or_create(path)
     original = dotenv_values(path)
-    path.write_text("".join(f"{k}={v}\n" for k, v in original.items() if k != "ADMIN_TOKEN"))
+    path.write_text("".join(f"{k}={v}\n" for k, v in original.items() if k != later))
 
     values, created = load_or_create(path)
     assert not created
-    assert values["ADMIN_TOKEN"] and values["ADMIN_TOKEN"] != original["ADMIN_TOKEN"]
-    for name in SECRET_NAMES:
-        assert values[name] == original[name]
+    assert values[later] and values[later] != original[later]
+    for name in (*SECRET_NAMES, *LATER_SECRETS):
+        if name != later:
+            assert values[name] == original[name]
     # written down, so the next start uses the same token
     again, _ = load_or_create(path)
-    assert again["ADMIN_TOKEN"] == values["ADMIN_TOKEN"]
+    assert again[later] == values[later]
 
 
 def test_the_environment_wins_over_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

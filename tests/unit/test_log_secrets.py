@@ -21,6 +21,7 @@ OLD_PAY, NEW_PAY = "payment-signing-old-0123456789", "payment-signing-new-987654
 WEBHOOK_KEY = b"log-check-webhook-secret-32bytes"
 WEBHOOK_B64 = base64.b64encode(WEBHOOK_KEY).decode()
 ADMIN = "admin-token-abcdefghijklmnop"
+OLD_INTERNAL, NEW_INTERNAL = "internal-token-old-0123456789", "internal-token-new-9876543210"
 DB_PASSWORD = "database-password-0f0f0f"
 AMQP_PASSWORD = "broker-password-1e1e1e"
 
@@ -29,6 +30,7 @@ ENV = {
     "PAYMENT_SIGNING_SECRET": f"{NEW_PAY},{OLD_PAY}",
     "WEBHOOK_SECRETS": f"whsec_{WEBHOOK_B64}",
     "ADMIN_TOKEN": ADMIN,
+    "INTERNAL_API_TOKEN": f"{NEW_INTERNAL},{OLD_INTERNAL}",
     "DATABASE_URL": f"postgresql://payments:{DB_PASSWORD}@db:5432/payments",
     "AMQP_URL": f"amqp://payments:{AMQP_PASSWORD}@mq:5672/",
     "UNRELATED": "not-a-secret-at-all",
@@ -62,6 +64,9 @@ def test_every_kind_of_configured_secret_is_searched_for() -> None:
     assert values["WEBHOOK_SECRETS entry 1 base64"] == WEBHOOK_B64
     assert values["WEBHOOK_SECRETS entry 1 key hex"] == WEBHOOK_KEY.hex()
     assert values["ADMIN_TOKEN"] == ADMIN
+    assert values["INTERNAL_API_TOKEN"] == f"{NEW_INTERNAL},{OLD_INTERNAL}"
+    assert values["INTERNAL_API_TOKEN entry 1"] == NEW_INTERNAL
+    assert values["INTERNAL_API_TOKEN entry 2"] == OLD_INTERNAL
     assert values["DATABASE_URL password"] == DB_PASSWORD
     assert values["AMQP_URL password"] == AMQP_PASSWORD
     assert "not-a-secret-at-all" not in values.values()
@@ -84,6 +89,8 @@ def test_clean_logs_pass_and_say_how_much_was_checked(tmp_path: Path, capsys: py
         (WEBHOOK_B64, "WEBHOOK_SECRETS entry 1 base64"),
         (WEBHOOK_KEY.hex(), "WEBHOOK_SECRETS entry 1 key hex"),
         (ADMIN, "ADMIN_TOKEN"),
+        (NEW_INTERNAL, "INTERNAL_API_TOKEN entry 1"),
+        (OLD_INTERNAL, "INTERNAL_API_TOKEN entry 2"),
         (AMQP_PASSWORD, "AMQP_URL password"),
     ],
 )

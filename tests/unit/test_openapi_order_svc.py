@@ -55,7 +55,11 @@ def test_the_document_is_valid_openapi_3_1() -> None:
 
 
 async def test_every_route_is_documented_and_every_operation_routed() -> None:
-    settings = Settings(API_KEYS=SecretStr(API_KEYS), PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32))
+    settings = Settings(
+        API_KEYS=SecretStr(API_KEYS),
+        PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
+        INTERNAL_API_TOKEN=SecretStr("internal-token-0123456789abcdef"),
+    )
     app = await create_app(settings)  # no I/O until the app starts
     routes = routes_of(app)
     assert ("POST", "/orders") in routes
@@ -198,6 +202,7 @@ async def client() -> AsyncIterator[TestClient[Any, Any]]:
     settings = Settings(
         API_KEYS=SecretStr(API_KEYS),
         PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
+        INTERNAL_API_TOKEN=SecretStr("internal-token-0123456789abcdef"),
         API_RATE_PER_SECOND=0.001,
         API_RATE_BURST=3,
     )

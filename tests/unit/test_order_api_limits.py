@@ -39,6 +39,7 @@ async def make_client() -> AsyncIterator[MakeClient]:
         settings = Settings(
             API_KEYS=SecretStr(",".join(f"{key_id}:{secret}" for key_id, secret in (MERCHANT_A, MERCHANT_B))),
             PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
+            INTERNAL_API_TOKEN=SecretStr("internal-token-0123456789abcdef"),
             TRUSTED_PROXIES="127.0.0.1/32",
             **overrides,
         )

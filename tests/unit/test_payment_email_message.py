@@ -208,7 +208,12 @@ def test_a_malformed_smtp_url_is_refused_without_quoting_it(raw: str) -> None:
 
 
 def _settings(**values: Any) -> Settings:
-    return Settings(API_KEYS=SecretStr("rzp_a:secret-a-123456"), PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32), **values)
+    return Settings(
+        API_KEYS=SecretStr("rzp_a:secret-a-123456"),
+        PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
+        INTERNAL_API_TOKEN=SecretStr("internal-token-0123456789abcdef"),
+        **values,
+    )
 
 
 def test_the_smtp_password_is_one_of_the_secrets_masked_in_logs() -> None:

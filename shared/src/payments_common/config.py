@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -92,6 +93,33 @@ def _signing_secrets_valid(value: SecretStr) -> SecretStr:
 
 # PAYMENT_SIGNING_SECRET as a setting: refused at start-up when an entry is empty
 SigningSecrets = Annotated[SecretStr, AfterValidator(_signing_secrets_valid)]
+
+
+# RFC 6750's token characters, so that a token goes into a header as it is; long enough not to be guessed
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]{16,}=*")
+
+
+def parse_bearer_tokens(raw: str, name: str = "INTERNAL_API_TOKEN") -> list[bytes]:
+    """Comma-separated bearer tokens; the first is sent, all are accepted (several only while one is
+    rotated). An empty entry is refused as in `parse_signing_secrets`; so is one shorter than 16
+    characters or with a character a header cannot carry as it is."""
+    tokens: list[bytes] = []
+    for n, item in enumerate(part.strip() for part in raw.split(",")):
+        if not item:
+            raise ConfigError(f"{name} entry {n + 1} is empty")
+        if not _BEARER_TOKEN.fullmatch(item):
+            raise ConfigError(f"{name} entry {n + 1} is not 16 or more of A-Z a-z 0-9 . _ ~ + / -")
+        tokens.append(item.encode())
+    return tokens
+
+
+def _bearer_tokens_valid(value: SecretStr) -> SecretStr:
+    parse_bearer_tokens(value.get_secret_value())
+    return value
+
+
+# INTERNAL_API_TOKEN as a setting: refused at start-up when an entry is empty or malformed
+BearerTokens = Annotated[SecretStr, AfterValidator(_bearer_tokens_valid)]
 
 
 def secret_list_parts(raw: str, prefix: str = "") -> list[str]:

@@ -14,20 +14,22 @@ from payments_tools.mail_catcher import LOCAL_SMTP_URL
 
 SECRET_NAMES = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
 # added after the first release: generated into an existing `.env` that lacks them
-LATER_SECRETS = ("ADMIN_TOKEN",)
+LATER_SECRETS = ("ADMIN_TOKEN", "INTERNAL_API_TOKEN")
 # not secrets, but read by payments-stack itself (is there a mail catcher to start?), so the environment
 # must win over the file for them too
 STACK_SETTINGS = ("SMTP_URL", "SMTP_FROM")
 
 
 def generate_secrets() -> dict[str, str]:
-    """Two merchants' keys (so merchant scoping can be tried), a payment signing key, a webhook key."""
+    """Two merchants' keys (so merchant scoping can be tried), a payment signing key, a webhook key, the
+    admin API's token and the internal API's (order-svc to payment-svc)."""
     keys = ",".join(f"rzp_test_{secrets.token_hex(6)}:{secrets.token_urlsafe(24)}" for _ in range(2))
     return {
         "API_KEYS": keys,
         "PAYMENT_SIGNING_SECRET": secrets.token_hex(32),
         "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "ADMIN_TOKEN": secrets.token_urlsafe(32),
+        "INTERNAL_API_TOKEN": secrets.token_urlsafe(32),
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 
 from payment_svc.admin import anomaly_json
 from payment_svc.gateway_client import GatewayClient
@@ -20,10 +21,15 @@ from payment_svc.settings import SCHEMA, Settings
 from payments_common import db
 
 
+class ConsoleSettings(Settings):
+    # the console runs the reconciler and never serves the internal API: it needs no token of its own
+    INTERNAL_API_TOKEN: SecretStr = SecretStr("")
+
+
 def payment_settings(env: Mapping[str, str]) -> Settings:
     """payment-svc's settings from `env` (fields it does not know are ignored)."""
-    known = {name: value for name, value in env.items() if name in Settings.model_fields}
-    return Settings(**known)  # type: ignore[arg-type]
+    known = {name: value for name, value in env.items() if name in ConsoleSettings.model_fields}
+    return ConsoleSettings(**known)  # type: ignore[arg-type]
 
 
 async def reconcile_once(env: Mapping[str, str], older_than: float | None) -> dict[str, Any]:

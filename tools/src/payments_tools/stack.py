@@ -418,7 +418,14 @@ def main() -> None:
     # tests get their own database and fresh secrets unless the environment gives them
     env = {
         name: os.environ[name]
-        for name in ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS", "ADMIN_TOKEN", "SMTP_URL")
+        for name in (
+            "API_KEYS",
+            "PAYMENT_SIGNING_SECRET",
+            "WEBHOOK_SECRETS",
+            "ADMIN_TOKEN",
+            "INTERNAL_API_TOKEN",
+            "SMTP_URL",
+        )
         if os.environ.get(name)
     }
     env = {**generate_secrets(), **env}

@@ -44,7 +44,7 @@ async def create_app(settings: Settings) -> web.Application:
             )
             deps = Deps(
                 pool=pool,
-                payments=PaymentsClient(session, settings.PAYMENT_SVC_URL),
+                payments=PaymentsClient(session, settings.PAYMENT_SVC_URL, settings.internal_api_token()),
                 signing_keys=settings.payment_signing_keys(),
             )
             app[http.DEPS] = deps

@@ -9,9 +9,11 @@ from payments_common.client_address import Cidrs
 from payments_common.config import (
     ORDER_SVC_PORT,
     ApiKey,
+    BearerTokens,
     CommonSettings,
     SigningSecrets,
     parse_api_keys,
+    parse_bearer_tokens,
     parse_signing_secrets,
     port_of,
     secret_list_parts,
@@ -26,6 +28,9 @@ class Settings(CommonSettings):
     API_KEYS: SecretStr
     # comma-separated, as payment-svc reads it: `POST /payments/verify` accepts a signature made with any key
     PAYMENT_SIGNING_SECRET: SigningSecrets
+    # sent as the bearer token of every call to payment-svc's internal API; comma-separated as
+    # payment-svc reads it, the first is sent
+    INTERNAL_API_TOKEN: BearerTokens
     PAYMENT_SVC_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
     CONSUMER_PREFETCH: int = Field(default=32, gt=0)
     # per API key once authenticated, and per source address for failed authentications (order_svc/limits.py)
@@ -73,10 +78,14 @@ class Settings(CommonSettings):
     def payment_signing_keys(self) -> tuple[bytes, ...]:
         return tuple(parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value()))
 
+    def internal_api_token(self) -> str:
+        return parse_bearer_tokens(self.INTERNAL_API_TOKEN.get_secret_value())[0].decode()
+
     def secrets(self) -> list[str]:
         return [
             *(key.secret.get_secret_value() for key in self.api_keys().values()),
             *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
+            *secret_list_parts(self.INTERNAL_API_TOKEN.get_secret_value()),
             *self._smtp_password(),
         ]
 

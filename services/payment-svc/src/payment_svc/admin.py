@@ -7,7 +7,6 @@ an unconfigured deployment exposes nothing. The operations are the library's, th
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import asyncpg
@@ -18,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from payment_svc.reconciler import Reconciler
 from payment_svc.repository import Anomaly, list_anomalies
 from payments_common import dlq
-from payments_common.errors import BAD_REQUEST, NOT_FOUND, UNAUTHORIZED, ApiError
-from payments_common.http import Handler, json_response, parse_model, read_json_object
+from payments_common.bearer import bearer_middleware
+from payments_common.errors import BAD_REQUEST, NOT_FOUND, ApiError
+from payments_common.http import json_response, parse_model, read_json_object
 from payments_common.outbox_status import outbox_status
 from payments_common.timeutil import iso
 
@@ -27,33 +27,9 @@ PREFIX = "/admin/"
 RECONCILER = web.AppKey("reconciler", Reconciler)
 CONNECTION = web.AppKey("admin_connection", AbstractRobustConnection)
 POOL = web.AppKey("admin_pool", asyncpg.Pool)
-_TOKEN = web.AppKey("admin_token", bytes)
 
-FORBIDDEN = "FORBIDDEN"
 # the services whose outboxes the console watches; they share the database, each in its schema
 OUTBOX_SCHEMAS = ("orders", "payments")
-
-
-def _bearer(header: str | None) -> bytes | None:
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip().encode()
-
-
-@web.middleware
-async def admin_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(PREFIX):
-        expected = request.app[_TOKEN]
-        if not expected:
-            raise ApiError(403, FORBIDDEN, "the admin API is disabled: ADMIN_TOKEN is not set")
-        given = _bearer(request.headers.get("Authorization"))
-        # constant time, so the answer's timing says nothing about how much of a guess was right
-        if given is None or not hmac.compare_digest(given, expected):
-            raise ApiError(401, UNAUTHORIZED, "a valid admin bearer token is required")
-    return await handler(request)
 
 
 class ReconcileBody(BaseModel):
@@ -169,8 +145,8 @@ async def outbox(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, token: SecretStr | None) -> None:
-    app[_TOKEN] = token.get_secret_value().encode() if token is not None else b""
-    app.middlewares.append(admin_auth)
+    accepted = [token.get_secret_value().encode()] if token is not None and token.get_secret_value() else []
+    app.middlewares.append(bearer_middleware(PREFIX, accepted, api="admin", setting="ADMIN_TOKEN"))
     app.router.add_get("/admin/dlq", dlq_list)
     app.router.add_get("/admin/dlq/{message_id}", dlq_show)
     app.router.add_post("/admin/dlq/requeue", dlq_requeue)

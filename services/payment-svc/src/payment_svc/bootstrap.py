@@ -23,7 +23,7 @@ from payments_common.tasks import cancel_and_wait, start_outbox_work
 
 async def create_app(settings: Settings) -> web.Application:
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
-    http.add_routes(app)
+    http.add_routes(app, settings.internal_api_tokens())
     refund_http.add_routes(app)
     admin.add_routes(app, settings.ADMIN_TOKEN)
 

@@ -1,8 +1,13 @@
-"""payment-svc's internal HTTP API, called by order-svc. Views parse and answer; handlers decide."""
+"""payment-svc's internal HTTP API, called by order-svc. Views parse and answer; handlers decide.
+
+Every route under `/internal/` (refund_http's too) needs order-svc's bearer token, `INTERNAL_API_TOKEN`:
+the network alone is not the credential, so a process that can reach the port cannot create payments.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -10,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from payment_svc.handlers import Deps, InitiatePayment, get_payment, get_payment_events, initiate_payment, snapshot
 from payment_svc.repository import PaymentEventRow
+from payments_common.bearer import bearer_middleware
 from payments_common.errors import NOT_FOUND, ApiError
 from payments_common.http import CORRELATION_ID, json_response, parse_model, read_json_object
 from payments_common.timeutil import iso
 
 DEPS = web.AppKey("deps", Deps)
+PREFIX = "/internal/"
 
 
 class InitiateBody(BaseModel):
@@ -73,7 +80,10 @@ async def read_payment_events(request: web.Request) -> web.Response:
     return json_response({"paymentId": payment_id, "events": [_event_json(event) for event in trail]})
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, tokens: Sequence[bytes]) -> None:
+    """The routes, and the token check in front of the whole prefix: any of `tokens` is accepted. Checked
+    after the body middleware, so the input limits answer (413, 408) as on every other route."""
+    app.middlewares.append(bearer_middleware(PREFIX, tokens, api="internal", setting="INTERNAL_API_TOKEN"))
     app.router.add_post("/internal/payments", create_payment)
     app.router.add_get("/internal/payments/{payment_id}", read_payment)
     app.router.add_get("/internal/payments/{payment_id}/events", read_payment_events)

@@ -61,5 +61,6 @@ async def read_refund(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """Under the `/internal/` prefix, behind the bearer token `http.add_routes` checks there."""
     app.router.add_post("/internal/payments/{payment_id}/refunds", post_refund)
     app.router.add_get("/internal/refunds/{refund_id}", read_refund)

@@ -5,8 +5,10 @@ from pydantic import Field, SecretStr
 from payment_svc.reconciler import ReconcileConfig
 from payments_common.config import (
     PAYMENT_SVC_PORT,
+    BearerTokens,
     CommonSettings,
     SigningSecrets,
+    parse_bearer_tokens,
     parse_signing_secrets,
     port_of,
     secret_list_parts,
@@ -28,6 +30,9 @@ class Settings(CommonSettings):
     ORDER_CONFIRM_AFTER_SECONDS: float = Field(default=120.0, ge=0)
     # bearer credential of the admin API; unset, the admin API refuses every call
     ADMIN_TOKEN: SecretStr | None = None
+    # bearer credential order-svc sends on every `/internal/` call; comma-separated, every token is
+    # accepted (several while one is rotated). Required: the internal API has no unauthenticated mode
+    INTERNAL_API_TOKEN: BearerTokens
 
     def reconcile_config(self) -> ReconcileConfig:
         return ReconcileConfig(
@@ -43,8 +48,12 @@ class Settings(CommonSettings):
     def payment_signing_keys(self) -> tuple[bytes, ...]:
         return tuple(parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value()))
 
+    def internal_api_tokens(self) -> tuple[bytes, ...]:
+        return tuple(parse_bearer_tokens(self.INTERNAL_API_TOKEN.get_secret_value()))
+
     def secrets(self) -> list[str]:
         values = secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value())
+        values.extend(secret_list_parts(self.INTERNAL_API_TOKEN.get_secret_value()))
         if self.ADMIN_TOKEN is not None:
             values.append(self.ADMIN_TOKEN.get_secret_value())
         return values
