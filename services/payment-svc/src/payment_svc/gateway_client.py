@@ -131,22 +131,8 @@ class GatewayClient:
 
     async def find_payment(self, *, gateway_payment_id: str | None, payment_id: str) -> GatewayRecord | None:
         """The gateway's record, by its id when we know it, else by ours; None when it has none."""
-        if gateway_payment_id is not None:
-            url, params = f"{self._base_url}/v1/payments/{gateway_payment_id}", {}
-        else:
-            url, params = f"{self._base_url}/v1/payments", {"paymentId": payment_id}
-        try:
-            async with self._session.get(url, params=params) as response:
-                if response.status == 404:
-                    return None
-                if response.status >= 500:
-                    raise GatewayUnavailable(f"gateway answered {response.status}")
-                if response.status >= 400:
-                    raise GatewayRejected(f"gateway refused the lookup: {response.status}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise GatewayUnavailable(f"gateway unreachable: {type(exc).__name__}") from exc
-        return GatewayRecord.from_json(data)
+        data = await self._lookup("payments", gateway_payment_id, {"paymentId": payment_id}, "lookup")
+        return None if data is None else GatewayRecord.from_json(data)
 
     async def create_refund(
         self,
@@ -169,10 +155,16 @@ class GatewayClient:
 
     async def find_refund(self, *, gateway_refund_id: str | None, refund_id: str) -> GatewayRefundRecord | None:
         """The gateway's refund, by its id when we know it, else by ours; None when it has none."""
-        if gateway_refund_id is not None:
-            url, params = f"{self._base_url}/v1/refunds/{gateway_refund_id}", {}
+        data = await self._lookup("refunds", gateway_refund_id, {"refundId": refund_id}, "refund lookup")
+        return None if data is None else GatewayRefundRecord.from_json(data)
+
+    async def _lookup(self, collection: str, gateway_id: str | None, ours: dict[str, str], what: str) -> Any:
+        """`GET /v1/<collection>/<gateway id>`, or by our id as a query when the gateway's is unknown: the
+        JSON answer, None for a 404."""
+        if gateway_id is not None:
+            url, params = f"{self._base_url}/v1/{collection}/{gateway_id}", {}
         else:
-            url, params = f"{self._base_url}/v1/refunds", {"refundId": refund_id}
+            url, params = f"{self._base_url}/v1/{collection}", ours
         try:
             async with self._session.get(url, params=params) as response:
                 if response.status == 404:
@@ -180,11 +172,10 @@ class GatewayClient:
                 if response.status >= 500:
                     raise GatewayUnavailable(f"gateway answered {response.status}")
                 if response.status >= 400:
-                    raise GatewayRejected(f"gateway refused the refund lookup: {response.status}")
-                data = await response.json(content_type=None)
+                    raise GatewayRejected(f"gateway refused the {what}: {response.status}")
+                return await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise GatewayUnavailable(f"gateway unreachable: {type(exc).__name__}") from exc
-        return GatewayRefundRecord.from_json(data)
 
     async def _post_retrying(self, path: str, body: dict[str, Any], correlation_id: str | None, what: str) -> Any:
         """The gateway's JSON answer, retried while it is unreachable or answers 5xx: safe because the gateway is
