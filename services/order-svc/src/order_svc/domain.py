@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -148,32 +149,36 @@ class UpiMethod(BaseModel):
     vpa: Annotated[StrictStr, Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$")]
 
 
+def _member_of(names: frozenset[str]) -> Callable[[str], str]:
+    """The check that a string is one of `names`, naming them all in the error."""
+    listed = ", ".join(sorted(names))
+
+    def known(value: str) -> str:
+        if value not in names:
+            raise ValueError(f"must be one of {listed}")
+        return value
+
+    return known
+
+
+WalletProvider = Annotated[
+    StrictStr, Field(json_schema_extra={"enum": sorted(WALLETS)}), AfterValidator(_member_of(WALLETS))
+]
+BankCode = Annotated[StrictStr, Field(json_schema_extra={"enum": sorted(BANKS)}), AfterValidator(_member_of(BANKS))]
+
+
 class WalletMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["wallet"]
-    provider: Annotated[StrictStr, Field(json_schema_extra={"enum": sorted(WALLETS)})]
-
-    @field_validator("provider")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in WALLETS:
-            raise ValueError(f"must be one of {', '.join(sorted(WALLETS))}")
-        return value
+    provider: WalletProvider
 
 
 class NetbankingMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["netbanking"]
-    bank: Annotated[StrictStr, Field(json_schema_extra={"enum": sorted(BANKS)})]
-
-    @field_validator("bank")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in BANKS:
-            raise ValueError(f"must be one of {', '.join(sorted(BANKS))}")
-        return value
+    bank: BankCode
 
 
 PaymentMethod = Annotated[CardMethod | UpiMethod | WalletMethod | NetbankingMethod, Field(discriminator="type")]
