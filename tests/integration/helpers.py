@@ -53,3 +53,9 @@ async def is_waiting_on_lock(conn: asyncpg.Connection, pid: int) -> bool:
     """True while backend `pid` is blocked on a heavyweight lock (a row or a unique key)."""
     wait = await conn.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid)
     return bool(wait == "Lock")
+
+
+async def outbox_types(pool: asyncpg.Pool, aggregate_id: str) -> list[str]:
+    """The event types the outbox holds for one aggregate (a payment, a refund), oldest first."""
+    rows = await pool.fetch("SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY created_at", aggregate_id)
+    return [row["event_type"] for row in rows]

@@ -26,7 +26,7 @@ from payments_common.events import WebhookEnvelope, WebhookPayload
 from payments_common.timeutil import utcnow
 
 from .conftest import migrated_schema
-from .helpers import eventually
+from .helpers import eventually, outbox_types
 from .test_mock_gateway_http import PAYMENT_SECRET, StubReceiver, gateway_tables, running_gateway, serving_receiver
 
 pytestmark = pytest.mark.integration
@@ -73,10 +73,7 @@ class World:
         return [(row["kind"], row["source"]) for row in rows]
 
     async def outbox_types(self, payment_id: str) -> list[str]:
-        rows = await self.pool.fetch(
-            "SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY created_at", payment_id
-        )
-        return [row["event_type"] for row in rows]
+        return await outbox_types(self.pool, payment_id)
 
     def webhooks_for(self, payment_id: str) -> list[WebhookEnvelope]:
         return [

@@ -27,7 +27,7 @@ from payments_common.events import RefundWebhookEnvelope, RefundWebhookPayload, 
 from payments_common.timeutil import utcnow
 
 from .conftest import migrated_schema
-from .helpers import eventually
+from .helpers import eventually, outbox_types
 from .test_mock_gateway_http import PAYMENT_SECRET, StubReceiver, gateway_tables, running_gateway, serving_receiver
 
 pytestmark = pytest.mark.integration
@@ -98,10 +98,7 @@ class World:
         return [(row["kind"], row["source"]) for row in rows]
 
     async def outbox_types(self, refund_id: str) -> list[str]:
-        rows = await self.pool.fetch(
-            "SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY created_at", refund_id
-        )
-        return [row["event_type"] for row in rows]
+        return await outbox_types(self.pool, refund_id)
 
     async def refunded_total(self, payment_id: str) -> int:
         return int(await self.pool.fetchval("SELECT amount_refunded FROM payments WHERE id = $1", payment_id))
