@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
@@ -22,13 +23,15 @@ from payments_common.broker import Publisher, PublishError
 from payments_common.errors import PermanentError, ProcessingError
 from payments_common.logging import bound, get_logger
 from payments_common.timeutil import iso, utcnow
-from payments_common.topology import QueueSpec, declare_queue
+from payments_common.topology import QueueSpec, declare_consumers_queue, declare_queue
 from payments_common.waiting import wait_set
 
 log = get_logger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
+# a decoded message's step: its id, the message, its correlation id (see `payments_common.inbox.claim_once`)
+Step = Callable[[str, M, str | None], Awaitable[None]]
 
 ATTEMPT_HEADER = "retry-attempt"
 FIRST_FAILURE_HEADER = "first-failure-at"
@@ -194,3 +197,57 @@ async def start_consumer(
     stack.push_async_callback(consumer.stop)
     await consumer.start()
     return consumer
+
+
+def handler(model: type[M], step: Step[M]) -> Handler:
+    """A queue's handler: decode each message as `model` (a malformed one is dead-lettered) and take `step`."""
+
+    async def handle(message: AbstractIncomingMessage) -> None:
+        message_id, body = decode(message, model)
+        await step(message_id, body, message.correlation_id)
+
+    return handle
+
+
+def by_message_type(handlers: Mapping[str, Handler], default: Handler) -> Handler:
+    """One queue carrying several messages: the AMQP message type (kept through retry tiers and dead-letter
+    requeues, unlike the routing key) says which handler takes one."""
+
+    async def handle(message: AbstractIncomingMessage) -> None:
+        await handlers.get(message.type or "", default)(message)
+
+    return handle
+
+
+@dataclass(frozen=True, slots=True)
+class Consumes:
+    """A row of a service's consumer table: the queue and the handler of its messages; `prefetch` None
+    takes the service's CONSUMER_PREFETCH."""
+
+    spec: QueueSpec
+    handler: Handler
+    prefetch: int | None = None
+
+
+async def start_consumers(
+    stack: contextlib.AsyncExitStack,
+    connection: AbstractRobustConnection,
+    publisher: Publisher,
+    table: list[Consumes],
+    *,
+    publishes_into: tuple[QueueSpec, ...] = (),
+    retry_delays_ms: tuple[int, ...],
+    prefetch: int,
+) -> list[Consumer]:
+    """A service's start-up of its messaging: first the queues it publishes into (they must exist before the
+    outbox relay's first mandatory publish), then one consumer per row of its table, each with the configured
+    retry tiers; all stopped, running handlers let finish, when `stack` closes."""
+    for spec in publishes_into:
+        await declare_consumers_queue(connection, spec.with_retry_delays(retry_delays_ms))
+    started = []
+    for row in table:
+        spec = row.spec.with_retry_delays(retry_delays_ms)
+        started.append(
+            await start_consumer(stack, connection, spec, row.handler, publisher, prefetch=row.prefetch or prefetch)
+        )
+    return started

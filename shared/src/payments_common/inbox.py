@@ -3,7 +3,23 @@ applies it, so a redelivery finds the claim and does nothing, and a rollback rel
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import asyncpg
+from pydantic import BaseModel
+
+from payments_common.logging import get_logger
+from payments_common.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+# what a consumer does with one decoded message: its id, the message, the correlation id it carried
+Step = Callable[[str, M, str | None], Awaitable[None]]
+# the part of a step that runs inside the unit of work, after the claim
+Apply = Callable[[UnitOfWork, M, str | None], Awaitable[None]]
+Duplicate = Callable[[UnitOfWork, M], Awaitable[None]]
 
 
 async def claim(conn: asyncpg.Connection, consumer: str, message_id: str) -> bool:
@@ -18,3 +34,23 @@ async def claim(conn: asyncpg.Connection, consumer: str, message_id: str) -> boo
         message_id,
     )
     return row is not None
+
+
+def claim_once(
+    pool: asyncpg.Pool, consumer: str, apply: Apply[M], *, on_duplicate: Duplicate[M] | None = None
+) -> Step[M]:
+    """The step every consumer of this system takes: open a unit of work, claim the message for
+    `consumer`, and apply it in that same transaction; a message claimed before is logged (and handed to
+    `on_duplicate`, which may record it) and applies nothing. An exception rolls back the claim with
+    the effects, so the retry tiers bring the message back whole."""
+
+    async def step(message_id: str, message: M, correlation_id: str | None) -> None:
+        async with UnitOfWork(pool) as uow:
+            if not await claim(uow.conn, consumer, message_id):
+                if on_duplicate is not None:
+                    await on_duplicate(uow, message)
+                log.info("message.duplicate_ignored", consumer=consumer)
+                return
+            await apply(uow, message, correlation_id)
+
+    return step

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from pydantic import BaseModel
 
 from payments_common.broker import Publisher
 from payments_common.ids import new_uuid
@@ -44,6 +45,29 @@ class OutboxEvent:
     payload: dict[str, Any]
     headers: dict[str, Any] = field(default_factory=dict)
     id: uuid.UUID = field(default_factory=new_uuid)
+
+
+def event(
+    body: BaseModel,
+    *,
+    aggregate_type: str,
+    aggregate_id: str,
+    event_type: str,
+    exchange: str,
+    routing_key: str | None = None,
+    correlation_id: str | None = None,
+) -> OutboxEvent:
+    """The one way an outbox event is made: a typed message, routed by its type unless told otherwise;
+    the request's correlation id, when there is one, travels with it as a header."""
+    return OutboxEvent(
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        event_type=event_type,
+        exchange=exchange,
+        routing_key=routing_key or event_type,
+        payload=body.model_dump(mode="json"),
+        headers={"correlation-id": correlation_id} if correlation_id else {},
+    )
 
 
 async def write(conn: asyncpg.Connection, events: list[OutboxEvent]) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any, TypeVar
 
 import asyncpg
 
 from payments_common import outbox
 from payments_common.outbox import OutboxEvent
+
+R = TypeVar("R")
 
 
 class UnitOfWork:
@@ -23,12 +27,21 @@ class UnitOfWork:
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self.events: list[OutboxEvent] = []
+        self._repositories: dict[Callable[[asyncpg.Connection], Any], Any] = {}
 
     @property
     def conn(self) -> asyncpg.Connection:
         if self._conn is None:
             raise RuntimeError("unit of work used outside `async with`")
         return self._conn
+
+    def repo(self, repository: Callable[[asyncpg.Connection], R]) -> R:
+        """The repository class `repository` on this unit's connection (one instance per unit), so every
+        query a use case makes runs in the unit's transaction."""
+        found = self._repositories.get(repository)
+        if found is None:
+            found = self._repositories[repository] = repository(self.conn)
+        return found
 
     def emit(self, event: OutboxEvent) -> None:
         self.events.append(event)
@@ -64,3 +77,4 @@ class UnitOfWork:
             await self._pool.release(self._conn)
             self._conn = None
             self._tx = None
+            self._repositories.clear()
