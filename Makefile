@@ -1,5 +1,5 @@
-# The two commands: `make run` starts the whole system, `make test` runs every test tier and the
-# contract's acceptance suite against a system it starts and stops itself.
+# The two commands: `make run` starts the whole system, `make test` runs every test tier, and the public
+# contract's acceptance suite when it is there, against a system it starts and stops itself.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -8,37 +8,52 @@ VENV := .venv
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
 BIN := $(VENV)/bin
+# the contract's black-box acceptance suite, kept outside this repository; where it is absent (a plain
+# clone) `make test` and `make acceptance` say it was skipped
 ACCEPTANCE ?= ../shared/acceptance
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
-.PHONY: help install services migrate run test lint unit integration system e2e acceptance clean chaos fuzz bench-flood attacks
+.PHONY: help install install-runtime services migrate run test lint unit integration system e2e acceptance \
+	clean chaos fuzz bench-flood bench attacks
 
 help:
-	@echo "make run    install, migrate, start every service (Ctrl-C stops them)"
-	@echo "make test   install, start PostgreSQL/RabbitMQ if needed, lint, unit, integration, e2e, acceptance"
-	@echo "make chaos  fault tests: 1,000 payments under kill -9, broker and database restarts; restarts the local"
-	@echo "            PostgreSQL and RabbitMQ (see README, Fault tests)"
-	@echo "make fuzz   schemathesis against the running system (its own database and vhost), a few minutes"
+	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them)"
+	@echo "make test         start PostgreSQL/RabbitMQ if needed; lint, unit, integration, e2e, acceptance"
+	@echo "make lint | unit | integration    one tier each"
+	@echo "make e2e          the e2e tier against a system payments-stack starts and stops"
+	@echo "make acceptance   the acceptance suite in $(ACCEPTANCE) the same way; skipped if absent"
+	@echo "make system       e2e and acceptance against one system, then no secret in its logs"
+	@echo "make chaos        1,000 payments under kill -9 and restarts of the local PostgreSQL and RabbitMQ"
+	@echo "make fuzz         schemathesis against the running system's OpenAPI documents, about a minute"
+	@echo "make attacks      hostile requests against the system; prints what each was answered and changed"
 	@echo "make bench-flood  genuine webhook latency with and without a flood of forged ones, about 3 minutes"
-	@echo "make attacks  hostile requests against the running system; prints what each was answered and changed"
-	@echo "make lint | unit | integration | system | migrate | clean"
+	@echo "make bench        whole lifecycles against their database, ingress, broker and order bounds (QUICK=1)"
+	@echo "make migrate | install | clean"
+	@echo "docs/testing.md explains each; take /tmp/payments-system.lock for the ones on ports 8080-8083"
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# exactly the versions in uv.lock, every workspace member installed editable into .venv
+# exactly the versions in uv.lock, every workspace member installed editable into .venv, with the dev group
+# (test and lint tools)
 install: $(UV)
 	$(UV) sync --frozen --all-packages --quiet
+
+# what the services need: every workspace member, no dependency group. --inexact keeps what is there
+# already (the dev tools of an earlier `make install`, and uv itself, which the dev group pins) instead of
+# removing it
+install-runtime: $(UV)
+	$(UV) sync --frozen --all-packages --no-default-groups --inexact --quiet
 
 services:
 	@scripts/ensure-services.sh
 
-migrate: install services
+migrate: install-runtime services
 	$(BIN)/payments-migrate
 
-run: install services
+run: install-runtime services
 	$(BIN)/payments-stack run
 
 lint: install
@@ -52,16 +67,34 @@ unit: install
 integration: install services
 	$(BIN)/pytest -q tests/integration
 
-# e2e and acceptance run against one system that payments-stack starts, with fresh secrets and its own
+# e2e and acceptance run against a system that payments-stack starts, with fresh secrets and its own
 # database and RabbitMQ vhost (both payments_test), and stops afterwards; short retry tiers, so a dead
-# letter is made in seconds
+# letter is made in seconds. Each run ends by checking that no configured secret reached the services'
+# logs of that run. E2E_ARGS passes pytest options to the e2e tier (-k, -x …)
+STACK_EXEC = AMQP_URL=$$(scripts/test-vhost.sh payments_test) RETRY_DELAYS_MS=100,200,400 \
+	$(BIN)/payments-stack exec --
+E2E_RUN = $(BIN)/pytest -q tests/e2e $(E2E_ARGS)
+LOG_CHECK = $(BIN)/python -m tests.security.log_secrets .run/logs
+ifneq ($(wildcard $(ACCEPTANCE)),)
+ACCEPTANCE_RUN = echo "acceptance suite: $(ACCEPTANCE)" && \
+	$(BIN)/python -m pytest -p no:cacheprovider -p no:asyncio -q $(ACCEPTANCE)
+else
+ACCEPTANCE_RUN = echo "acceptance suite: skipped ($(ACCEPTANCE) not found)"
+endif
+
 system: install services
-	AMQP_URL=$$(scripts/test-vhost.sh payments_test) RETRY_DELAYS_MS=100,200,400 \
-	  $(BIN)/payments-stack exec -- bash -c '\
-	  $(BIN)/pytest -q tests/e2e && \
-	  echo "acceptance suite: $(ACCEPTANCE)" && \
-	  $(BIN)/python -m pytest -p no:cacheprovider -p no:asyncio -q $(ACCEPTANCE) && \
-	  $(BIN)/python -m tests.security.log_secrets .run/logs'
+	$(STACK_EXEC) bash -c '$(E2E_RUN) && $(ACCEPTANCE_RUN) && $(LOG_CHECK)'
+
+e2e: install services
+	$(STACK_EXEC) bash -c '$(E2E_RUN) && $(LOG_CHECK)'
+
+ifneq ($(wildcard $(ACCEPTANCE)),)
+acceptance: install services
+	$(STACK_EXEC) bash -c '$(ACCEPTANCE_RUN) && $(LOG_CHECK)'
+else
+acceptance:
+	@$(ACCEPTANCE_RUN)
+endif
 
 test: lint unit integration system
 
@@ -90,6 +123,15 @@ fuzz: install services
 # Take the shared lock like `make system` does. BENCH_FLOOD_ARGS passes options (--help lists them)
 bench-flood: install services
 	$(BIN)/payments-stack exec -- $(BIN)/python benchmarks/webhook_flood.py $(BENCH_FLOOD_ARGS)
+
+# whole payment lifecycles (create, initiate, signed webhook with some duplicated, PAID/FAILED) through a
+# system payments-stack exec starts on its own database and vhost (payments_bench), then the bounds it is
+# held against (pgbench over the lifecycle's SQL, a minimal ingress, raw aio-pika, a minimal order app) at
+# the same loads; prints the table, writes benchmarks/results/{full,quick}.{json,png}. Takes
+# /tmp/payments-system.lock itself. QUICK=1 is CI-sized (about a minute); BENCH_ARGS passes options
+# (--concurrency 16,64 --rate 40 --lifecycles 500 …; --help lists them). docs/performance.md explains it
+bench: install services
+	$(BIN)/python -m benchmarks.bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache
