@@ -69,6 +69,11 @@ class Publisher:
                 )
             return self._exchanges[name]
 
+    @property
+    def channel(self) -> AbstractChannel | None:
+        """The channel publishes go out on, None before the first or after one that closed it."""
+        return self._channel
+
     async def open(self) -> None:
         """Open the channel now, at start-up: a channel opened lazily inside a request would carry
         that request's log context into every later log line of the channel."""

@@ -1,6 +1,7 @@
 """aiohttp pieces every service shares: JSON errors (never a stack trace), correlation ids, JSON
 bodies that must be objects, input limits (body size, header size and count, JSON nesting, slow
-clients), and a health route."""
+clients), a health route, and the observability routes (payments_common.observability: /healthz,
+/readyz, /metrics) with the HTTP metrics' middleware."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from payments_common import observability
 from payments_common.errors import SERVER_ERROR, SERVICE_UNAVAILABLE, ApiError, bad_request
 from payments_common.ids import new_uuid
 from payments_common.logging import bound, get_logger
@@ -249,12 +251,15 @@ async def health(_: web.Request) -> web.Response:
 
 
 def base_app(*, max_body_bytes: int, success_flag: bool = False, limits: HttpLimits | None = None) -> web.Application:
-    """`limits` default to the environment's (`HttpLimits`), so every service has them without wiring."""
+    """`limits` default to the environment's (`HttpLimits`), so every service has them without wiring; so do
+    /healthz, /readyz (ready until the service registers checks: payments_common.health) and /metrics."""
     limits = limits if limits is not None else HttpLimits()
     app = web.Application(
         client_max_size=max_body_bytes,
         handler_args=limits.handler_args(),
         middlewares=[
+            # outermost: it times and counts what the client gets, whatever the others made of it
+            observability.metrics_middleware,
             correlation_middleware,
             error_middleware(success_flag=success_flag),
             body_middleware(limits.REQUEST_READ_TIMEOUT_SECONDS),
@@ -262,4 +267,5 @@ def base_app(*, max_body_bytes: int, success_flag: bool = False, limits: HttpLim
     )
     app[HTTP_LIMITS] = limits
     app.router.add_get("/health", health)
+    observability.install(app)
     return app
