@@ -14,7 +14,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from order_svc.receipt_pdf import Receipt, RefundLine, render
+from order_svc.receipts.domain import Receipt, RefundLine
+from order_svc.receipts.pdf import render
 from payments_common.methods import describe
 
 IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"

@@ -14,7 +14,7 @@ import pytest
 from conftest import System
 from pypdf import PdfReader
 
-from order_svc.receipt_pdf import format_time
+from order_svc.receipts.pdf import format_time
 from payments_common import ids
 
 

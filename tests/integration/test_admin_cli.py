@@ -18,13 +18,14 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from yarl import URL
 
-from payment_svc.repository import PaymentRepository
+from payment_svc.attempts.repository import PaymentRepository
 from payments_common import ids
 from payments_common.broker import Publisher
 from payments_common.db import connect, ensure_database
 from payments_common.migrate import load_migrations, migrate
 from payments_common.topology import QueueSpec
-from payments_tools.admin_cli import OUTBOX_SCHEMAS, load_settings
+from payments_tools.admin.console import load_settings
+from payments_tools.admin.reports import OUTBOX_SCHEMAS
 
 from .conftest import DEFAULT_AMQP_URL, BrokerNames, _admin_url, _quote
 from .helpers import eventually, get_message

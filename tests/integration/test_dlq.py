@@ -1,5 +1,6 @@
-"""Dead-letter operations against RabbitMQ (and the inbox in PostgreSQL): messages dead-lettered by the
-real consumer are listed without being taken, shown, requeued to their origin queue, purged."""
+"""Dead-letter operations (payment-svc's, as operators' tools run them) against RabbitMQ (and the inbox in
+PostgreSQL): messages dead-lettered by the real consumer are listed without being taken, shown, requeued to
+their origin queue, purged."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import orjson
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
+from payment_svc import operations
 from payments_common import dlq, inbox
 from payments_common.broker import Publisher
 from payments_common.consumer import ATTEMPT_HEADER, Consumer
@@ -89,7 +91,7 @@ async def test_list_groups_by_origin_and_reason_and_leaves_every_message_in_plac
     amqp_connection: AbstractRobustConnection, dead_lettered: QueueSpec
 ) -> None:
     spec = dead_lettered
-    listing = await dlq.list_dead_letters(amqp_connection, [spec.dlq])
+    listing = await operations.list_dead_letters(amqp_connection, [spec.dlq])
 
     assert sorted(letter.id for letter in listing.letters) == sorted(REASONS)
     groups = {(g.origin_queue, g.reason): g.count for g in dlq.summarize(listing.letters)}
@@ -116,14 +118,14 @@ async def test_list_groups_by_origin_and_reason_and_leaves_every_message_in_plac
     assert unknown.requeue_count == 0
     # listing took nothing away, and a second listing sees the same
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, 4), 3.0, "the messages back after listing")
-    again = await dlq.list_dead_letters(amqp_connection, [spec.name])
+    again = await operations.list_dead_letters(amqp_connection, [spec.name])
     assert sorted(letter.id for letter in again.letters) == sorted(REASONS)
 
 
 async def test_a_limited_listing_says_how_many_the_queue_holds(
     amqp_connection: AbstractRobustConnection, dead_lettered: QueueSpec
 ) -> None:
-    listing = await dlq.list_dead_letters(amqp_connection, [dead_lettered.dlq], limit=2)
+    listing = await operations.list_dead_letters(amqp_connection, [dead_lettered.dlq], limit=2)
 
     assert len(listing.letters) == 2
     [state] = listing.queues
@@ -134,7 +136,7 @@ async def test_a_limited_listing_says_how_many_the_queue_holds(
 async def test_show_finds_a_message_by_id_with_headers_and_body(
     amqp_connection: AbstractRobustConnection, dead_lettered: QueueSpec
 ) -> None:
-    [letter] = await dlq.find(amqp_connection, "evt_mismatch_2", [dead_lettered.dlq])
+    [letter] = await operations.find_dead_letters(amqp_connection, "evt_mismatch_2", [dead_lettered.dlq])
     shown = letter.to_json(include_body=True)
 
     assert shown["reason"] == "ORDER_MISMATCH"
@@ -144,9 +146,9 @@ async def test_show_finds_a_message_by_id_with_headers_and_body(
     assert (shown["body"], shown["body_encoding"]) == ({"n": 1}, "json")
     assert shown["headers"]["dead-letter-attempts"] == 1
     orjson.dumps(shown)  # all of it serialises
-    [malformed] = await dlq.find(amqp_connection, "evt_malformed", [dead_lettered.dlq])
+    [malformed] = await operations.find_dead_letters(amqp_connection, "evt_malformed", [dead_lettered.dlq])
     assert malformed.to_json(include_body=True)["body_encoding"] == "base64"
-    assert await dlq.find(amqp_connection, "evt_nowhere", [dead_lettered.dlq]) == []
+    assert await operations.find_dead_letters(amqp_connection, "evt_nowhere", [dead_lettered.dlq]) == []
     await eventually(lambda: ready_is(amqp_connection, dead_lettered.dlq, 4), 3.0, "all four still there")
 
 
@@ -154,7 +156,7 @@ async def test_requeue_by_id_returns_exactly_that_message_to_its_origin_queue(
     amqp_connection: AbstractRobustConnection, channel: AbstractChannel, dead_lettered: QueueSpec
 ) -> None:
     spec = dead_lettered
-    result = await dlq.requeue(amqp_connection, Selector(ids=frozenset({"evt_mismatch_1"})), queues=[spec.dlq])
+    result = await operations.requeue(amqp_connection, Selector(ids=frozenset({"evt_mismatch_1"})), queues=[spec.dlq])
 
     assert [(o.id, o.origin_queue, o.status) for o in result.outcomes] == [("evt_mismatch_1", spec.name, "requeued")]
     assert result.ok
@@ -171,7 +173,7 @@ async def test_requeue_by_id_returns_exactly_that_message_to_its_origin_queue(
     assert "x-death" not in headers
     assert await drain(await channel.get_queue(spec.name)) == []
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, 3), 3.0, "the other three left in place")
-    left = await dlq.list_dead_letters(amqp_connection, [spec.dlq])
+    left = await operations.list_dead_letters(amqp_connection, [spec.dlq])
     assert sorted(letter.id for letter in left.letters) == sorted(set(REASONS) - {"evt_mismatch_1"})
 
 
@@ -180,7 +182,7 @@ async def test_requeue_by_reason_matches_the_reason_after_retries_exhausted(
 ) -> None:
     spec = dead_lettered
     # the work queue's own name selects its dead-letter queue too
-    result = await dlq.requeue(amqp_connection, Selector(queue=spec.name, reason="unknown_payment"))
+    result = await operations.requeue(amqp_connection, Selector(queue=spec.name, reason="unknown_payment"))
 
     assert [(o.id, o.reason, o.status) for o in result.outcomes] == [
         ("evt_unknown", "RETRIES_EXHAUSTED:UNKNOWN_PAYMENT", "requeued")
@@ -195,8 +197,8 @@ async def test_dry_runs_report_and_change_nothing(
     amqp_connection: AbstractRobustConnection, channel: AbstractChannel, dead_lettered: QueueSpec
 ) -> None:
     spec = dead_lettered
-    requeue = await dlq.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq], dry_run=True)
-    purge = await dlq.purge(amqp_connection, Selector(reason="ORDER_MISMATCH"), queues=[spec.dlq], dry_run=True)
+    requeue = await operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq], dry_run=True)
+    purge = await operations.purge(amqp_connection, Selector(reason="ORDER_MISMATCH"), queues=[spec.dlq], dry_run=True)
 
     assert Counter(o.status for o in requeue.outcomes) == {"would_requeue": 4}
     assert sorted(o.id for o in purge.outcomes) == ["evt_mismatch_1", "evt_mismatch_2"]
@@ -209,14 +211,14 @@ async def test_purge_drops_the_selected_and_keeps_the_rest(
     amqp_connection: AbstractRobustConnection, channel: AbstractChannel, dead_lettered: QueueSpec
 ) -> None:
     spec = dead_lettered
-    result = await dlq.purge(amqp_connection, Selector(reason="ORDER_MISMATCH"), queues=[spec.dlq])
+    result = await operations.purge(amqp_connection, Selector(reason="ORDER_MISMATCH"), queues=[spec.dlq])
 
     assert sorted((o.id, o.status) for o in result.outcomes) == [
         ("evt_mismatch_1", "purged"),
         ("evt_mismatch_2", "purged"),
     ]
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, 2), 3.0, "two left")
-    rest = await dlq.purge(amqp_connection, Selector(all=True), queues=[spec.dlq])
+    rest = await operations.purge(amqp_connection, Selector(all=True), queues=[spec.dlq])
     assert sorted(o.id for o in rest.outcomes) == ["evt_malformed", "evt_unknown"]
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, 0), 3.0, "none left")
     assert await drain(await channel.get_queue(spec.name)) == []
@@ -225,7 +227,7 @@ async def test_purge_drops_the_selected_and_keeps_the_rest(
 async def test_ids_that_are_not_there_are_reported(
     amqp_connection: AbstractRobustConnection, dead_lettered: QueueSpec
 ) -> None:
-    result = await dlq.purge(
+    result = await operations.purge(
         amqp_connection, Selector(ids=frozenset({"evt_malformed", "evt_gone"})), queues=[dead_lettered.dlq]
     )
 
@@ -238,9 +240,9 @@ async def test_unknown_queues_and_empty_selectors_are_refused(
     amqp_connection: AbstractRobustConnection, names: BrokerNames
 ) -> None:
     with pytest.raises(dlq.UnknownQueueError, match=r"no dead-letter queue 'it\.nowhere\.dlq'"):
-        await dlq.requeue(amqp_connection, Selector(queue="it.nowhere"))
+        await operations.requeue(amqp_connection, Selector(queue="it.nowhere"))
     with pytest.raises(dlq.UnknownQueueError):
-        await dlq.list_dead_letters(amqp_connection, [names.queue("missing")])
+        await operations.list_dead_letters(amqp_connection, [names.queue("missing")])
     with pytest.raises(ValueError, match="select messages"):
         Selector()
     with pytest.raises(ValueError, match="does not combine"):
@@ -261,14 +263,14 @@ async def test_a_message_whose_requeue_is_not_confirmed_stays_dead_lettered(
     )
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, 5), 3.0, "the orphan dead-lettered")
 
-    result = await dlq.requeue(amqp_connection, Selector(reason="ORDER_MISMATCH"), queues=[spec.dlq])
+    result = await operations.requeue(amqp_connection, Selector(reason="ORDER_MISMATCH"), queues=[spec.dlq])
 
     statuses = {o.id: o.status for o in result.outcomes}
     assert statuses == {"evt_orphan": "failed", "evt_mismatch_1": "requeued", "evt_mismatch_2": "requeued"}
     [failure] = result.failed
     assert failure.error is not None and "still dead-lettered" in failure.error
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, 3), 3.0, "the orphan and the other two kept")
-    left = await dlq.list_dead_letters(amqp_connection, [spec.dlq])
+    left = await operations.list_dead_letters(amqp_connection, [spec.dlq])
     assert "evt_orphan" in {letter.id for letter in left.letters}
 
 
@@ -288,11 +290,11 @@ async def test_a_message_the_broker_dead_lettered_is_listed_and_requeued(
 
     await eventually(returned_to_the_broker, 5.0, "the broker dead-lettered it")
 
-    [letter] = (await dlq.list_dead_letters(amqp_connection, [spec.dlq])).letters
+    [letter] = (await operations.list_dead_letters(amqp_connection, [spec.dlq])).letters
     assert (letter.id, letter.reason, letter.origin_queue) == ("evt_poison", "DELIVERY_LIMIT", spec.name)
     assert letter.error_type is None
     assert letter.last_failure_at is not None and letter.age_seconds is not None
-    result = await dlq.requeue(amqp_connection, Selector(reason="DELIVERY_LIMIT"), queues=[spec.dlq])
+    result = await operations.requeue(amqp_connection, Selector(reason="DELIVERY_LIMIT"), queues=[spec.dlq])
     assert [o.status for o in result.outcomes] == ["requeued"]
     requeued = await get_message(work)
     headers: dict[str, Any] = dict(requeued.headers or {})
@@ -312,15 +314,15 @@ async def test_two_operators_requeueing_at_once_requeue_each_message_once(
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, 50), 3.0, "all dead-lettered")
 
     first, second = await asyncio.gather(
-        dlq.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq]),
-        dlq.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq]),
+        operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq]),
+        operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq]),
     )
 
     # the broker hands each message to one scan at a time: whoever saw it requeued it, and only once
     requeued = [o.id for o in first.outcomes + second.outcomes if o.status == "requeued"]
     assert len(requeued) == len(set(requeued))
     # the other operator's scan may end before the first hands anything back; a third run takes the rest
-    await dlq.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq])
+    await operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq])
     await eventually(lambda: ready_is(amqp_connection, spec.name, 50), 3.0, "all fifty in the work queue")
     arrived = [m.message_id for m in await drain(await channel.get_queue(spec.name))]
     assert sorted(arrived) == sorted(f"evt_{n}" for n in range(50))
@@ -345,7 +347,7 @@ async def test_thousands_of_dead_letters_are_listed_and_requeued_with_progress(
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, total), 10.0, "all dead-lettered")
     steps: list[tuple[str, int, int]] = []
 
-    listing = await dlq.list_dead_letters(amqp_connection, [spec.dlq], progress=lambda *step: steps.append(step))
+    listing = await operations.list_dead_letters(amqp_connection, [spec.dlq], progress=lambda *step: steps.append(step))
 
     assert len(listing.letters) == total
     assert [g.count for g in dlq.summarize(listing.letters)] == [total]
@@ -353,7 +355,7 @@ async def test_thousands_of_dead_letters_are_listed_and_requeued_with_progress(
     assert steps[-1] == (f"scan {spec.dlq}", total, total)
     await eventually(lambda: ready_is(amqp_connection, spec.dlq, total), 3.0, "all back after listing")
 
-    result = await dlq.requeue(amqp_connection, Selector(reason="UNKNOWN_PAYMENT"), queues=[spec.dlq])
+    result = await operations.requeue(amqp_connection, Selector(reason="UNKNOWN_PAYMENT"), queues=[spec.dlq])
 
     assert Counter(o.status for o in result.outcomes) == {"requeued": total}
     await eventually(lambda: ready_is(amqp_connection, spec.name, total), 5.0, "all in the work queue")
@@ -394,7 +396,7 @@ async def test_a_requeued_event_the_inbox_already_applied_is_not_applied_twice(
         await publisher.publish(exchange, ROUTING_KEY, b"{}", message_id="evt_redelivered")
         await eventually(lambda: len(handled) == 1, 5.0, "the redelivery handled")
 
-        result = await dlq.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq])
+        result = await operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq])
         assert result.ok and len(result.outcomes) == 2
         await eventually(lambda: len(handled) == 3, 5.0, "both requeued events handled")
         # acknowledged, not dead-lettered again

@@ -34,15 +34,15 @@ from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnectio
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from payment_svc.gateway_client import GatewayClient
-from payment_svc.handlers import Deps, InitiatePayment, initiate_payment
-from payment_svc.reconciler import ReconcileConfig, Reconciler
+from payment_svc.attempts.service import Deps, InitiatePayment, initiate_payment
+from payment_svc.gateway.client import GatewayClient
+from payment_svc.reconciliation.reconciler import ReconcileConfig, Reconciler
 from payments_common import ids
 from payments_common.config import DEFAULT_AMQP_URL, parse_webhook_secrets
 from payments_common.errors import ApiError
 from payments_common.signatures import payment_signature, sign_webhook, verify_payment_signature
 from webhook_gateway.app import BROKER_SINK, create_app
-from webhook_gateway.publishing import Destination
+from webhook_gateway.ingress.publishing import Destination
 from webhook_gateway.settings import Settings
 
 from .conftest import BrokerNames

@@ -24,9 +24,9 @@ from tenacity import wait_fixed, wait_none
 from tenacity.wait import WaitBaseT
 
 from mock_gateway.app import create_app
+from mock_gateway.delivery.worker import DeliveryWorker
+from mock_gateway.http import WORKER
 from mock_gateway.settings import Settings
-from mock_gateway.views import WORKER
-from mock_gateway.worker import DeliveryWorker
 from payments_common import ids
 from payments_common.config import parse_webhook_secrets
 from payments_common.signatures import payment_signature, verify_payment_signature, verify_webhook

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from yarl import URL
 
-from order_svc.bootstrap import create_app
+from order_svc.app import create_app
 from order_svc.settings import Settings
 from payments_common.config import DEFAULT_AMQP_URL
 from payments_common.db import ensure_database

@@ -17,11 +17,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from order_svc import idempotency
-from order_svc.auth import MERCHANT_ID
-from order_svc.domain import CreateOrder
-from order_svc.handlers import Deps, create_order
-from order_svc.payments_client import PaymentsClient
+from order_svc.access.http import MERCHANT_ID
+from order_svc.deps import Deps
+from order_svc.idempotency import domain as keys
+from order_svc.idempotency import http as idempotency
+from order_svc.idempotency import repository
+from order_svc.orders.schemas import CreateOrder
+from order_svc.orders.service import create_order
+from order_svc.payments.client import PaymentsClient
 from payments_common.errors import ApiError, bad_request
 from payments_common.http import Handler, base_app, json_response, read_json_object
 
@@ -121,7 +124,7 @@ async def post(
 ) -> tuple[int, bytes, Any]:
     headers = {"Content-Type": "application/json", "X-Merchant": merchant}
     if key is not None:
-        headers[idempotency.HEADER] = key
+        headers[keys.HEADER] = key
     response = await client.post(path, data=body, headers=headers)
     return response.status, await response.read(), response.headers
 
@@ -129,12 +132,12 @@ async def post(
 async def test_a_repeat_replays_the_first_answer_byte_for_byte(client: TestClient[Any, Any]) -> None:
     status, body, headers = await post(client, "/things", b'{"amount": 100, "note": "x"}')
     assert status == 201
-    assert idempotency.REPLAYED_HEADER not in headers
+    assert keys.REPLAYED_HEADER not in headers
 
     # the same request spelt differently is the same request
     again_status, again_body, again_headers = await post(client, "/things", b'{"note":"x","amount":100}')
     assert (again_status, again_body) == (status, body)
-    assert again_headers[idempotency.REPLAYED_HEADER] == "true"
+    assert again_headers[keys.REPLAYED_HEADER] == "true"
     assert again_headers["Content-Type"] == headers["Content-Type"]
     assert calls(client).runs == 1
 
@@ -149,7 +152,7 @@ async def test_a_4xx_is_kept_and_replayed_too(client: TestClient[Any, Any]) -> N
     assert status == 400
     again = await post(client, "/things", b'{"amount": "lots"}')
     assert (again[0], again[1]) == (400, body)
-    assert again[2][idempotency.REPLAYED_HEADER] == "true"
+    assert again[2][keys.REPLAYED_HEADER] == "true"
     assert calls(client).runs == 1
 
 
@@ -188,7 +191,7 @@ async def test_twenty_at_once_run_once_and_never_fail(client: TestClient[Any, An
     assert calls(client).runs == 1
     assert set(statuses) <= {201, 409}, statuses
     assert len({body for status, body, _ in answers if status == 201}) == 1
-    assert sum(1 for _, _, headers in answers if idempotency.REPLAYED_HEADER not in headers) >= 1
+    assert sum(1 for _, _, headers in answers if keys.REPLAYED_HEADER not in headers) >= 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -197,7 +200,7 @@ async def test_a_5xx_keeps_nothing_so_the_key_may_be_retried(client: TestClient[
     assert (await post(client, "/things", b'{"amount": 100}'))[0] == status
     retried = await post(client, "/things", b'{"amount": 100}')
     assert retried[0] == 201
-    assert idempotency.REPLAYED_HEADER not in retried[2]
+    assert keys.REPLAYED_HEADER not in retried[2]
     assert calls(client).runs == 2
 
 
@@ -212,7 +215,7 @@ async def test_merchants_keys_are_their_own(client: TestClient[Any, Any]) -> Non
     a = await post(client, "/things", b'{"amount": 100}', merchant="merchant_a")
     b = await post(client, "/things", b'{"amount": 200}', merchant="merchant_b")
     assert (a[0], b[0]) == (201, 201)
-    assert idempotency.REPLAYED_HEADER not in b[2]
+    assert keys.REPLAYED_HEADER not in b[2]
     assert calls(client).runs == 2
 
 
@@ -224,7 +227,7 @@ async def test_a_bad_key_is_a_400_naming_the_header(client: TestClient[Any, Any]
 
 
 async def test_reads_and_unknown_routes_are_not_idempotent(client: TestClient[Any, Any]) -> None:
-    headers = {idempotency.HEADER: KEY}
+    headers = {keys.HEADER: KEY}
     assert (await client.get("/things", headers=headers)).status == 400  # ran: no JSON body
     assert (await client.post("/nowhere", data=b"{}", headers=headers)).status == 404
     assert (await post(client, "/things", b'{"amount": 100}'))[0] == 201
@@ -262,13 +265,13 @@ async def test_expired_keys_are_free_again_and_purged(client: TestClient[Any, An
     await idem_pool.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", KEY)
     # after expiry the key is bound to nothing: another body runs
     reused = await post(client, "/things", b'{"amount": 300}')
-    assert reused[0] == 201 and idempotency.REPLAYED_HEADER not in reused[2]
+    assert reused[0] == 201 and keys.REPLAYED_HEADER not in reused[2]
     # a new request, not the expired one run again
     first_request = await idem_pool.fetchval("SELECT request_id FROM idempotency_keys WHERE key = 'kept'")
     assert json.loads(reused[1])["request"] not in (None, str(first_request))
 
     await idem_pool.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", KEY)
-    assert await idempotency.purge_expired(idem_pool, batch_size=1) == 1
+    assert await repository.purge_expired(idem_pool, batch_size=1) == 1
     assert await idem_pool.fetchval("SELECT array_agg(key) FROM idempotency_keys") == ["kept"]
 
 

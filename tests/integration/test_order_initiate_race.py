@@ -15,8 +15,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from order_svc.domain import CreateOrder, InitiatePayment
-from order_svc.handlers import Deps, apply_payment_event, create_order, initiate_payment
+from order_svc.deps import Deps
+from order_svc.orders.schemas import CreateOrder
+from order_svc.orders.service import create_order
+from order_svc.payments.schemas import InitiatePayment
+from order_svc.payments.service import apply_payment_event, initiate_payment
 from payments_common import events, ids
 from payments_common.timeutil import utcnow
 

@@ -23,14 +23,17 @@ import orjson
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from order_svc.domain import CreateOrder
-from order_svc.handlers import Deps, apply_payment_event, create_order
-from order_svc.mailer import PAYMENT_SUCCEEDED_EMAIL, MailerDeps, payment_emails_handler
+from order_svc.deps import Deps
+from order_svc.emails.messages import PAYMENT_SUCCEEDED_EMAIL, PaymentEmailRequested
+from order_svc.emails.service import MailerDeps, send_payment_email
+from order_svc.emails.smtp import SmtpConfig, SmtpSender
+from order_svc.orders.schemas import CreateOrder
+from order_svc.orders.service import create_order
+from order_svc.payments.service import apply_payment_event
 from order_svc.settings import DEFAULT_SMTP_FROM
-from order_svc.smtp import SmtpConfig, SmtpSender
 from payments_common import events, ids
 from payments_common.broker import Publisher
-from payments_common.consumer import Consumer
+from payments_common.consumer import Consumer, handler
 from payments_common.timeutil import utcnow
 from payments_common.topology import QueueSpec
 from payments_tools import mail_catcher
@@ -106,7 +109,9 @@ async def mailer(
     prefetch: int = 1,
 ) -> AsyncIterator[Consumer]:
     """order-svc's mailer on the test's queue; with a prefetch of 1 it takes messages one at a time, in order."""
-    consumer = Consumer(connection, spec, payment_emails_handler(deps), publisher, prefetch=prefetch)
+    consumer = Consumer(
+        connection, spec, handler(PaymentEmailRequested, send_payment_email(deps)), publisher, prefetch=prefetch
+    )
     await consumer.start()
     try:
         yield consumer

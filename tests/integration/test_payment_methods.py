@@ -13,10 +13,11 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mock_gateway.outcomes import BANK_DECLINED, CARD_DECLINED, INSUFFICIENT_FUNDS, UPI_DECLINED, WALLET_DECLINED
-from order_svc.repository import OrderRepository
-from payment_svc.domain import PaymentStatus
-from payment_svc.handlers import apply_webhook
+from mock_gateway.payments.domain import BANK_DECLINED, CARD_DECLINED, INSUFFICIENT_FUNDS, UPI_DECLINED, WALLET_DECLINED
+from order_svc.orders.repository import OrderRepository
+from order_svc.payments.repository import PaymentViewRepository
+from payment_svc.attempts.domain import PaymentStatus
+from payment_svc.attempts.service import apply_webhook
 from payments_common import ids
 from payments_common.events import PaymentSnapshot
 from payments_common.methods import summary
@@ -188,14 +189,14 @@ async def test_order_views_keep_a_summary_whatever_a_snapshot_carries(orders: as
         updatedAt=now,
     )
     async with orders.acquire() as conn:
-        repo = OrderRepository(conn)
-        await repo.insert(order_id, "m_1", 1500, "INR", None, None)
-        assert await repo.upsert_payment(snapshot)
-        [view] = await repo.payments(order_id)
+        repo = PaymentViewRepository(conn)
+        await OrderRepository(conn).insert(order_id, "m_1", 1500, "INR", None, None)
+        assert await repo.upsert(snapshot)
+        [view] = await repo.of_order(order_id)
         assert view.method == summary(DECLINED_CARD)
         later = snapshot.model_copy(update={"version": 2, "status": "FAILED", "method": summary(DECLINED_CARD)})
-        assert await repo.upsert_payment(later)
-        [view] = await repo.payments(order_id)
+        assert await repo.upsert(later)
+        [view] = await repo.of_order(order_id)
         assert (view.status, view.method) == ("FAILED", summary(DECLINED_CARD))
         values = await stored_values(conn, [await conn.fetchval("SELECT current_schema()")])
     assert holding(values, CARD_SECRETS) == []

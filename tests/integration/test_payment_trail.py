@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from payment_svc import http
-from payment_svc.gateway_client import GatewayPayment
-from payment_svc.handlers import Deps, InitiatePayment, apply_webhook, initiate_payment
+from payment_svc.attempts import http
+from payment_svc.attempts.service import Deps, InitiatePayment, apply_webhook, initiate_payment
+from payment_svc.gateway.client import GatewayPayment
 from payments_common import ids
 from payments_common.events import WebhookEnvelope, WebhookPayload
 from payments_common.http import base_app

@@ -16,11 +16,11 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from payment_svc.domain import PaymentStatus
-from payment_svc.gateway_client import GatewayClient
-from payment_svc.handlers import Deps, InitiatePayment, apply_webhook, initiate_payment
-from payment_svc.reconciler import ReconcileConfig, Reconciler
-from payment_svc.repository import Payment, PaymentRepository, list_anomalies
+from payment_svc.attempts.domain import PaymentStatus
+from payment_svc.attempts.repository import Payment, PaymentRepository, list_anomalies
+from payment_svc.attempts.service import Deps, InitiatePayment, apply_webhook, initiate_payment
+from payment_svc.gateway.client import GatewayClient
+from payment_svc.reconciliation.reconciler import ReconcileConfig, Reconciler
 from payments_common import ids
 from payments_common.events import WebhookEnvelope, WebhookPayload
 from payments_common.timeutil import utcnow

@@ -15,13 +15,13 @@ import asyncpg
 import orjson
 import pytest
 
-from payment_svc.gateway_client import GatewayClient
-from payment_svc.handlers import Deps, InitiatePayment, apply_webhook, initiate_payment
-from payment_svc.reconciler import ReconcileConfig, Reconciler
-from payment_svc.refund_outgoing import refund_snapshot
-from payment_svc.refund_repository import Refund, RefundRepository
-from payment_svc.refunds import CreateRefund, apply_refund_webhook, create_refund, send_refund
-from payment_svc.repository import Payment
+from payment_svc.attempts.repository import Payment
+from payment_svc.attempts.service import Deps, InitiatePayment, apply_webhook, initiate_payment
+from payment_svc.gateway.client import GatewayClient
+from payment_svc.reconciliation.reconciler import ReconcileConfig, Reconciler
+from payment_svc.refunds.messages import refund_snapshot
+from payment_svc.refunds.repository import Refund, RefundRepository
+from payment_svc.refunds.service import CreateRefund, apply_refund_webhook, create_refund, send_refund
 from payments_common import events, ids
 from payments_common.events import RefundWebhookEnvelope, RefundWebhookPayload, WebhookEnvelope, WebhookPayload
 from payments_common.timeutil import utcnow

@@ -1,6 +1,6 @@
 """order-svc's refund views on the real PostgreSQL: kept from payment-svc's snapshots (the newest version
 wins, whatever order they arrive in, each message applied once), never moving the order, and listed by
-`OrderRepository.refunds` oldest first."""
+`RefundViewRepository.of_order` oldest first."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from order_svc.handlers import Deps
-from order_svc.refunds import apply_refund_event
-from order_svc.repository import OrderRepository
+from order_svc.deps import Deps
+from order_svc.orders.repository import OrderRepository
+from order_svc.payments.repository import PaymentViewRepository
+from order_svc.refunds.repository import RefundViewRepository
+from order_svc.refunds.service import apply_refund_event
 from payments_common import events, ids
 from payments_common.errors import PermanentError, RetryableError
 from payments_common.events import PaymentSnapshot, RefundSnapshot
@@ -42,7 +44,7 @@ async def paid_order(pool: asyncpg.Pool) -> tuple[str, str]:
         repo = OrderRepository(conn)
         await repo.insert(order_id, "m_1", 1000, "INR", None, None)
         now = utcnow()
-        await repo.upsert_payment(
+        await PaymentViewRepository(conn).upsert(
             PaymentSnapshot(
                 id=payment_id,
                 orderId=order_id,
@@ -91,9 +93,8 @@ async def test_the_newest_snapshot_wins_whatever_order_they_arrive_in(deps: Deps
     await apply_refund_event(deps, "m-1", event(created))
     await apply_refund_event(deps, "m-2", event(processed))
     async with deps.pool.acquire() as conn:
-        repo = OrderRepository(conn)
-        [view] = await repo.refunds(order_id)
-        order = await repo.get(order_id, "m_1")
+        [view] = await RefundViewRepository(conn).of_order(order_id)
+        order = await OrderRepository(conn).get(order_id, "m_1")
     assert (view.id, view.status, view.version, view.notes, view.payment_id) == (
         created.id,
         "PROCESSED",
@@ -114,7 +115,7 @@ async def test_the_order_lists_its_refunds_oldest_first(deps: Deps) -> None:
     for n, refund in enumerate((later, earlier)):
         await apply_refund_event(deps, f"m-{n}", event(refund))
     async with deps.pool.acquire() as conn:
-        listed = await OrderRepository(conn).refunds(order_id)
+        listed = await RefundViewRepository(conn).of_order(order_id)
     assert [r.id for r in listed] == [earlier.id, later.id]
 
 

@@ -16,13 +16,14 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from payment_svc import http, refund_http
-from payment_svc.gateway_client import GatewayPayment, GatewayRefund, GatewayRejected, GatewayUnavailable
-from payment_svc.handlers import Deps, InitiatePayment, apply_webhook, initiate_payment
-from payment_svc.refund_outgoing import refund_snapshot
-from payment_svc.refund_repository import Refund, RefundRepository
-from payment_svc.refunds import CreateRefund, apply_refund_webhook, create_refund, send_refund
-from payment_svc.repository import Payment
+from payment_svc.attempts import http
+from payment_svc.attempts.repository import Payment
+from payment_svc.attempts.service import Deps, InitiatePayment, apply_webhook, initiate_payment
+from payment_svc.gateway.client import GatewayPayment, GatewayRefund, GatewayRejected, GatewayUnavailable
+from payment_svc.refunds import http as refund_http
+from payment_svc.refunds.messages import refund_snapshot
+from payment_svc.refunds.repository import Refund, RefundRepository
+from payment_svc.refunds.service import CreateRefund, apply_refund_webhook, create_refund, send_refund
 from payments_common import events, ids
 from payments_common.errors import ApiError, PermanentError, RetryableError
 from payments_common.events import RefundWebhookEnvelope, RefundWebhookPayload, WebhookEnvelope, WebhookPayload

@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from payment_svc.domain import PaymentStatus
-from payment_svc.handlers import InitiatePayment, initiate_payment
-from payment_svc.refunds import CreateRefund, create_refund
-from payment_svc.repository import PaymentRepository
+from payment_svc.attempts.domain import PaymentStatus
+from payment_svc.attempts.repository import PaymentRepository
+from payment_svc.attempts.service import InitiatePayment, initiate_payment
+from payment_svc.refunds.service import CreateRefund, create_refund
 from payments_common import ids
 from payments_common.errors import ApiError
 from payments_common.uow import UnitOfWork

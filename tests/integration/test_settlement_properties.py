@@ -1,7 +1,7 @@
 """Random sequences of attempts and gateway reports applied by the real code on the real PostgreSQL.
 
-Attempts are started by `payment_svc.handlers.initiate_payment` (with a stand-in gateway that answers
-at once); reports are applied by `payment_svc.settlement.apply_report`, either through
+Attempts are started by `payment_svc.attempts.service.initiate_payment` (with a stand-in gateway that answers
+at once); reports are applied by `payment_svc.attempts.settlement.apply_report`, either through
 `apply_webhook` (inbox, locks, then apply_report; a repeated event id is absorbed by the inbox) or,
 as the reconciler does, directly under the order and payment row locks. After every step the
 database must keep the invariants of the pure model (tests/unit/test_state_machine_properties.py):
@@ -22,11 +22,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payment_svc.domain import AMOUNT_MISMATCH, CURRENCY_MISMATCH, TERMINAL, PaymentStatus, ReportedOutcome, Source
-from payment_svc.gateway_client import GatewayPayment
-from payment_svc.handlers import WEBHOOK_CONSUMER, Deps, InitiatePayment, apply_webhook, initiate_payment
-from payment_svc.repository import PaymentRepository
-from payment_svc.settlement import apply_report
+from payment_svc.attempts.domain import (
+    AMOUNT_MISMATCH,
+    CURRENCY_MISMATCH,
+    TERMINAL,
+    PaymentStatus,
+    ReportedOutcome,
+    Source,
+)
+from payment_svc.attempts.repository import PaymentRepository
+from payment_svc.attempts.service import WEBHOOK_CONSUMER, Deps, InitiatePayment, apply_webhook, initiate_payment
+from payment_svc.attempts.settlement import apply_report
+from payment_svc.gateway.client import GatewayPayment
 from payments_common import ids
 from payments_common.errors import ApiError
 from payments_common.events import WebhookEnvelope, WebhookPayload

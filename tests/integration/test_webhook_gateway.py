@@ -22,7 +22,7 @@ from payments_common.config import DEFAULT_AMQP_URL, parse_webhook_secrets
 from payments_common.signatures import payment_signature, sign_webhook
 from payments_common.topology import QueueSpec
 from webhook_gateway.app import BROKER_SINK, create_app
-from webhook_gateway.publishing import Destination
+from webhook_gateway.ingress.publishing import Destination
 from webhook_gateway.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from payment_svc import admin
+from payment_svc.admin import http as admin
 from payments_common.http import base_app
 
 TOKEN = "s3cret-admin-token"

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from order_svc.auth import authenticate
+from order_svc.access.domain import authenticate
 from payments_common.config import ConfigError, parse_api_keys
 from payments_common.errors import ApiError
 

@@ -17,13 +17,15 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from order_svc import http as order_http
+from order_svc.access.http import API_KEYS as ORDER_API_KEYS
+from order_svc.access.http import auth_middleware as order_auth_middleware
+from order_svc.app import install_routes as install_order_routes
 from payments_common import ids
 from payments_common.config import parse_api_keys, parse_webhook_secrets
 from payments_common.http import base_app
 from payments_common.signatures import payment_signature, sign_webhook
 from webhook_gateway.app import create_app as create_webhook_gateway
-from webhook_gateway.publishing import EventSink, WebhookMessage
+from webhook_gateway.ingress.publishing import EventSink, WebhookMessage
 from webhook_gateway.settings import Settings as WebhookGatewaySettings
 
 WEBHOOK_SECRETS = [
@@ -160,12 +162,12 @@ async def test_webhook_gateway_refusing_a_malformed_signature_does_not_quote_it(
 
 @pytest.fixture
 async def order_svc() -> AsyncIterator[TestClient[Any, Any]]:
-    # the pieces of order_svc.bootstrap.create_app that answer before any handler runs: the error
+    # the pieces of order_svc.app.create_app that answer before any handler runs: the error
     # rendering and the authentication; no database is needed for a request that is refused
     app = base_app(max_body_bytes=64 * 1024)
-    app.middlewares.append(order_http.auth_middleware)
-    app[order_http.API_KEYS] = parse_api_keys(API_KEYS)
-    order_http.add_routes(app)
+    app.middlewares.append(order_auth_middleware)
+    app[ORDER_API_KEYS] = parse_api_keys(API_KEYS)
+    install_order_routes(app)
     async with TestClient(TestServer(app)) as client:
         yield client
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from payment_svc.gateway_client import GatewayRecord, GatewayRejected
+from payment_svc.gateway.client import GatewayRecord, GatewayRejected
 
 RECORD = {
     "id": "gw_1",

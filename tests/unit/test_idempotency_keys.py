@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_svc.idempotency import HEADER, canonical_body, fingerprint, parse_key
+from order_svc.idempotency.domain import HEADER, canonical_body, fingerprint, parse_key
 from order_svc.openapi import document
 from payments_common.errors import ApiError
 

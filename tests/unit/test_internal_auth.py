@@ -12,9 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from order_svc.payments_client import PaymentsClient
+from order_svc.payments.client import PaymentsClient
 from order_svc.settings import Settings as OrderSettings
-from payment_svc import http, refund_http
+from payment_svc.attempts import http
+from payment_svc.refunds import http as refund_http
 from payment_svc.settings import Settings as PaymentSettings
 from payments_common import service
 from payments_common.bearer import bearer_token, token_accepted

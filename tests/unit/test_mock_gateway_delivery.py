@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from tenacity import wait_fixed, wait_none
 
-from mock_gateway.delivery import DeliveryResult, WebhookSender
+from mock_gateway.delivery.sender import DeliveryResult, WebhookSender
 from payments_common import ids
 from payments_common.config import parse_webhook_secrets
 from payments_common.signatures import verify_webhook

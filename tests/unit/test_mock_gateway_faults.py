@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from mock_gateway.faults import Fault, canonical, draw_faults, parse_fault_rates, requested_faults
+from mock_gateway.delivery.faults import Fault, canonical, draw_faults, parse_fault_rates, requested_faults
 
 
 def upi(vpa: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mock_gateway.outcomes import Outcome, outcome_for, vpa_tokens
+from mock_gateway.payments.domain import Outcome, outcome_for, vpa_tokens
 
 
 @pytest.mark.parametrize(

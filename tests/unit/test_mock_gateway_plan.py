@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from mock_gateway.faults import Fault, parse_fault_rates
-from mock_gateway.outcomes import Outcome
-from mock_gateway.plan import REORDER_JITTER_SECONDS, Plan, Planner, Purpose, plan_deliveries
+from mock_gateway.delivery.faults import Fault, parse_fault_rates
+from mock_gateway.delivery.plan import REORDER_JITTER_SECONDS, Plan, Planner, Purpose, plan_deliveries
+from mock_gateway.payments.domain import Outcome
 
 SETTLE = 0.2
 FAULT_DELAY = 3.0

@@ -7,7 +7,7 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from mock_gateway.faults import Fault
+from mock_gateway.delivery.faults import Fault
 from mock_gateway.settings import Settings
 from payments_common.service import load_settings
 

@@ -15,16 +15,18 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from pydantic import SecretStr, ValidationError
 
-from order_svc import http, limits
-from order_svc.bootstrap import create_app
-from order_svc.domain import MAX_NOTE_KEY, MAX_NOTES, CreateOrder
-from order_svc.openapi import OrderResource, document
-from order_svc.repository import Order, PaymentView
+from order_svc.access import http, limits
+from order_svc.app import create_app, install_routes
+from order_svc.openapi import document
+from order_svc.orders.domain import MAX_NOTE_KEY, MAX_NOTES, Order
+from order_svc.orders.schemas import CreateOrder, OrderResource
+from order_svc.payments.domain import PaymentView
 from order_svc.settings import Settings
 from payments_common import ids
 from payments_common.errors import ApiError
 from payments_common.http import base_app
 from payments_common.money import SUPPORTED_CURRENCIES
+from payments_common.openapi import dump
 
 API_KEYS = "rzp_a:secret-a-123456"
 NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
@@ -153,14 +155,14 @@ def test_the_order_answer_matches_its_model_and_schema(with_attempts: bool) -> N
         if with_attempts
         else []
     )
-    body = http._order_json(order, attempts)
+    body = dump(OrderResource.of(order, attempts))
     OrderResource.model_validate(body)  # extra="forbid": a field the model lacks fails here
     schema_validator(document(), response_schema(document(), "/orders/{order_id}", "get", 200)).validate(body)
     assert body["payment"] == (body["payments"][-1] if with_attempts else None)
 
 
 def test_the_order_model_refuses_what_the_view_never_renders() -> None:
-    body = http._order_json(_order(), [])
+    body = dump(OrderResource.of(_order(), []))
     with pytest.raises(ValidationError):
         OrderResource.model_validate({**body, "merchantId": "rzp_a"})
     with pytest.raises(ValidationError):
@@ -209,7 +211,7 @@ async def client() -> AsyncIterator[TestClient[Any, Any]]:
     app = base_app(max_body_bytes=1024)
     limits.install(app, settings, authenticate=http.auth_middleware)
     app[http.API_KEYS] = settings.api_keys()
-    http.add_routes(app)
+    install_routes(app)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 

@@ -21,9 +21,9 @@ from payments_common.broker import PublishError
 from payments_common.config import parse_webhook_secrets
 from payments_common.signatures import payment_signature, sign_webhook
 from webhook_gateway.app import create_app
-from webhook_gateway.openapi import WEBHOOK_PATH, document
-from webhook_gateway.payload import PaymentWebhook
-from webhook_gateway.publishing import EventSink, WebhookMessage
+from webhook_gateway.ingress.publishing import EventSink, WebhookMessage
+from webhook_gateway.openapi import REFUND_WEBHOOK_PATH, WEBHOOK_PATH, document
+from webhook_gateway.payments.schemas import PaymentWebhook
 from webhook_gateway.settings import Settings
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"openapi-test-webhook-secret-32b!").decode()
@@ -48,10 +48,17 @@ def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
 
 
-def answer_validator(status: int) -> OAS31Validator:
+def answer_validator(status: int, path: str = WEBHOOK_PATH, method: str = "post") -> OAS31Validator:
     doc = document()
-    schema = doc["paths"][WEBHOOK_PATH]["post"]["responses"][str(status)]["content"]["application/json"]["schema"]
+    schema = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
     return OAS31Validator({**schema, "components": doc["components"]})
+
+
+async def documented_answer(response: Any, path: str, method: str) -> Any:
+    """The answer's JSON, once it validates against the document's schema for its route and status."""
+    body = await response.json()
+    answer_validator(response.status, path, method).validate(body)
+    return body
 
 
 @pytest.fixture
@@ -196,3 +203,70 @@ async def test_refused_addresses_and_floods_get_the_documented_403_and_429(sink:
         assert [r.status for r in answers] == [400, 429]
         assert answers[-1].headers["Retry-After"]
         answer_validator(429).validate(await answers[-1].json())
+
+
+def _refund_payload() -> dict[str, Any]:
+    return {
+        "refundId": ids.new_id(ids.REFUND),
+        "paymentId": ids.new_id(ids.PAYMENT),
+        "gatewayPaymentId": ids.new_id(ids.GATEWAY_PAYMENT),
+        "gatewayRefundId": ids.new_id(ids.GATEWAY_REFUND),
+        "amount": 500,
+        "currency": "INR",
+        "status": "PROCESSED",
+    }
+
+
+def test_every_route_is_walked_and_found_in_the_document(app: web.Application) -> None:
+    paths = document()["paths"]
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        assert route.method.lower() in paths[route.resource.canonical], route
+
+
+def test_the_request_bodies_are_the_models_the_views_validate_with() -> None:
+    from webhook_gateway.refunds.schemas import RefundWebhook
+
+    doc = document()
+    for path, model in ((WEBHOOK_PATH, PaymentWebhook), (REFUND_WEBHOOK_PATH, RefundWebhook)):
+        schema = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model.__name__}"}
+    refund_validator = OAS31Validator({"$ref": "#/components/schemas/RefundWebhook", "components": doc["components"]})
+    body = _refund_payload()
+    RefundWebhook.model_validate(body)
+    assert refund_validator.is_valid(body)
+    for field in ("refundId", "paymentId", "gatewayPaymentId", "gatewayRefundId"):
+        wrong = {**body, field: body[field] + "x"}
+        assert not refund_validator.is_valid(wrong)
+        with pytest.raises(ValidationError):
+            RefundWebhook.model_validate(wrong)
+
+
+async def test_every_route_answers_as_documented(client: TestClient[Any, Any], sink: Sink) -> None:
+    """One request per answer each route gives, each answer checked against its route's schema."""
+    assert await documented_answer(await client.get("/health"), "/health", "get") == {"status": "ok"}
+    assert await documented_answer(await client.get("/openapi.json"), "/openapi.json", "get") == document()
+
+    for path, payload in ((WEBHOOK_PATH, _payload()), (REFUND_WEBHOOK_PATH, _refund_payload())):
+        body = orjson.dumps(payload)
+        assert await documented_answer(await client.post(path, data=body, headers=_signed(body)), path, "post") == {
+            "success": True
+        }
+        unsigned = await client.post(path, data=body, headers={"content-type": "application/json"})
+        assert (await documented_answer(unsigned, path, "post"))["error"]["code"] == "INVALID_SIGNATURE"
+        missing = orjson.dumps({k: v for k, v in payload.items() if k != "status"})
+        malformed = await client.post(path, data=missing, headers=_signed(missing))
+        refused = await documented_answer(malformed, path, "post")
+        assert (refused["error"]["code"], refused["error"]["field"]) == ("BAD_REQUEST_ERROR", "status")
+        wrong_digest = await client.post(path, data=body, headers={**_signed(body), "Content-Digest": "sha-256=:AAAA:"})
+        assert (await documented_answer(wrong_digest, path, "post"))["error"]["field"] == "Content-Digest"
+        huge = b"x" * 8192
+        too_large = await client.post(path, data=huge, headers=_signed(huge))
+        assert too_large.status == 413
+        await documented_answer(too_large, path, "post")
+        sink.failure = PublishError("broker down")
+        unavailable = await client.post(path, data=body, headers=_signed(body))
+        assert unavailable.status == 503
+        await documented_answer(unavailable, path, "post")
+        sink.failure = None

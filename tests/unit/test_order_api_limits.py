@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from order_svc import http, limits
-from order_svc.auth import merchant_of
+from order_svc.access import http, limits
+from order_svc.access.http import merchant_of
 from order_svc.settings import Settings
 from payments_common.http import base_app, json_response
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from order_svc.domain import CreateOrder, InitiatePayment
+from order_svc.orders.schemas import CreateOrder
+from order_svc.payments.schemas import InitiatePayment
 from payments_common.errors import ApiError
 from payments_common.http import parse_model
 

@@ -13,17 +13,16 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from pydantic import SecretStr, ValidationError
 
-from order_svc import http
-from order_svc.customer import check_header_safe
-from order_svc.domain import CreateOrder
-from order_svc.email_message import PaymentReceipt, build, message_id_for
-from order_svc.openapi import OrderResource, document
-from order_svc.repository import Order
+from order_svc.emails.domain import PaymentReceipt, build, message_id_for
+from order_svc.emails.smtp import parse_smtp_url
+from order_svc.openapi import document
+from order_svc.orders.domain import Order, check_header_safe
+from order_svc.orders.schemas import CreateOrder, OrderResource
 from order_svc.settings import DEFAULT_SMTP_FROM, Settings
-from order_svc.smtp import parse_smtp_url
 from payments_common.config import ConfigError
 from payments_common.errors import ApiError
 from payments_common.http import parse_model
+from payments_common.openapi import dump
 
 PAYMENT_ID = "pay_0190b6a2-8c4e-7d2a-9f00-0123456789ab"
 ORDER_ID = "order_0190b6a2-8c4e-7d2a-9f00-0123456789ab"
@@ -258,7 +257,7 @@ def test_the_order_answer_shows_the_customer_as_documented(customer: dict[str, s
         customer_email=customer["email"] if customer else None,
         customer_name=customer["name"] if customer else None,
     )
-    body = http._order_json(order, [])
+    body = dump(OrderResource.of(order, []))
     assert body["customer"] == customer
     OrderResource.model_validate(body)
     doc = document()

@@ -12,19 +12,20 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from mock_gateway.outcomes import (
+from mock_gateway.payments.domain import (
     BANK_DECLINED,
     CARD_DECLINED,
     INSUFFICIENT_FUNDS,
     UPI_DECLINED,
     WALLET_DECLINED,
     Decline,
+    NewPayment,
     Outcome,
     decide,
+    webhook_body,
 )
-from mock_gateway.records import NewPayment, webhook_body
-from order_svc.domain import InitiatePayment
-from order_svc.idempotency import canonical_body, fingerprint, fingerprint_key, fingerprint_keys
+from order_svc.idempotency.domain import canonical_body, fingerprint, fingerprint_key, fingerprint_keys
+from order_svc.payments.schemas import InitiatePayment
 from payments_common import ids
 from payments_common.config import parse_api_keys
 from payments_common.errors import ApiError

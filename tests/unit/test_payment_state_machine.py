@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from payment_svc.domain import (
+from payment_svc.attempts.domain import (
     AMOUNT_MISMATCH,
     CURRENCY_MISMATCH,
     PaymentStatus,

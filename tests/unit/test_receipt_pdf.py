@@ -14,9 +14,11 @@ import pytest
 from pypdf import PdfReader
 
 from order_svc.openapi import document
-from order_svc.receipt_pdf import Receipt, RefundLine, format_time, render
-from order_svc.receipts import receipt_of
-from order_svc.repository import Order, PaymentView, RefundView
+from order_svc.orders.domain import Order
+from order_svc.payments.domain import PaymentView
+from order_svc.receipts.domain import Receipt, RefundLine, receipt_of
+from order_svc.receipts.pdf import format_time, render
+from order_svc.refunds.domain import RefundView
 from payments_common import ids
 
 PAID_AT = datetime(2026, 11, 28, 10, 48, 12, tzinfo=UTC)

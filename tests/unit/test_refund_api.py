@@ -17,21 +17,21 @@ from openapi_schema_validator import OAS31Validator
 from pydantic import SecretStr
 from webhook_sink import RecordingSink
 
-from order_svc import http as order_http
-from order_svc.domain import MAX_NOTES
-from order_svc.openapi import OrderResource, RefundResource
 from order_svc.openapi import document as order_document
-from order_svc.refund_views import RefundView
-from order_svc.refunds import refund_json
-from order_svc.repository import Order, PaymentView
+from order_svc.orders.domain import MAX_NOTES, Order
+from order_svc.orders.schemas import OrderResource
+from order_svc.payments.domain import PaymentView
+from order_svc.refunds.domain import RefundView
+from order_svc.refunds.schemas import RefundResource
 from payments_common import ids, topology
 from payments_common.config import parse_webhook_secrets
 from payments_common.events import REFUND_WEBHOOK_TYPE, RefundWebhookEnvelope
+from payments_common.openapi import dump
 from payments_common.signatures import sign_webhook
 from webhook_gateway.app import create_app
+from webhook_gateway.ingress.publishing import MESSAGE_TYPE, Destination
 from webhook_gateway.openapi import REFUND_WEBHOOK_PATH
 from webhook_gateway.openapi import document as webhook_document
-from webhook_gateway.publishing import MESSAGE_TYPE, Destination
 from webhook_gateway.settings import Settings
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"refund-test-webhook-secret-32by!").decode()
@@ -245,7 +245,7 @@ def test_each_payment_of_an_order_shows_its_refunds_and_what_they_take() -> None
         _refund(first, 200, "PENDING"),
         _refund(second, 50, "PENDING"),
     ]
-    body = order_http._order_json(order, [first, second], refunds)
+    body = dump(OrderResource.of(order, [first, second], refunds))
     OrderResource.model_validate(body)
     _schema("/orders/{order_id}", "get", 200).validate(body)
     shown = body["payments"][0]
@@ -254,13 +254,15 @@ def test_each_payment_of_an_order_shows_its_refunds_and_what_they_take() -> None
     assert shown["refunds"][0]["notes"] == {"reason": "late"}
     assert body["payments"][1]["amountRefunded"] == 50
     # an order read without refunds shows none
-    plain = order_http._order_json(order, [first])
+    plain = dump(OrderResource.of(order, [first]))
     assert plain["payments"][0]["amountRefunded"] == 0 and plain["payments"][0]["refunds"] == []
 
 
 def test_a_refund_answer_matches_its_model_and_schema() -> None:
     order = _order()
-    body = refund_json(_refund(_payment(order), 100, "FAILED", error_code="REFUND_FAILED", error_description="no"))
+    body = dump(
+        RefundResource.of(_refund(_payment(order), 100, "FAILED", error_code="REFUND_FAILED", error_description="no"))
+    )
     RefundResource.model_validate(body)
     _schema("/refunds/{refund_id}", "get", 200).validate(body)
     assert body["notes"] == {}

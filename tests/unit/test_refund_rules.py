@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_gateway.refunds import (
+from mock_gateway.refunds.domain import (
     FAILED,
     PROCESSED,
     REFUND_FAILED_CODE,
@@ -18,11 +18,11 @@ from mock_gateway.refunds import (
     refund_outcome,
     refund_webhook_body,
 )
-from order_svc.domain import MAX_NOTE_KEY, MAX_NOTES
-from order_svc.refund_views import RefundView, amount_refunded
-from order_svc.refunds import CreateRefund
-from payment_svc.domain import PaymentStatus
-from payment_svc.refund_domain import (
+from order_svc.orders.domain import MAX_NOTE_KEY, MAX_NOTES
+from order_svc.refunds.domain import RefundView, amount_refunded
+from order_svc.refunds.schemas import CreateRefund
+from payment_svc.attempts.domain import PaymentStatus
+from payment_svc.refunds.domain import (
     AmountRefused,
     RefundStatus,
     can_transition,

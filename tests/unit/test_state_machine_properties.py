@@ -2,7 +2,7 @@
 
 The gateway sends SUCCESS/FAILED reports for the attempts of one order, with the right, a wrong or no
 amount and currency; they arrive in any order, any number of times. Each delivery is applied the way
-`payment_svc.settlement.apply_report` applies it, through the same pure rules (`can_transition`,
+`payment_svc.attempts.settlement.apply_report` applies it, through the same pure rules (`can_transition`,
 `settle`, `conflict_kind`, `is_anomalous`), and new attempts are started only as `initiate_payment`
 allows (none while one is INITIATED, none once the order is paid). Whatever the sequence:
 
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
-from payment_svc.domain import (
+from payment_svc.attempts.domain import (
     AMOUNT_MISMATCH,
     CURRENCY_MISMATCH,
     TERMINAL,

@@ -19,7 +19,7 @@ from payments_common import ids
 from payments_common.config import parse_webhook_secrets
 from payments_common.signatures import payment_signature, sign_webhook
 from webhook_gateway.app import create_app
-from webhook_gateway.ingress import INGRESS, Tarpit
+from webhook_gateway.ingress.limits import INGRESS, Tarpit
 from webhook_gateway.settings import Settings
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"ingress-test-webhook-secret-32by").decode()

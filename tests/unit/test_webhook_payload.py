@@ -13,7 +13,7 @@ from payments_common import ids
 from payments_common.errors import ApiError
 from payments_common.events import WebhookEnvelope
 from payments_common.http import parse_model
-from webhook_gateway.payload import PaymentWebhook, envelope
+from webhook_gateway.payments.schemas import PaymentWebhook
 
 ORDER_ID = ids.new_id(ids.ORDER)
 PAYMENT_ID = ids.new_id(ids.PAYMENT)
@@ -42,8 +42,8 @@ def refused_field(body: dict[str, Any]) -> str | None:
 
 def test_minimal_shape_is_accepted() -> None:
     webhook = parse_model(PaymentWebhook, minimal())
-    assert webhook.order_id == ORDER_ID
-    assert webhook.gateway_payment_id == GW_ID
+    assert webhook.orderId == ORDER_ID
+    assert webhook.gatewayPaymentId == GW_ID
     assert webhook.amount is None
     assert webhook.contract_dict() == minimal()
 
@@ -115,7 +115,7 @@ def test_malformed_field_is_named(field: str, value: object) -> None:
 def test_envelope_is_what_the_consumer_reads() -> None:
     webhook = parse_model(PaymentWebhook, minimal(amount=1500, currency="INR"))
     received = datetime(2026, 11, 28, 7, 0, 0, 123_000, tzinfo=UTC)
-    published = envelope("evt_abc", webhook, received)
+    published = orjson.loads(WebhookEnvelope(eventId="evt_abc", receivedAt=received, data=webhook).to_json())
     assert published == {
         "eventId": "evt_abc",
         "receivedAt": "2026-11-28T07:00:00.123Z",
@@ -149,7 +149,7 @@ def test_text_without_nul_passes_unchanged() -> None:
         method={"type": "upi", "vpa": "a@b"},
     )
     parsed = parse_model(PaymentWebhook, body)
-    assert parsed.error_description == "déclin ✓"
+    assert parsed.errorDescription == "déclin ✓"
     assert parsed.method == {"type": "upi", "vpa": "a@b"}
 
 

@@ -4,7 +4,7 @@ webhook endpoints."""
 from __future__ import annotations
 
 from payments_common.broker import PublishError
-from webhook_gateway.publishing import EventSink, WebhookMessage
+from webhook_gateway.ingress.publishing import EventSink, WebhookMessage
 
 
 class RecordingSink(EventSink):

@@ -185,3 +185,25 @@ def port_of(url: str, default: int) -> int:
     from yarl import URL
 
     return URL(url).port or default
+
+
+class GatewaySecretsSettings(CommonSettings):
+    """The two secrets of the gateway's reports, for the two services that hold both: the gateway signs with
+    the first key of each list, the webhook gateway verifies with every key (several while one is rotated)."""
+
+    # required, no defaults: a gateway that cannot sign, or a webhook gateway that cannot verify, must not start
+    WEBHOOK_SECRETS: SecretStr
+    PAYMENT_SIGNING_SECRET: SigningSecrets
+
+    def webhook_keys(self) -> list[bytes]:
+        return parse_webhook_secrets(self.WEBHOOK_SECRETS.get_secret_value())
+
+    def payment_signing_keys(self) -> list[bytes]:
+        return parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value())
+
+    def gateway_secret_parts(self) -> list[str]:
+        """What must be masked of the two lists (see `secret_list_parts`)."""
+        return [
+            *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
+            *secret_list_parts(self.WEBHOOK_SECRETS.get_secret_value(), prefix="whsec_"),
+        ]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from pydantic import BaseModel, ValidationError
 
+from payments_common import metrics
 from payments_common.broker import Publisher, PublishError
 from payments_common.errors import PermanentError, ProcessingError
 from payments_common.logging import bound, get_logger
@@ -90,6 +92,15 @@ class Consumer:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    @property
+    def queue_name(self) -> str:
+        return self._spec.name
+
+    @property
+    def channel(self) -> AbstractChannel | None:
+        """The channel it consumes on, None before `start` (readiness watches it: payments_common.health)."""
+        return self._queue.channel if self._queue is not None else None
+
     async def start(self) -> None:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)
@@ -113,20 +124,26 @@ class Consumer:
             context["correlation_id"] = message.correlation_id
         self._in_flight += 1
         self._idle.clear()
+        start = time.perf_counter()
+        # what stays when the ack or the failure's routing itself raised (a channel that closed under us)
+        outcome = metrics.ERROR
         try:
             with bound(**context):
                 try:
                     await self._handler(message)
                 except Exception as exc:
-                    await self._route_failure(message, exc)
+                    outcome = await self._route_failure(message, exc)
                     return
                 await message.ack()
+                outcome = metrics.APPLIED
         finally:
+            metrics.event_consumed(self._spec.name, outcome, time.perf_counter() - start)
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def _route_failure(self, message: AbstractIncomingMessage, exc: Exception) -> None:
+    async def _route_failure(self, message: AbstractIncomingMessage, exc: Exception) -> str:
+        """Park the message (a delay tier or the dead-letter queue) and ack it; return the outcome counted."""
         attempt = _attempts(message) + 1
         now = iso(utcnow())
         # x- headers (x-death, x-delivery-count) belong to the broker; they are not ours to carry on
@@ -155,18 +172,23 @@ class Consumer:
                 )
                 await self._republish(message, self._spec.dlx, self._spec.name, headers)
                 log.warning("message.dead_lettered", reason=reason, error=error, attempts=attempt)
+                outcome = metrics.MALFORMED if reason == "MALFORMED_EVENT" else metrics.DEAD_LETTERED
             else:
                 target = self._spec.retry_queue(attempt)
                 await self._republish(message, "", target, headers)
                 log.info("message.retry_scheduled", attempt=attempt, delay_queue=target, error=error)
+                # the tier, not the attempt: past the last tier the attempts repeat it, and stay bounded
+                metrics.message_retried(self._spec.name, min(attempt, self._spec.max_attempts))
+                outcome = metrics.RETRIED
         except PublishError as publish_error:
             # could not park it: hand it back to the broker after a pause; x-delivery-limit bounds this
             log.error("message.failure_routing_failed", error=str(publish_error))
             await asyncio.sleep(1)
             with contextlib.suppress(Exception):
                 await message.nack(requeue=True)
-            return
+            return metrics.REQUEUED
         await message.ack()
+        return outcome
 
     async def _republish(
         self, message: AbstractIncomingMessage, exchange: str, routing_key: str, headers: dict[str, Any]

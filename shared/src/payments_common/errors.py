@@ -64,3 +64,8 @@ SERVER_ERROR = "SERVER_ERROR"
 
 def bad_request(description: str, field: str | None = None) -> ApiError:
     return ApiError(400, BAD_REQUEST, description, field)
+
+
+def not_found(what: str) -> ApiError:
+    """The 404 of a resource that does not exist, or not for this caller: `"<what> not found"`."""
+    return ApiError(404, NOT_FOUND, f"{what} not found")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from payments_common import methods
+from payments_common.money import MAX_AMOUNT
+from payments_common.storable import has_nul
+from payments_common.timeutil import IsoDatetime
 
 PAYMENT_INITIATED = "payment.initiated"
 PAYMENT_SUCCEEDED = "payment.succeeded"
@@ -55,26 +60,71 @@ class OrderPaidEvent(BaseModel):
     paidAt: datetime
 
 
-class WebhookPayload(BaseModel):
-    """The gateway's report as the webhook gateway accepted it (already verified)."""
+# The fields of the gateway's reports, under the rules the webhook gateway applies at the door: the
+# consumer decodes with these same models, so what it reads is exactly what the door let through.
+# Any string of sane length: a malformed signature is an INVALID_SIGNATURE, decided by the signature check.
+Signature = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+# an amount beyond any order's maximum is still passed on: the consumer records it as a mismatch
+ReportedAmount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT * 1000)]
+Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+# PostgreSQL text and jsonb cannot hold NUL: refused at the door, rather than failing the consumer on
+# every retry until the event is dead-lettered
+Text = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
+ErrorCode = Annotated[Text, Field(max_length=100)]
+ErrorDescription = Annotated[Text, Field(max_length=1000)]
+
+
+class _Report(BaseModel):
+    """A gateway report's payload. The ids are plain strings here: the webhook gateway's body models
+    (`webhook_gateway.payments.schemas`, `webhook_gateway.refunds.schemas`) narrow them to the id formats,
+    and the consumer matches them against its own records. Unknown fields are ignored: gateways add
+    fields over time."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def contract_dict(self) -> dict[str, Any]:
+        """The payload by the contract's names, without the optional fields the gateway left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class WebhookPayload(_Report):
+    """The gateway's report of a payment as the webhook gateway accepted it (already verified)."""
 
     orderId: str
     paymentId: str
     gatewayPaymentId: str
-    signature: str
+    signature: Signature
     status: Literal["SUCCESS", "FAILED"]
-    amount: int | None = None
-    currency: str | None = None
+    amount: ReportedAmount | None = None
+    currency: Currency | None = None
     method: dict[str, Any] | None = None
-    errorCode: str | None = None
-    errorDescription: str | None = None
+    errorCode: ErrorCode | None = None
+    errorDescription: ErrorDescription | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _method_storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        # only a summary goes on: a sender that put a whole card in the report must not get its number
+        # or CVV into the broker, the inbox or any table behind us (a summary's summary is itself)
+        return methods.summary_or_none(value)
 
 
-class WebhookEnvelope(BaseModel):
-    """What the webhook gateway publishes: the event id (`webhook-id`) and the verified payload."""
+class _Envelope(BaseModel):
+    """What the webhook gateway publishes: the event id (`webhook-id`) travels with the data, so the
+    consumer's inbox can deduplicate redeliveries of one event."""
 
     eventId: str
-    receivedAt: datetime
+    # written as the contract writes times (milliseconds, `Z`)
+    receivedAt: IsoDatetime
+
+    def to_json(self) -> bytes:
+        """The message body; the payload without the optional fields the gateway left out."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class WebhookEnvelope(_Envelope):
     data: WebhookPayload
 
 
@@ -107,21 +157,21 @@ class RefundEvent(BaseModel):
     refund: RefundSnapshot
 
 
-class RefundWebhookPayload(BaseModel):
-    """The gateway's report of a refund as the webhook gateway accepted it (already verified)."""
+class RefundWebhookPayload(_Report):
+    """The gateway's report of a refund as the webhook gateway accepted it (already verified). Unlike a
+    payment's it carries no payment signature: the Standard Webhooks signature vouches for every field."""
 
     refundId: str
     paymentId: str
     gatewayPaymentId: str
     gatewayRefundId: str
-    amount: int
-    currency: str
+    # the consumer compares them with the refund it asked for: a mismatch goes to an operator
+    amount: ReportedAmount
+    currency: Currency
     status: Literal["PROCESSED", "FAILED"]
-    errorCode: str | None = None
-    errorDescription: str | None = None
+    errorCode: ErrorCode | None = None
+    errorDescription: ErrorDescription | None = None
 
 
-class RefundWebhookEnvelope(BaseModel):
-    eventId: str
-    receivedAt: datetime
+class RefundWebhookEnvelope(_Envelope):
     data: RefundWebhookPayload

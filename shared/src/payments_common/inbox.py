@@ -9,7 +9,8 @@ from typing import TypeVar
 import asyncpg
 from pydantic import BaseModel
 
-from payments_common.logging import get_logger
+from payments_common import metrics
+from payments_common.logging import bound, get_logger
 from payments_common.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -33,7 +34,10 @@ async def claim(conn: asyncpg.Connection, consumer: str, message_id: str) -> boo
         consumer,
         message_id,
     )
-    return row is not None
+    if row is None:
+        metrics.inbox_duplicate(consumer)
+        return False
+    return True
 
 
 def claim_once(
@@ -54,3 +58,14 @@ def claim_once(
             await apply(uow, message, correlation_id)
 
     return step
+
+
+def bound_to(step: Step[M], context: Callable[[M], dict[str, str]]) -> Step[M]:
+    """`step` with `context(message)` (ids naming what the message is about) bound to every log line it
+    writes, the duplicate's included."""
+
+    async def bound_step(message_id: str, message: M, correlation_id: str | None) -> None:
+        with bound(**context(message)):
+            await step(message_id, message, correlation_id)
+
+    return bound_step

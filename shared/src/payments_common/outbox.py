@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ import asyncpg
 import orjson
 from pydantic import BaseModel
 
+from payments_common import metrics
 from payments_common.broker import Publisher
 from payments_common.ids import new_uuid
 from payments_common.logging import get_logger
@@ -33,6 +35,9 @@ def notify_channel(schema: str) -> str:
 
 
 MAX_BACKOFF_SECONDS = 60
+# how often the relay counts its backlog for the metrics: a scan of the unpublished rows' index, which
+# is empty or nearly so when all is well and is never done more than this often when it is not
+BACKLOG_REFRESH_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -108,6 +113,9 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._wakeup = asyncio.Event()
+        # the metrics' `service` label; a process that never named itself (a test) is told apart by schema
+        self._service = metrics.service_name(default=schema)
+        self._backlog_counted_at = float("-inf")
 
     async def relay_once(self) -> int:
         """Publish one batch; return how many rows it claimed."""
@@ -126,7 +134,13 @@ class OutboxRelay:
             results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
             published = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
             if published:
-                await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])", published)
+                # the lag by the database's clock, both ends of it: no skew between two hosts' clocks
+                lags = await conn.fetch(
+                    """UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])
+                       RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag""",
+                    published,
+                )
+                metrics.outbox_published(self._service, (row["lag"] for row in lags))
             failed = [
                 (row["id"], str(result)[:500], backoff_seconds(row["attempts"] + 1))
                 for row, result in zip(rows, results, strict=True)
@@ -140,7 +154,31 @@ class OutboxRelay:
                     failed,
                 )
                 log.warning("outbox.publish_failed", count=len(failed), error=failed[0][1])
+                metrics.outbox_publish_failed(self._service, len(failed))
             return len(rows)
+
+    async def count_backlog(self) -> None:
+        """Set the backlog metrics: how many rows wait, and how long the oldest has (whether it waits for
+        the relay or for its backoff after failed publishes: either way, it is not delivered)."""
+        row = await self._pool.fetchrow(
+            """SELECT count(*) AS waiting,
+                      coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest
+                 FROM outbox WHERE published_at IS NULL"""
+        )
+        assert row is not None
+        metrics.outbox_backlog(self._service, row["waiting"], row["oldest"])
+
+    async def _count_backlog_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._backlog_counted_at < BACKLOG_REFRESH_SECONDS:
+            return
+        self._backlog_counted_at = now
+        try:
+            async with asyncio.timeout(BACKLOG_REFRESH_SECONDS):
+                await self.count_backlog()
+        except Exception as exc:
+            # the metrics keep their last values; readiness is what reports the database gone
+            log.debug("outbox.backlog_count_failed", error=type(exc).__name__)
 
     async def _publish(self, row: asyncpg.Record) -> None:
         headers = dict(row["headers"] or {})
@@ -161,6 +199,7 @@ class OutboxRelay:
                 # cleared before the batch, not after it: a NOTIFY for a row committed while the
                 # batch runs must survive it and wake the next round, or that row waits a full poll
                 self._wakeup.clear()
+                await self._count_backlog_now_and_then()
                 try:
                     claimed = await self.relay_once()
                 except Exception as exc:

@@ -78,3 +78,20 @@ class UnitOfWork:
             self._conn = None
             self._tx = None
             self._repositories.clear()
+
+
+class ReadSnapshot(UnitOfWork):
+    """`async with ReadSnapshot(pool) as snapshot:` a read-only REPEATABLE READ transaction, so that every
+    read through `snapshot.repo(...)` sees one moment (an order and its attempts never disagree in one
+    answer). It emits nothing; leaving it ends the transaction."""
+
+    async def __aenter__(self) -> ReadSnapshot:
+        conn = await self._pool.acquire()
+        tx = conn.transaction(isolation="repeatable_read", readonly=True)
+        try:
+            await tx.start()
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        self._conn, self._tx = conn, tx
+        return self

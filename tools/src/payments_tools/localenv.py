@@ -1,10 +1,18 @@
-"""Local configuration: secrets generated once into a git-ignored `.env`, the environment winning."""
+"""Local configuration: secrets generated once into a git-ignored `.env`, the environment winning.
+
+Two kinds of secret. The contract's (`API_KEYS`, `PAYMENT_SIGNING_SECRET`, `WEBHOOK_SECRETS`) are shared
+with the world outside: merchants, the gateway. A developer may bring their own in the environment, and
+then they are used as they are and never written down. The internal ones (`ADMIN_TOKEN`,
+`INTERNAL_API_TOKEN`) are the system's own business; whatever the environment and the file lack of them
+is generated into the file, so the next start and `payments-admin` use the same.
+"""
 
 from __future__ import annotations
 
 import base64
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -12,12 +20,26 @@ from dotenv import dotenv_values
 from payments_common.config import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
 from payments_tools.mail_catcher import LOCAL_SMTP_URL
 
-SECRET_NAMES = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
-# added after the first release: generated into an existing `.env` that lacks them
-LATER_SECRETS = ("ADMIN_TOKEN", "INTERNAL_API_TOKEN")
-# not secrets, but read by payments-stack itself (is there a mail catcher to start?), so the environment
-# must win over the file for them too
-STACK_SETTINGS = ("SMTP_URL", "SMTP_FROM")
+CONTRACT_SECRETS = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
+# the services' own: no one outside needs them, so they are generated whenever they are missing
+INTERNAL_SECRETS = ("ADMIN_TOKEN", "INTERNAL_API_TOKEN")
+# not secrets, but read by payments-stack itself (the database it migrates, the ports it waits on, is
+# there a mail catcher to start?), so the environment must win over the file for them too
+STACK_SETTINGS = (
+    "DATABASE_URL",
+    "ORDER_SVC_URL",
+    "WEBHOOK_GATEWAY_URL",
+    "PAYMENT_SVC_URL",
+    "MOCK_GATEWAY_URL",
+    "SMTP_URL",
+    "SMTP_FROM",
+)
+
+_HEADER = "# Generated for local runs by payments-stack; git-ignored. Delete it to generate new secrets.\n"
+_INTERNAL_ONLY_HEADER = (
+    "# Generated for local runs by payments-stack; git-ignored. The internal tokens only: API_KEYS,\n"
+    "# PAYMENT_SIGNING_SECRET and WEBHOOK_SECRETS come from the environment. Delete it for new tokens.\n"
+)
 
 
 def generate_secrets() -> dict[str, str]:
@@ -33,14 +55,29 @@ def generate_secrets() -> dict[str, str]:
     }
 
 
+def _require_contract_secrets(values: Mapping[str, str], path: Path) -> None:
+    missing = [name for name in CONTRACT_SECRETS if not values.get(name)]
+    if missing:
+        raise SystemExit(f"payments-stack: {', '.join(missing)} not set (neither in the environment nor in {path})")
+
+
+def _write_new(path: Path, header: str, values: dict[str, str]) -> None:
+    path.write_text(header + "".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
+    path.chmod(0o600)
+
+
 def load_or_create(path: Path) -> tuple[dict[str, str], bool]:
     """The values in effect and whether the file was created now.
 
-    A variable set in the environment wins over the file; the file is only written when it is
-    missing and the environment sets none of the secrets.
+    A variable set in the environment wins over the file. Without a file, and with none of the
+    contract's secrets in the environment, the file is written with every secret generated. With the
+    contract's secrets in the environment (all of them: some but not all is an error), those are used
+    as they are, and only the internal secrets the environment lacks are generated, into a new file.
+    An existing file that lacks an internal secret gets it appended.
     """
     created = False
-    if not path.exists() and not any(os.environ.get(name) for name in SECRET_NAMES):
+    contract_from_environment = any(os.environ.get(name) for name in CONTRACT_SECRETS)
+    if not path.exists() and not contract_from_environment:
         values = {
             "DATABASE_URL": DEFAULT_DATABASE_URL,
             "AMQP_URL": DEFAULT_AMQP_URL,
@@ -48,24 +85,34 @@ def load_or_create(path: Path) -> tuple[dict[str, str], bool]:
             "SMTP_URL": LOCAL_SMTP_URL,
             **generate_secrets(),
         }
-        path.write_text(
-            "# Generated for local runs by payments-stack; git-ignored. Delete it to generate new secrets.\n"
-            + "".join(f"{name}={value}\n" for name, value in values.items()),
-            encoding="utf-8",
-        )
-        path.chmod(0o600)
+        _write_new(path, _HEADER, values)
         created = True
     values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
-    if path.exists():
-        missing_later = [name for name in LATER_SECRETS if not values.get(name) and not os.environ.get(name)]
-        if missing_later:
-            fresh = generate_secrets()
+    missing_internal = [name for name in INTERNAL_SECRETS if not values.get(name) and not os.environ.get(name)]
+    if missing_internal:
+        fresh = generate_secrets()
+        generated = {name: fresh[name] for name in missing_internal}
+        if path.exists():
             with path.open("a", encoding="utf-8") as file:
-                file.writelines(f"{name}={fresh[name]}\n" for name in missing_later)
-            values.update({name: fresh[name] for name in missing_later})
-    wanted = (*SECRET_NAMES, *LATER_SECRETS, *STACK_SETTINGS)
+                file.writelines(f"{name}={value}\n" for name, value in generated.items())
+        else:
+            # refused before anything is written when the environment holds only some of the contract's
+            _require_contract_secrets(os.environ, path)
+            _write_new(path, _INTERNAL_ONLY_HEADER, generated)
+            created = True
+        values.update(generated)
+    wanted = (*CONTRACT_SECRETS, *INTERNAL_SECRETS, *STACK_SETTINGS)
     merged = {**values, **{k: v for k, v in os.environ.items() if k in values or k in wanted}}
-    missing = [name for name in SECRET_NAMES if not merged.get(name)]
-    if missing:
-        raise SystemExit(f"payments-stack: {', '.join(missing)} not set (neither in the environment nor in {path})")
+    _require_contract_secrets(merged, path)
     return merged, created
+
+
+def secrets_origin(path: Path, created: bool) -> str:
+    """Where the secrets in effect come from, for the start-up banner."""
+    state = "generated now" if created else "existing"
+    from_environment = [name for name in (*CONTRACT_SECRETS, *INTERNAL_SECRETS) if os.environ.get(name)]
+    if not from_environment:
+        return f"{path} ({state})"
+    if len(from_environment) == len(CONTRACT_SECRETS) + len(INTERNAL_SECRETS):
+        return "the environment"
+    return f"{', '.join(from_environment)} from the environment; the others in {path} ({state})"

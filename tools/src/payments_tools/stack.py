@@ -7,9 +7,16 @@
   `WEBHOOK_URL` and `PAYMENTS_RUN_DIR`), stop the services, exit with CMD's status.
 
 Mail: unless `SMTP_URL` names another server, both start a local mail catcher
-(`payments_tools/mail_catcher.py`, smtp://127.0.0.1:8025) and point order-svc at it; every message
-lands in `.run/mail/` as an `.eml` file. `exec` empties that folder first and passes it to CMD as
-`MAIL_DIR`.
+(`payments_tools/mail_catcher.py`, smtp://127.0.0.1:8025, another port with `--mail-port`) and point
+order-svc at it; every message lands in `.run/mail/` as an `.eml` file. `exec` empties that folder
+first and passes it to CMD as `MAIL_DIR`.
+
+Secrets: `run` reads them from the environment, else from `.env`, which it creates with fresh ones on
+first use (`payments_tools/localenv.py`); with the contract's secrets in the environment and no `.env`,
+it generates only the internal tokens. `exec` uses the environment's and generates what it lacks.
+
+Ports: each service listens on the port of its `*_URL` (8080-8083 by default), so a second system can
+run beside the first on other ports, its own database and its own RabbitMQ vhost.
 
 In both, a service that exits by itself (a crash, a `kill -9`) is restarted, as a process manager
 in production would; each one's pid is in `.run/pids/<name>.pid`. One that keeps exiting at once is
@@ -38,7 +45,7 @@ from typing import IO, Any
 import aiohttp
 import orjson
 
-from order_svc.smtp import parse_smtp_url
+from order_svc.emails.smtp import parse_smtp_url
 from payments_common.config import (
     DEFAULT_DATABASE_URL,
     MOCK_GATEWAY_PORT,
@@ -48,7 +55,7 @@ from payments_common.config import (
     port_of,
 )
 from payments_tools import mail_catcher
-from payments_tools.localenv import generate_secrets, load_or_create
+from payments_tools.localenv import generate_secrets, load_or_create, secrets_origin
 from payments_tools.migrate_cli import migrate_all
 
 
@@ -110,17 +117,22 @@ def _render(line: str) -> str:
     return text
 
 
-def use_mail_catcher(env: dict[str, str]) -> bool:
-    """Point the services at the local mail catcher unless `SMTP_URL` names another server; True when
-    the catcher is to run."""
-    if not env.get("SMTP_URL"):
-        env["SMTP_URL"] = mail_catcher.LOCAL_SMTP_URL
-    return env["SMTP_URL"] == mail_catcher.LOCAL_SMTP_URL
+def catcher_url(port: int = mail_catcher.PORT) -> str:
+    return f"smtp://{mail_catcher.HOST}:{port}"
+
+
+def use_mail_catcher(env: dict[str, str], port: int = mail_catcher.PORT) -> bool:
+    """Point the services at the local mail catcher (on `port`) unless `SMTP_URL` names another server;
+    True when the catcher is to run. The default catcher's URL, as a generated `.env` holds it, names the
+    catcher wherever it listens."""
+    if not env.get("SMTP_URL") or env["SMTP_URL"] == mail_catcher.LOCAL_SMTP_URL:
+        env["SMTP_URL"] = catcher_url(port)
+    return env["SMTP_URL"] == catcher_url(port)
 
 
 def _mail_line(env: dict[str, str], mail_dir: Path | None) -> str:
     if mail_dir is not None:
-        return f"mail lands in {mail_dir} ({mail_catcher.LOCAL_SMTP_URL})"
+        return f"mail lands in {mail_dir} ({env.get('SMTP_URL') or mail_catcher.LOCAL_SMTP_URL})"
     try:
         smtp = parse_smtp_url(env.get("SMTP_URL", ""))
     except ValueError:
@@ -141,11 +153,13 @@ class Stack:
         pretty: bool = True,
         restart_limit: int = RESTART_LIMIT,
         mail_dir: Path | None = None,
+        mail_port: int = mail_catcher.PORT,
     ) -> None:
         self.env = env
         self.log_dir = log_dir
         # where the mail catcher keeps messages; None: no catcher (SMTP_URL names a real server)
         self.mail_dir = mail_dir
+        self.mail_port = mail_port
         self._catcher: asyncio.Server | None = None
         self.pretty = pretty
         self.restart_limit = restart_limit
@@ -157,15 +171,15 @@ class Stack:
 
     async def start(self) -> None:
         busy = [f"{s.name} ({_port(self.env, s)})" for s in SERVICES if not _free(_port(self.env, s))]
-        if self.mail_dir is not None and not _free(mail_catcher.PORT):
-            busy.append(f"mail catcher ({mail_catcher.PORT})")
+        if self.mail_dir is not None and not _free(self.mail_port):
+            busy.append(f"mail catcher ({self.mail_port})")
         if busy:
             raise SystemExit(
                 "payments-stack: ports already in use: " + ", ".join(busy) + ". Is the system already running?"
             )
         if self.mail_dir is not None:
             # before order-svc, whose first email may come at once
-            self._catcher = await mail_catcher.start(self.mail_dir)
+            self._catcher = await mail_catcher.start(self.mail_dir, port=self.mail_port)
         for spec in SERVICES:
             await self._spawn(spec)
         await self.wait_healthy()
@@ -313,6 +327,7 @@ class Stack:
 
 def _banner(env: dict[str, str], env_file: Path, created: bool, mail_dir: Path | None = None) -> str:
     key_id, _, secret = env["API_KEYS"].split(",")[0].partition(":")
+    admin_token = "ADMIN_TOKEN from the environment" if os.environ.get("ADMIN_TOKEN") else f"ADMIN_TOKEN in {env_file}"
     lines = [
         "",
         "Payments system is up.",
@@ -321,9 +336,9 @@ def _banner(env: dict[str, str], env_file: Path, created: bool, mail_dir: Path |
         f"  payment-svc (internal)   http://127.0.0.1:{_port(env, SERVICES[2])}",
         f"  mock gateway             http://127.0.0.1:{_port(env, SERVICES[3])}",
         f"  admin API                http://127.0.0.1:{_port(env, SERVICES[2])}/admin/",
-        f"  admin token              ADMIN_TOKEN in {env_file} (also used by payments-admin)",
+        f"  admin token              {admin_token} (also used by payments-admin)",
         f"  dev API key              {key_id}:{secret}",
-        f"  secrets                  {env_file} ({'generated now' if created else 'existing'})",
+        f"  secrets                  {secrets_origin(env_file, created)}",
         f"  customer emails          {_mail_line(env, mail_dir)}",
         "",
         "Try it:",
@@ -335,10 +350,10 @@ def _banner(env: dict[str, str], env_file: Path, created: bool, mail_dir: Path |
     return "\n".join(lines)
 
 
-async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool) -> int:
+async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool, mail_port: int) -> int:
     await migrate_all(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env) else None
-    stack = Stack(env, log_dir=None, pretty=pretty, mail_dir=mail_dir)
+    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env, mail_port) else None
+    stack = Stack(env, log_dir=None, pretty=pretty, mail_dir=mail_dir, mail_port=mail_port)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -360,17 +375,17 @@ async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool)
         print("payments-stack: all services stopped", flush=True)
 
 
-async def _exec(env: dict[str, str], command: list[str], log_dir: Path) -> int:
+async def _exec(env: dict[str, str], command: list[str], log_dir: Path, mail_port: int) -> int:
     await migrate_all(env["DATABASE_URL"])
     # each exec's logs hold its own run only: the command may check them (tests.security.log_secrets)
     for spec in SERVICES:
         (log_dir / f"{spec.name}.log").unlink(missing_ok=True)
-    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env) else None
+    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env, mail_port) else None
     if mail_dir is not None:
         # and its mail: the command may count what arrived
         for old in mail_dir.glob("*.eml"):
             old.unlink(missing_ok=True)
-    stack = Stack(env, log_dir=log_dir, mail_dir=mail_dir)
+    stack = Stack(env, log_dir=log_dir, mail_dir=mail_dir, mail_port=mail_port)
     try:
         await stack.start()
         child_env = {
@@ -399,10 +414,14 @@ def main() -> None:
         prog="payments-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run every service in the foreground")
+    mail = argparse.ArgumentParser(add_help=False)
+    mail.add_argument(
+        "--mail-port", type=int, default=mail_catcher.PORT, help="the local mail catcher's port (default: %(default)s)"
+    )
+    run = sub.add_parser("run", help="run every service in the foreground", parents=[mail])
     run.add_argument("--env-file", type=Path, default=Path(".env"))
     run.add_argument("--json-logs", action="store_true", help="print the services' JSON log lines as they are")
-    ex = sub.add_parser("exec", help="start the system, run a command against it, stop the system")
+    ex = sub.add_parser("exec", help="start the system, run a command against it, stop the system", parents=[mail])
     ex.add_argument("--log-dir", type=Path, default=Path(".run/logs"))
     ex.add_argument("--database-url", default=None, help="default: DATABASE_URL, else a payments_test database")
     ex.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -410,7 +429,9 @@ def main() -> None:
 
     if args.command == "run":
         env, created = load_or_create(args.env_file)
-        raise SystemExit(asyncio.run(_run(env, args.env_file, created, pretty=not args.json_logs)))
+        raise SystemExit(
+            asyncio.run(_run(env, args.env_file, created, pretty=not args.json_logs, mail_port=args.mail_port))
+        )
 
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not command:
@@ -432,7 +453,7 @@ def main() -> None:
     env["DATABASE_URL"] = args.database_url or os.environ.get(
         "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
     )
-    raise SystemExit(asyncio.run(_exec(env, command, args.log_dir)))
+    raise SystemExit(asyncio.run(_exec(env, command, args.log_dir, args.mail_port)))
 
 
 if __name__ == "__main__":

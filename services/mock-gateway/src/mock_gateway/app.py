@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from tenacity.wait import WaitBaseT
 
-from mock_gateway import refund_views, views
-from mock_gateway.delivery import DEFAULT_WAIT, WebhookSender
-from mock_gateway.plan import Planner
+from mock_gateway.delivery.plan import Planner
+from mock_gateway.delivery.sender import DEFAULT_WAIT, WebhookSender
+from mock_gateway.delivery.worker import DeliveryWorker
+from mock_gateway.http import PAYMENT_SIGNING_KEY, PLANNER, POOL, WORKER
+from mock_gateway.payments import http as payments_http
+from mock_gateway.refunds import http as refunds_http
 from mock_gateway.settings import SCHEMA, Settings
-from mock_gateway.worker import DeliveryWorker
 from payments_common import db, ids
 from payments_common.http import base_app
 
@@ -23,14 +25,14 @@ async def create_app(
 ) -> web.Application:
     """`schema`, `retry_wait` and `poll_interval` let tests isolate and speed up what they run."""
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
-    app[views.PLANNER] = Planner(
+    app[PLANNER] = Planner(
         rates=settings.fault_rates,
         settle_delay=settings.MOCK_GATEWAY_SETTLE_DELAY_MS / 1000,
         fault_delay=settings.MOCK_GATEWAY_FAULT_DELAY_MS / 1000,
         new_event_id=lambda: ids.new_id(ids.EVENT),
         rng=random.Random(settings.MOCK_GATEWAY_FAULT_SEED),
     )
-    app[views.PAYMENT_SIGNING_KEY] = settings.payment_signing_key()
+    app[PAYMENT_SIGNING_KEY] = settings.payment_signing_key()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # an exit stack, so that a failure half-way through start-up still closes what was opened;
@@ -53,13 +55,13 @@ async def create_app(
                 retry_window_seconds=settings.MOCK_GATEWAY_RETRY_WINDOW_SECONDS,
                 poll_interval=poll_interval,
             )
-            app[views.POOL] = pool
-            app[views.WORKER] = worker
+            app[POOL] = pool
+            app[WORKER] = worker
             worker.start()
             stack.push_async_callback(worker.close)
             yield
 
     app.cleanup_ctx.append(resources)
-    views.add_routes(app)
-    refund_views.add_routes(app)
+    payments_http.add_routes(app)
+    refunds_http.add_routes(app)
     return app

@@ -4,32 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
-from mock_gateway.faults import Fault, parse_fault_rates
-from payments_common.config import (
-    MOCK_GATEWAY_PORT,
-    CommonSettings,
-    SigningSecrets,
-    parse_signing_secrets,
-    parse_webhook_secrets,
-    port_of,
-    secret_list_parts,
-)
+from mock_gateway.delivery.faults import Fault, parse_fault_rates
+from payments_common.config import MOCK_GATEWAY_PORT, GatewaySecretsSettings, port_of
 
 SERVICE = "mock-gateway"
 SCHEMA = "gateway"
 
 
-class Settings(CommonSettings):
-    # both comma-separated lists for rotation: the gateway signs with the first key of each only
-    PAYMENT_SIGNING_SECRET: SigningSecrets
-    WEBHOOK_SECRETS: SecretStr
+class Settings(GatewaySecretsSettings):
+    # PAYMENT_SIGNING_SECRET and WEBHOOK_SECRETS (required) come with the base: the gateway signs with the
+    # first key of each only
     MOCK_GATEWAY_SETTLE_DELAY_MS: int = Field(default=200, ge=0)
     # how long a webhook keeps being retried, from its creation; real gateways retry for hours to days
     MOCK_GATEWAY_RETRY_WINDOW_SECONDS: float = Field(default=900, gt=0)
     MOCK_GATEWAY_DELIVERY_TIMEOUT_SECONDS: float = Field(default=10, gt=0)
-    # per-run fault injection (see mock_gateway.faults): `name=probability,…`, empty for none
+    # per-run fault injection (see mock_gateway.delivery.faults): `name=probability,…`, empty for none
     MOCK_GATEWAY_FAULTS: str = ""
     MOCK_GATEWAY_FAULT_DELAY_MS: int = Field(default=3000, ge=0)
     # replays the per-run random draw; unset, every run draws differently
@@ -57,17 +48,12 @@ class Settings(CommonSettings):
 
     def webhook_signing_key(self) -> bytes:
         """The first secret signs; the others only verify (they exist for rotation)."""
-        return parse_webhook_secrets(self.WEBHOOK_SECRETS.get_secret_value())[0]
+        return self.webhook_keys()[0]
 
     def payment_signing_key(self) -> bytes:
         """The first key signs; the rest are unused here, so one shared list can serve signer and verifiers."""
-        return parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value())[0]
+        return self.payment_signing_keys()[0]
 
     def secrets(self) -> list[str]:
         """Every value that must never reach a log line."""
-        webhook_raw = self.WEBHOOK_SECRETS.get_secret_value()
-        values = [
-            *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
-            *secret_list_parts(webhook_raw, prefix="whsec_"),
-        ]
-        return [value for value in values if value]
+        return [value for value in self.gateway_secret_parts() if value]

@@ -1,66 +1,45 @@
 """The client API as an OpenAPI 3.1 document, served at `GET /openapi.json`.
 
-Request bodies are the JSON Schemas of the models the views validate with (`order_svc.domain`);
-answers are described by the models below, which the unit tests hold the views' output to, and
-every error is the contract's error object with the statuses the service really answers.
+Every route the service answers is a row of a feature's `ROUTES` (`order_svc/*/http.py`), the same rows
+the router is given. Request bodies are the JSON Schemas of the models the views validate with, and each
+success answer is the schema of the model its view renders (`Route.answer`), so the document cannot
+describe an answer the views do not give; every error is the contract's error object with the statuses
+the service really answers.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import BaseModel
 
-from order_svc.customer import Customer
-from order_svc.domain import MAX_NOTE_KEY, MAX_NOTES, CreateOrder, InitiatePayment, VerifyPayment
-from order_svc.refunds import CreateRefund
+from order_svc.orders import http as orders_http
+from order_svc.orders.domain import MAX_NOTE_KEY, MAX_NOTES
+from order_svc.orders.schemas import CreateOrder
+from order_svc.payments import http as payments_http
+from order_svc.payments.schemas import InitiatePayment, VerifyPayment
+from order_svc.receipts import http as receipts_http
+from order_svc.refunds import http as refunds_http
+from order_svc.refunds.schemas import CreateRefund
 from payments_common import openapi
 from payments_common.money import SUPPORTED_CURRENCIES
+from payments_common.openapi import Route
 
 SECURITY_SCHEME = "basicAuth"
 # a JSON Schema pattern: no NUL anywhere in the string
 NO_NUL = "^[^\\u0000]*$"
 
-
-class CardSummary(BaseModel):
-    """What is kept of a card (`payments_common.methods.summary`): never its number, CVV or holder's name."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["card"]
-    last4: str | None
-    # `visa`, `mastercard`, `rupay`, `amex`, `diners`, `jcb`, `discover`; null for a BIN range not known
-    network: str | None
-    expiryMonth: int | None
-    expiryYear: int | None
-
-
-class UpiSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["upi"]
-    vpa: str | None
-
-
-class WalletSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["wallet"]
-    provider: str | None
-
-
-class NetbankingSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["netbanking"]
-    bank: str | None
-
-
-MethodSummary = Annotated[CardSummary | UpiSummary | WalletSummary | NetbankingSummary, Field(discriminator="type")]
+# the client API's routes, in the order the router takes them
+ROUTES: Sequence[Route] = (
+    *orders_http.ROUTES,
+    *payments_http.ROUTES,
+    *receipts_http.ROUTES,
+    *refunds_http.ROUTES,
+)
+# the request bodies the views validate
+REQUESTS: Sequence[type[BaseModel]] = (CreateOrder, InitiatePayment, VerifyPayment, CreateRefund)
 
 # the `method` of `POST /payments/initiate`: what each type takes, and the mock gateway's test values
 # (mock_gateway/outcomes.py; README, "Test values")
@@ -77,165 +56,6 @@ METHOD_DESCRIPTION = (
     "(`BANK_DECLINED`), others succeed. A decline's code and description are the payment's `errorCode` and "
     "`errorDescription`."
 )
-
-
-class RefundResource(BaseModel):
-    """`GET /refunds/{refund_id}`, and each refund in a payment's `refunds`. A refund is `PENDING` until the
-    gateway reports it `PROCESSED` or `FAILED`; a FAILED one gives its amount back to the payment."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    refundId: str
-    paymentId: str
-    orderId: str
-    amount: int
-    currency: str
-    status: Literal["PENDING", "PROCESSED", "FAILED"]
-    notes: dict[str, str]
-    errorCode: str | None
-    errorDescription: str | None
-    createdAt: datetime
-    updatedAt: datetime
-
-
-class RefundCreated(BaseModel):
-    """`POST /payments/{payment_id}/refunds` 201: the refund, PENDING; the gateway settles it by webhook."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    refundId: str
-    paymentId: str
-    amount: int
-    currency: str
-    status: Literal["PENDING"]
-
-
-class PaymentAttempt(BaseModel):
-    """One payment attempt of an order, as `GET /orders/{id}` shows it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    orderId: str
-    status: Literal["INITIATED", "SUCCESS", "FAILED"]
-    amount: int
-    currency: str
-    signature: str | None
-    gatewayPaymentId: str | None
-    errorCode: str | None
-    errorDescription: str | None
-    # how it was paid, as a summary; null when no method was given
-    method: MethodSummary | None
-    createdAt: datetime
-    updatedAt: datetime
-    # the sum of its refunds that have not failed (PENDING and PROCESSED): what can no longer be refunded
-    amountRefunded: int
-    # its refunds, oldest first
-    refunds: list[RefundResource]
-
-
-class OrderResource(BaseModel):
-    """`GET /orders/{id}`: the order, its latest attempt (`payment`) and every attempt, oldest first."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    amount: int
-    currency: str
-    status: Literal["CREATED", "PAID", "FAILED"]
-    receipt: str | None
-    notes: dict[str, str]
-    # who the email of a successful payment goes to; null when the order was created without one
-    customer: Customer | None
-    createdAt: datetime
-    updatedAt: datetime
-    payment: PaymentAttempt | None
-    payments: list[PaymentAttempt]
-
-
-class OrderCreated(BaseModel):
-    """`POST /orders` 201; `receipt` and `notes` only when the client gave them, `customer` null without one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    orderId: str
-    amount: int
-    currency: str
-    status: Literal["CREATED"]
-    receipt: str | SkipJsonSchema[None] = openapi.absent_when_none()
-    notes: dict[str, str] | SkipJsonSchema[None] = openapi.absent_when_none()
-    customer: Customer | None
-    createdAt: datetime
-
-
-class PaymentInitiated(BaseModel):
-    """`POST /payments/initiate` 201; `signature` is hex(HMAC-SHA256(key, orderId|gatewayPaymentId))."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    paymentId: str
-    orderId: str
-    gatewayPaymentId: str
-    signature: str
-    status: Literal["INITIATED"]
-    method: MethodSummary | None
-
-
-class PaymentVerified(BaseModel):
-    """`POST /payments/verify` 200: the signature is genuine; `status` is the attempt's status now.
-
-    Reading only: the callback never settles a payment, the gateway's webhook (or reconciliation) does,
-    so right after checkout `status` may still be INITIATED.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    verified: Literal[True]
-    orderId: str
-    paymentId: str
-    gatewayPaymentId: str
-    status: Literal["INITIATED", "SUCCESS", "FAILED"]
-    orderStatus: Literal["CREATED", "PAID", "FAILED"]
-
-
-class PaymentLogEntry(BaseModel):
-    """One entry of an attempt's trail; `eventId` is the webhook's id when a webhook caused it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: int
-    kind: Literal[
-        "created",
-        "sent_to_gateway",
-        "settled",
-        "ignored_already_settled",
-        "conflict_ignored",
-        "duplicate_ignored",
-        "gateway_error",
-        "attached_by_reconciliation",
-        "republished",
-        "refund_requested",
-        "refund_sent",
-        "refund_processed",
-        "refund_failed",
-        "refund_ignored_already_settled",
-        "refund_conflict_ignored",
-    ]
-    source: Literal["api", "webhook", "reconciliation", "expiry"]
-    eventId: str | None
-    # `settled` has `current` (from) and `to`; reports that changed nothing have `reported` and `current`;
-    # the `refund_*` kinds (and a refund webhook's `duplicate_ignored`) name the refund in `refundId`
-    detail: dict[str, Any]
-    createdAt: datetime
-
-
-class PaymentLog(BaseModel):
-    """`GET /payments/{payment_id}/events`: what happened to the attempt, oldest first."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    paymentId: str
-    events: list[PaymentLogEntry]
 
 
 def _refine_create_order(schema: dict[str, Any]) -> None:
@@ -331,25 +151,32 @@ def _idempotent(paths: dict[str, Any], error: openapi.Ref) -> None:
         )
 
 
+def _success(ref: Callable[[type[BaseModel]], openapi.Ref]) -> Callable[..., dict[str, Any]]:
+    """`ok(method, path, description, links=None)`: the success answer of the route, as its `Route` says."""
+    routes = {(route.method, route.path): route for route in ROUTES}
+
+    def ok(method: str, path: str, description: str, links: dict[str, Any] | None = None) -> dict[str, Any]:
+        route = routes[(method, path)]
+        if route.answer is None:
+            raise ValueError(f"{method} {path} answers no JSON model; document it apart")
+        answer = openapi.json_body(ref(route.answer), description)
+        return {str(route.status): {**answer, "links": links} if links else answer}
+
+    return ok
+
+
 @functools.cache
 def document() -> dict[str, Any]:
+    answers = [route.answer for route in ROUTES if route.answer is not None]
     ref, schemas = openapi.component_schemas(
         [
-            (CreateOrder, "validation"),
-            (InitiatePayment, "validation"),
-            (OrderCreated, "serialization"),
-            (OrderResource, "serialization"),
-            (PaymentInitiated, "serialization"),
-            (VerifyPayment, "validation"),
-            (PaymentVerified, "serialization"),
-            (PaymentLog, "serialization"),
-            (CreateRefund, "validation"),
-            (RefundCreated, "serialization"),
-            (RefundResource, "serialization"),
+            *((model, "validation") for model in REQUESTS),
+            *((model, "serialization") for model in answers),
             (openapi.ErrorResponse, "serialization"),
             (openapi.Health, "serialization"),
         ]
     )
+    ok = _success(ref)
     _refine_create_order(schemas[CreateOrder.__name__])
     _refine_notes(schemas[CreateRefund.__name__])
     schemas[InitiatePayment.__name__]["properties"]["method"]["description"] = METHOD_DESCRIPTION
@@ -365,7 +192,7 @@ def document() -> dict[str, Any]:
                 "summary": "Create an order",
                 "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(CreateOrder)}}},
                 "responses": {
-                    "201": {**openapi.json_body(ref(OrderCreated), "the order, CREATED"), "links": order_links},
+                    **ok("POST", "/orders", "the order, CREATED", links=order_links),
                     **_errors(error, 400, 401, 408, 413, 429),
                 },
             }
@@ -376,7 +203,7 @@ def document() -> dict[str, Any]:
                 "summary": "An order with its payment attempts, read in one snapshot",
                 "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {
-                    "200": openapi.json_body(ref(OrderResource), "the order"),
+                    **ok("GET", "/orders/{order_id}", "the order"),
                     **_errors(error, 401, 404, 429),
                 },
             }
@@ -399,9 +226,11 @@ def document() -> dict[str, Any]:
                 "summary": "Start a payment attempt for an order; the gateway settles it by webhook",
                 "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(InitiatePayment)}}},
                 "responses": {
-                    "201": {
-                        **openapi.json_body(ref(PaymentInitiated), "the attempt, INITIATED"),
-                        "links": {
+                    **ok(
+                        "POST",
+                        "/payments/initiate",
+                        "the attempt, INITIATED",
+                        links={
                             "GetOrder": {
                                 "operationId": "getOrder",
                                 "parameters": {"path.order_id": "$response.body#/orderId"},
@@ -411,7 +240,7 @@ def document() -> dict[str, Any]:
                                 "parameters": {"path.payment_id": "$response.body#/paymentId"},
                             },
                         },
-                    },
+                    ),
                     **_errors(error, 400, 401, 404, 408, 409, 413, 429, 502, 503),
                 },
             }
@@ -422,7 +251,7 @@ def document() -> dict[str, Any]:
                 "summary": "Check the signature the checkout handed the client; reads, never settles",
                 "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(VerifyPayment)}}},
                 "responses": {
-                    "200": openapi.json_body(ref(PaymentVerified), "the signature verifies"),
+                    **ok("POST", "/payments/verify", "the signature verifies"),
                     **_errors(error, 400, 401, 404, 408, 413, 429),
                     "400": openapi.json_body(
                         error,
@@ -441,7 +270,7 @@ def document() -> dict[str, Any]:
                 "summary": "The payment attempt's trail, oldest first",
                 "parameters": [{"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {
-                    "200": openapi.json_body(ref(PaymentLog), "the trail"),
+                    **ok("GET", "/payments/{payment_id}/events", "the trail"),
                     **_errors(error, 401, 429, 503),
                     "404": openapi.json_body(error, "no such payment attempt for this merchant"),
                 },
@@ -456,15 +285,17 @@ def document() -> dict[str, Any]:
                 "parameters": [{"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(CreateRefund)}}},
                 "responses": {
-                    "201": {
-                        **openapi.json_body(ref(RefundCreated), "the refund, PENDING"),
-                        "links": {
+                    **ok(
+                        "POST",
+                        "/payments/{payment_id}/refunds",
+                        "the refund, PENDING",
+                        links={
                             "GetRefund": {
                                 "operationId": "getRefund",
                                 "parameters": {"path.refund_id": "$response.body#/refundId"},
                             }
                         },
-                    },
+                    ),
                     **_errors(error, 400, 401, 408, 409, 413, 429, 503),
                     "400": openapi.json_body(
                         error,
@@ -485,7 +316,7 @@ def document() -> dict[str, Any]:
                 "summary": "A refund and its status",
                 "parameters": [{"name": "refund_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {
-                    "200": openapi.json_body(ref(RefundResource), "the refund"),
+                    **ok("GET", "/refunds/{refund_id}", "the refund"),
                     **_errors(error, 401, 429),
                     "404": openapi.json_body(error, "no such refund for this merchant"),
                 },
@@ -510,7 +341,3 @@ def document() -> dict[str, Any]:
         },
         "security": [{SECURITY_SCHEME: []}],
     }
-
-
-def add_route(app: web.Application) -> None:
-    openapi.add_document_route(app, document)

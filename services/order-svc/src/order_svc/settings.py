@@ -4,7 +4,7 @@ from email.utils import parseaddr
 
 from pydantic import Field, SecretStr, field_validator
 
-from order_svc.smtp import SmtpConfig, parse_smtp_url
+from order_svc.emails.smtp import SmtpConfig, parse_smtp_url
 from payments_common.client_address import Cidrs
 from payments_common.config import (
     ORDER_SVC_PORT,
@@ -33,16 +33,16 @@ class Settings(CommonSettings):
     INTERNAL_API_TOKEN: BearerTokens
     PAYMENT_SVC_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
     CONSUMER_PREFETCH: int = Field(default=32, gt=0)
-    # per API key once authenticated, and per source address for failed authentications (order_svc/limits.py)
+    # per API key once authenticated, and per source address for failed authentications (order_svc/access/limits.py)
     API_RATE_PER_SECOND: float = Field(default=200.0, gt=0)
     API_RATE_BURST: int = Field(default=400, ge=1)
     AUTH_FAILURE_RATE_PER_SECOND: float = Field(default=5.0, gt=0)
     AUTH_FAILURE_RATE_BURST: int = Field(default=20, ge=1)
     # peers whose X-Forwarded-For names the client's address
     TRUSTED_PROXIES: Cidrs = ""
-    # how long an Idempotency-Key is bound to its first request and answer (order_svc/idempotency.py)
+    # how long an Idempotency-Key is bound to its first request and answer (order_svc/idempotency/)
     IDEMPOTENCY_KEY_TTL_HOURS: float = Field(default=24.0, gt=0)
-    # where the customer's payment email goes (order_svc/smtp.py); empty: no email is sent, and the
+    # where the customer's payment email goes (order_svc/emails/smtp.py); empty: no email is sent, and the
     # payment's email row says SKIPPED. A secret, since it may carry a password
     SMTP_URL: SecretStr = SecretStr("")
     SMTP_FROM: str = DEFAULT_SMTP_FROM

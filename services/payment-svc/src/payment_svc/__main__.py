@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payment_svc.bootstrap import create_app
+from payment_svc.app import create_app
 from payment_svc.settings import SERVICE, Settings
 from payments_common import service
 

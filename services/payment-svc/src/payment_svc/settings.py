@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from payment_svc.reconciler import ReconcileConfig
+from payment_svc.reconciliation.reconciler import ReconcileConfig
 from payments_common.config import (
     PAYMENT_SVC_PORT,
     BearerTokens,

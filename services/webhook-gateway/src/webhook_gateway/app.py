@@ -8,8 +8,12 @@ from aiohttp import web
 
 from payments_common import topology
 from payments_common.http import base_app
-from webhook_gateway import ingress, openapi, views
-from webhook_gateway.publishing import BrokerSink, Destination, EventSink
+from webhook_gateway import openapi
+from webhook_gateway.ingress import http as ingress_http
+from webhook_gateway.ingress import limits
+from webhook_gateway.ingress.publishing import BrokerSink, Destination, EventSink
+from webhook_gateway.payments import http as payments_http
+from webhook_gateway.refunds import http as refunds_http
 from webhook_gateway.settings import Settings
 
 BROKER_SINK = web.AppKey("broker_sink", BrokerSink)
@@ -32,8 +36,8 @@ async def create_app(
 ) -> web.Application:
     """`sink` replaces the broker (unit tests); `destination` redirects the publishes (integration tests)."""
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES, success_flag=True)
-    ingress.install(app, settings)
-    app[views.VERIFICATION] = views.Verification(
+    limits.install(app, settings)
+    app[ingress_http.VERIFICATION] = ingress_http.Verification(
         webhook_keys=tuple(settings.webhook_keys()),
         payment_signing_keys=tuple(settings.payment_signing_keys()),
         tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS,
@@ -47,7 +51,8 @@ async def create_app(
         app[BROKER_SINK] = broker_sink
         app.cleanup_ctx.append(_broker_lifecycle)
         sink = broker_sink
-    app[views.SINK] = sink
-    views.add_routes(app)
+    app[ingress_http.SINK] = sink
+    payments_http.add_routes(app)
+    refunds_http.add_routes(app)
     openapi.add_route(app)
     return app

@@ -8,34 +8,17 @@ schema: a wrong one is a 400). Every refusal is `{"success": false, "error": {..
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
 
 from payments_common import ids, openapi
 from payments_common.signatures import MAX_WEBHOOK_ID_LENGTH
-from webhook_gateway.payload import PaymentWebhook
-from webhook_gateway.refund_payload import RefundWebhook
-
-WEBHOOK_PATH = "/webhook/payment"
-REFUND_WEBHOOK_PATH = "/webhook/refund"
-
-
-class WebhookAccepted(BaseModel):
-    """200: the event is durable (the broker confirmed it) and will be applied once."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    success: Literal[True]
-
-
-class WebhookRefused(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    success: Literal[False]
-    error: openapi.ErrorDetail
-
+from webhook_gateway.ingress.schemas import WebhookAccepted, WebhookRefused
+from webhook_gateway.payments.http import PATH as WEBHOOK_PATH
+from webhook_gateway.payments.schemas import PaymentWebhook
+from webhook_gateway.refunds.http import PATH as REFUND_WEBHOOK_PATH
+from webhook_gateway.refunds.schemas import RefundWebhook
 
 # the id fields are checked by `payments_common.ids` validators, which a JSON Schema does not show; the
 # patterns are those very regular expressions

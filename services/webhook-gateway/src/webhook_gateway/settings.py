@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from yarl import URL
 
 from payments_common.client_address import Cidrs
-from payments_common.config import (
-    WEBHOOK_GATEWAY_PORT,
-    CommonSettings,
-    SigningSecrets,
-    parse_signing_secrets,
-    parse_webhook_secrets,
-    port_of,
-    secret_list_parts,
-)
+from payments_common.config import WEBHOOK_GATEWAY_PORT, GatewaySecretsSettings, port_of
 
 SERVICE = "webhook-gateway"
 
 
-class Settings(CommonSettings):
-    # required, no defaults: a gateway that cannot verify must not start
-    # both comma-separated, every key verifies (several while a key is rotated)
-    WEBHOOK_SECRETS: SecretStr
-    PAYMENT_SIGNING_SECRET: SigningSecrets
+class Settings(GatewaySecretsSettings):
+    # WEBHOOK_SECRETS and PAYMENT_SIGNING_SECRET (required) come with the base: every key verifies
     WEBHOOK_TOLERANCE_SECONDS: int = Field(default=300, gt=0)
     # below the gateway's own client timeout, so a stuck broker gives a 503 it can retry
     PUBLISH_TIMEOUT_SECONDS: float = Field(default=4.0, gt=0, le=30)
-    # who may deliver webhooks, and whose X-Forwarded-For is believed (webhook_gateway/ingress.py)
+    # who may deliver webhooks, and whose X-Forwarded-For is believed (webhook_gateway/ingress/limits.py)
     WEBHOOK_ALLOWED_CIDRS: Cidrs = "127.0.0.0/8,::1/128"
     TRUSTED_PROXIES: Cidrs = ""
     # per source address: requests whose webhook signature verifies, and the far tighter budget of those
@@ -43,21 +32,10 @@ class Settings(CommonSettings):
     def port(self) -> int:
         return port_of(self.WEBHOOK_GATEWAY_URL, WEBHOOK_GATEWAY_PORT)
 
-    def webhook_keys(self) -> list[bytes]:
-        return parse_webhook_secrets(self.WEBHOOK_SECRETS.get_secret_value())
-
-    def payment_signing_keys(self) -> list[bytes]:
-        return parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value())
-
     def secrets(self) -> list[str]:
         """Every value that must never reach a log line."""
-        webhook_raw = self.WEBHOOK_SECRETS.get_secret_value()
         amqp_url = self.AMQP_URL.get_secret_value()
-        values = [
-            *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
-            *secret_list_parts(webhook_raw, prefix="whsec_"),
-            amqp_url,
-        ]
+        values = [*self.gateway_secret_parts(), amqp_url]
         password = URL(amqp_url).password
         if password:
             values.append(password)

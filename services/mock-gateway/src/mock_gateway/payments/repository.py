@@ -1,0 +1,116 @@
+"""The SQL of the gateway's payments, over its `gateway` schema: a payment stored with its planned
+deliveries, read back, and moved on as its deliveries fall due."""
+
+from __future__ import annotations
+
+import asyncpg
+import orjson
+
+from mock_gateway.delivery.faults import canonical
+from mock_gateway.delivery.plan import Plan
+from mock_gateway.payments.domain import CREATED, FAILED, STATUS_ORDER, NewPayment, webhook_body
+from mock_gateway.payments.schemas import GatewayPayment
+from mock_gateway.repository import columns, fetch_one
+
+
+async def create_payment(
+    conn: asyncpg.Connection, payment: NewPayment, plan: Plan, correlation_id: str | None
+) -> tuple[GatewayPayment, bool]:
+    """Insert the payment and its planned deliveries; call inside a transaction.
+
+    Returns the stored payment and whether this call created it. A `paymentId` seen before returns
+    the existing payment and plans nothing: the unique constraint, not a prior read, decides, so
+    concurrent creates of one payment agree on a single row.
+    """
+    row = await conn.fetchrow(
+        f"""INSERT INTO payments (id, payment_id, order_id, amount, currency, method, signature, status, faults)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[])
+            ON CONFLICT (payment_id) DO NOTHING
+            RETURNING {columns(GatewayPayment)}""",
+        payment.id,
+        payment.payment_id,
+        payment.order_id,
+        payment.amount,
+        payment.currency,
+        payment.method,
+        payment.signature,
+        CREATED,
+        canonical(plan.faults),
+    )
+    if row is None:
+        # READ COMMITTED: this statement sees the row the conflicting insert committed
+        existing = await find_by_payment_id(conn, payment.payment_id)
+        if existing is None:
+            raise RuntimeError("paymentId conflicted, yet no payment holds it")
+        return existing, False
+    if plan.deliveries:
+        await conn.executemany(
+            """INSERT INTO deliveries (event_id, gateway_payment_id, payment_id, reported_status, purpose, body,
+                                       not_before, sets_status, copies, fake_timeouts, after_event_id,
+                                       follow_delay_ms, correlation_id)
+               VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9, $10, $11, $12, $13)""",
+            [
+                (
+                    d.event_id,
+                    payment.id,
+                    payment.payment_id,
+                    d.reports.value,
+                    d.purpose.value,
+                    orjson.dumps(webhook_body(payment, d.reports)),
+                    d.after_seconds,
+                    d.sets_status,
+                    d.copies,
+                    d.fake_timeouts,
+                    d.after_event_id,
+                    round(d.follow_delay * 1000),
+                    correlation_id,
+                )
+                for d in plan.deliveries
+            ],
+        )
+    return GatewayPayment.model_validate(dict(row)), True
+
+
+async def get_payment(conn: asyncpg.Connection | asyncpg.Pool, gateway_payment_id: str) -> GatewayPayment | None:
+    return await fetch_one(conn, GatewayPayment, "payments", "id", gateway_payment_id)
+
+
+async def find_by_payment_id(conn: asyncpg.Connection | asyncpg.Pool, payment_id: str) -> GatewayPayment | None:
+    return await fetch_one(conn, GatewayPayment, "payments", "payment_id", payment_id)
+
+
+async def apply_due_statuses(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+    """The payments whose deliveries were just claimed (`rows`) take the statuses those make true."""
+    # one batch may hold several events of one payment (reordered, or all overdue after a restart):
+    # the furthest status wins, as it would have one event at a time
+    target: dict[str, asyncpg.Record] = {}
+    for row in rows:
+        status = row["sets_status"]
+        current = target.get(row["gateway_payment_id"])
+        if status is not None and (
+            current is None or STATUS_ORDER.index(status) > STATUS_ORDER.index(current["sets_status"])
+        ):
+            target[row["gateway_payment_id"]] = row
+    if not target:
+        return
+    ids = sorted(target)
+    # a failure reads as the event that makes it true reports it: the decline was decided per method at
+    # creation and written into that event's body
+    reported = [orjson.loads(target[i]["body"]) for i in ids]
+    await conn.execute(
+        """UPDATE payments p
+              SET status = s.status,
+                  error_code = CASE WHEN s.status = $3 THEN s.error_code END,
+                  error_description = CASE WHEN s.status = $3 THEN s.error_description END,
+                  updated_at = now()
+             FROM unnest($1::text[], $2::text[], $4::text[], $5::text[])
+                  AS s (id, status, error_code, error_description)
+            WHERE p.id = s.id
+              AND array_position($6::text[], s.status) > array_position($6::text[], p.status)""",
+        ids,
+        [target[i]["sets_status"] for i in ids],
+        FAILED,
+        [body.get("errorCode") for body in reported],
+        [body.get("errorDescription") for body in reported],
+        list(STATUS_ORDER),
+    )

@@ -1,0 +1,100 @@
+"""Composition root: the pool, the broker, the payments client, the routes and the consumers, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from order_svc import openapi
+from order_svc.access import limits
+from order_svc.access.http import API_KEYS, auth_middleware
+from order_svc.deps import DEPS, Deps
+from order_svc.emails.messages import PaymentEmailRequested
+from order_svc.emails.service import MailerDeps, mailer_deps, send_payment_email
+from order_svc.idempotency import http as idempotency
+from order_svc.idempotency.domain import fingerprint_keys
+from order_svc.idempotency.service import purge_forever
+from order_svc.payments.client import PaymentsClient
+from order_svc.payments.service import payment_event_step
+from order_svc.refunds.service import refund_event_step
+from order_svc.settings import SCHEMA, Settings
+from payments_common import broker, db, topology
+from payments_common.consumer import Consumes, handler, start_consumers
+from payments_common.events import PaymentEvent, RefundEvent
+from payments_common.http import base_app
+from payments_common.openapi import add_document_route, add_routes
+from payments_common.tasks import cancel_and_wait, start_outbox_work
+
+
+def consumers(deps: Deps, mailer: MailerDeps, settings: Settings) -> list[Consumes]:
+    """order-svc's consumer table: a queue, what its messages are, and the step each one takes."""
+    return [
+        Consumes(topology.ORDER_SVC_PAYMENT_EVENTS, handler(PaymentEvent, payment_event_step(deps))),
+        Consumes(topology.ORDER_SVC_REFUND_EVENTS, handler(RefundEvent, refund_event_step(deps))),
+        # a prefetch of its own: each email in flight holds a pool connection while its SMTP server answers
+        Consumes(
+            topology.ORDER_SVC_EMAILS,
+            handler(PaymentEmailRequested, send_payment_email(mailer)),
+            prefetch=settings.MAILER_PREFETCH,
+        ),
+    ]
+
+
+def install_routes(app: web.Application) -> None:
+    """The client API's routes (each feature's `ROUTES`, which the document also reads) and the document."""
+    add_routes(app, openapi.ROUTES)
+    add_document_route(app, openapi.document)
+
+
+async def create_app(settings: Settings) -> web.Application:
+    app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
+    limits.install(app, settings, authenticate=auth_middleware)
+    idempotency.install(
+        app,
+        timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
+        pool_of=lambda started: started[DEPS].pool,
+        fingerprint_key=fingerprint_keys(settings.api_keys()),
+    )
+    app[API_KEYS] = settings.api_keys()
+    install_routes(app)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        # an exit stack, so that a failure half-way through start-up still closes what was opened
+        async with contextlib.AsyncExitStack() as stack:
+            pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
+            stack.push_async_callback(pool.close)
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.PAYMENT_SVC_TIMEOUT_SECONDS))
+            )
+            deps = Deps(
+                pool=pool,
+                payments=PaymentsClient(session, settings.PAYMENT_SVC_URL, settings.internal_api_token()),
+                signing_keys=settings.payment_signing_keys(),
+            )
+            app[DEPS] = deps
+            connection, publisher = await stack.enter_async_context(
+                broker.messaging(settings.AMQP_URL.get_secret_value())
+            )
+            await start_consumers(
+                stack,
+                connection,
+                publisher,
+                consumers(deps, mailer_deps(pool, settings), settings),
+                # the relay publishes `order.paid` to payment-svc and the email requests to our own mailer:
+                # both queues must exist before its first mandatory publish
+                publishes_into=(topology.PAYMENT_SVC_ORDER_EVENTS, topology.ORDER_SVC_EMAILS),
+                retry_delays_ms=settings.retry_delays_ms,
+                prefetch=settings.CONSUMER_PREFETCH,
+            )
+            start_outbox_work(stack, pool, publisher, settings, SCHEMA)
+            purge = asyncio.create_task(purge_forever(pool), name="idempotency-purge")
+            stack.push_async_callback(cancel_and_wait, purge)
+            yield
+
+    app.cleanup_ctx.append(resources)
+    return app

@@ -1,0 +1,78 @@
+"""asyncpg queries of `payment_views`: order-svc's copy of each attempt, kept from payment-svc's snapshots."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from order_svc.orders.repository import OF_MERCHANT
+from order_svc.payments.domain import PaymentView
+from payments_common.events import PaymentSnapshot
+from payments_common.methods import summary_or_none
+
+_COLUMNS = """id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
+              error_description, version, created_at, updated_at, method"""
+
+
+class PaymentViewRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def of_order(self, order_id: str) -> list[PaymentView]:
+        """The order's attempts, oldest first."""
+        rows = await self._conn.fetch(
+            f"SELECT {_COLUMNS} FROM payment_views WHERE order_id = $1 ORDER BY created_at, id", order_id
+        )
+        return [PaymentView(**dict(row)) for row in rows]
+
+    async def merchant_payment(self, payment_id: str, merchant_id: str) -> PaymentView | None:
+        """Scoped to the merchant through the attempt's order: another merchant's attempt reads as missing."""
+        row = await self._conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM payment_views WHERE id = $1 AND {OF_MERCHANT}", payment_id, merchant_id
+        )
+        return PaymentView(**dict(row)) if row else None
+
+    async def by_gateway_id(self, order_id: str, gateway_payment_id: str) -> PaymentView | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM payment_views WHERE order_id = $1 AND gateway_payment_id = $2",
+            order_id,
+            gateway_payment_id,
+        )
+        return PaymentView(**dict(row)) if row else None
+
+    async def known(self, payment_id: str) -> bool:
+        return bool(await self._conn.fetchval("SELECT true FROM payment_views WHERE id = $1", payment_id))
+
+    async def upsert(self, payment: PaymentSnapshot) -> bool:
+        """Keep the newest snapshot of a payment; True when this one changed the view."""
+        changed = await self._conn.fetchval(
+            """INSERT INTO payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature,
+                                          error_code, error_description, version, created_at, updated_at, method)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+               ON CONFLICT (id) DO UPDATE
+                  SET status = EXCLUDED.status,
+                      gateway_payment_id = EXCLUDED.gateway_payment_id,
+                      signature = EXCLUDED.signature,
+                      error_code = EXCLUDED.error_code,
+                      error_description = EXCLUDED.error_description,
+                      version = EXCLUDED.version,
+                      updated_at = EXCLUDED.updated_at,
+                      method = EXCLUDED.method
+                WHERE payment_views.version < EXCLUDED.version
+            RETURNING 1""",
+            payment.id,
+            payment.orderId,
+            payment.status,
+            payment.amount,
+            payment.currency,
+            payment.gatewayPaymentId,
+            payment.signature,
+            payment.errorCode,
+            payment.errorDescription,
+            payment.version,
+            payment.createdAt,
+            payment.updatedAt,
+            # summarised again, though payment-svc sends only summaries: whatever a snapshot carried, no
+            # card number can land in this table
+            summary_or_none(payment.method),
+        )
+        return changed is not None

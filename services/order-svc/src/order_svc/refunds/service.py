@@ -1,0 +1,98 @@
+"""The refunds' use cases. payment-svc owns refunds and decides them (only a SUCCESS payment, never more
+than it took); order-svc checks the merchant on its own view first, so another merchant's payment answers
+404 without payment-svc being asked, and keeps `refund_views` so that reads need no other service."""
+
+from __future__ import annotations
+
+import uuid
+
+from order_svc.deps import Deps
+from order_svc.orders.repository import OrderRepository
+from order_svc.payments.repository import PaymentViewRepository
+from order_svc.refunds.domain import RefundView
+from order_svc.refunds.messages import REFUND_EVENTS_CONSUMER
+from order_svc.refunds.repository import RefundViewRepository
+from order_svc.refunds.schemas import CreateRefund
+from payments_common import events, ids
+from payments_common.errors import PermanentError, RetryableError, not_found
+from payments_common.inbox import Step, bound_to, claim_once
+from payments_common.logging import bound, get_logger
+from payments_common.uow import ReadSnapshot, UnitOfWork
+
+log = get_logger(__name__)
+
+
+async def create_refund(
+    deps: Deps,
+    merchant_id: str,
+    payment_id: str,
+    cmd: CreateRefund,
+    correlation_id: str | None,
+    request_id: uuid.UUID | None = None,
+) -> events.RefundSnapshot:
+    """The refund as payment-svc created it (PENDING), already in our view. `request_id`, from the
+    request's idempotency key, makes a rerun after a crash answer the refund its first run created."""
+    if not ids.is_valid(ids.PAYMENT, payment_id):
+        raise not_found("payment")
+    with bound(payment_id=payment_id):
+        async with ReadSnapshot(deps.pool) as snapshot:
+            view = await snapshot.repo(PaymentViewRepository).merchant_payment(payment_id, merchant_id)
+        if view is None:
+            raise not_found("payment")
+        refund = await deps.payments.create_refund(
+            payment_id, merchant_id, cmd.amount, cmd.notes, correlation_id, request_id
+        )
+        # read-your-writes: the refund is in our view before the client hears of it
+        async with UnitOfWork(deps.pool) as uow:
+            # the order row first, as every writer of an order's views takes it, so none deadlocks another
+            await uow.repo(OrderRepository).lock(refund.orderId)
+            await uow.repo(RefundViewRepository).upsert(refund)
+        log.info("refund.requested", refund_id=refund.id, amount=refund.amount)
+        return refund
+
+
+async def get_refund(deps: Deps, merchant_id: str, refund_id: str) -> RefundView:
+    if not ids.is_valid(ids.REFUND, refund_id):
+        raise not_found("refund")
+    async with ReadSnapshot(deps.pool) as snapshot:
+        refund = await snapshot.repo(RefundViewRepository).merchant_refund(refund_id, merchant_id)
+    if refund is None:
+        raise not_found("refund")
+    return refund
+
+
+async def _apply(uow: UnitOfWork, event: events.RefundEvent, _: str | None) -> None:
+    """Keep the newest snapshot of the refund; the order itself never changes."""
+    refund = event.refund
+    if await uow.repo(OrderRepository).lock(refund.orderId) is None:
+        raise PermanentError("no such order", reason="UNKNOWN_ORDER")
+    if not await uow.repo(PaymentViewRepository).known(refund.paymentId):
+        # the attempt's own event is still on its way (its initiation answered before we stored it)
+        raise RetryableError("no view of the refunded payment yet", reason="UNKNOWN_PAYMENT")
+    fresh = await uow.repo(RefundViewRepository).upsert(refund)
+    log.info("refund_event.applied" if fresh else "refund_event.stale_ignored", version=refund.version)
+
+
+async def _duplicate(_: UnitOfWork, __: events.RefundEvent) -> None:
+    log.info("refund_event.duplicate_ignored")
+
+
+def _log_context(event: events.RefundEvent) -> dict[str, str]:
+    refund = event.refund
+    return {
+        "order_id": refund.orderId,
+        "payment_id": refund.paymentId,
+        "refund_id": refund.id,
+        "event_type": event.type,
+    }
+
+
+def refund_event_step(deps: Deps) -> Step[events.RefundEvent]:
+    """The consumer's step for each of payment-svc's refund events: claimed once, applied once."""
+    apply = claim_once(deps.pool, REFUND_EVENTS_CONSUMER, _apply, on_duplicate=_duplicate)
+    return bound_to(apply, _log_context)
+
+
+async def apply_refund_event(deps: Deps, message_id: str, event: events.RefundEvent) -> None:
+    """One refund event, as the consumer takes it (for callers holding a decoded event)."""
+    await refund_event_step(deps)(message_id, event, None)

@@ -1,0 +1,39 @@
+"""The pydantic models of the attempts' internal API: what order-svc sends, and what it is answered."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from payments_common.openapi import Timestamp
+
+
+class InitiateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    orderId: StrictStr = Field(min_length=1, max_length=64)
+    merchantId: StrictStr = Field(min_length=1, max_length=128)
+    amount: StrictInt = Field(gt=0)
+    currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
+    # the whole method: handed to the gateway, stored and published only as its summary
+    method: dict[str, Any] | None = Field(default=None, repr=False)
+    # the client's idempotent request, when it sent a key: see `initiate_payment`
+    requestId: uuid.UUID | None = None
+
+
+class TrailEntry(BaseModel):
+    """One entry of a payment's trail (`payment_events`), as order-svc reads it."""
+
+    id: int
+    kind: str
+    source: str
+    eventId: str | None
+    detail: dict[str, Any]
+    createdAt: Timestamp
+
+
+class PaymentTrail(BaseModel):
+    paymentId: str
+    events: list[TrailEntry]
