@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
 .PHONY: help install install-runtime services migrate run test lint unit integration system e2e acceptance \
-	clean chaos fuzz bench-flood bench attacks
+	clean chaos fuzz bench-flood bench attacks browser chromium
 
 help:
 	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them)"
@@ -23,6 +23,7 @@ help:
 	@echo "make lint | unit | integration    one tier each"
 	@echo "make e2e          the e2e tier against a system payments-stack starts and stops"
 	@echo "make acceptance   the acceptance suite in $(ACCEPTANCE) the same way; skipped if absent"
+	@echo "make browser      the operators' console in chromium (Playwright), against a system payments-stack starts"
 	@echo "make system       e2e and acceptance against one system, then no secret in its logs"
 	@echo "make chaos        1,000 payments under kill -9 and restarts of the local PostgreSQL and RabbitMQ"
 	@echo "make fuzz         schemathesis against the running system's OpenAPI documents, about a minute"
@@ -97,6 +98,16 @@ acceptance:
 endif
 
 test: lint unit integration system
+
+chromium:
+	@scripts/ensure-chromium.sh
+
+# the operators' console driven by Playwright in Debian's chromium (tests/browser). Under payments-stack exec,
+# which starts the console beside the services (CONSOLE_URL, and a fresh operator's CONSOLE_PASSWORD), every
+# test runs and the screenshots in docs/images/ are taken again; where the stack does not start the console
+# the tier starts one of its own and the tests that need the services skip. BROWSER_ARGS passes pytest options
+browser: install services chromium
+	$(STACK_EXEC) $(BIN)/pytest -q tests/browser $(BROWSER_ARGS)
 
 # the whole system on its own database and vhost (payments_chaos), faults injected phase by phase; prints
 # the table, writes .run/chaos/report.json, fails when anything was lost or applied twice. CHAOS_ARGS

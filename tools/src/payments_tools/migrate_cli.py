@@ -15,6 +15,8 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "orders": ("payments_common", "order_svc"),
     "payments": ("payments_common", "payment_svc"),
     "gateway": ("mock_gateway",),
+    # the operators' console: sessions, the failed-login throttle, the audit log (no outbox, no inbox)
+    "console": ("payments_console",),
 }
 
 
