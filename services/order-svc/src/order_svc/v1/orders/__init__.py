@@ -1,0 +1,1 @@
+"""/v1 orders: create, fetch, list, and an order's payments, as Razorpay's order entity."""
