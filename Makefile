@@ -15,23 +15,24 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
 .PHONY: help install install-runtime services migrate run test lint unit integration system e2e acceptance \
-	clean chaos fuzz bench-flood bench attacks browser chromium
+	clean chaos fuzz bench-flood bench attacks browser chromium promtool test-tools
 
 help:
 	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them)"
-	@echo "make test         start PostgreSQL/RabbitMQ if needed; lint, unit, integration, e2e, acceptance"
+	@echo "make test         start PostgreSQL/RabbitMQ (and install chromium, promtool) if needed; lint, unit,"
+	@echo "                  integration, then e2e, browser and acceptance against one system"
 	@echo "make lint | unit | integration    one tier each"
 	@echo "make e2e          the e2e tier against a system payments-stack starts and stops"
 	@echo "make acceptance   the acceptance suite in $(ACCEPTANCE) the same way; skipped if absent"
 	@echo "make browser      the operators' console in chromium (Playwright), against a system payments-stack starts"
-	@echo "make system       e2e and acceptance against one system, then no secret in its logs"
+	@echo "make system       e2e, browser and acceptance against one system, then no secret in its logs"
 	@echo "make chaos        1,000 payments under kill -9 and restarts of the local PostgreSQL and RabbitMQ"
 	@echo "make fuzz         schemathesis against the running system's OpenAPI documents, about a minute"
 	@echo "make attacks      hostile requests against the system; prints what each was answered and changed"
 	@echo "make bench-flood  genuine webhook latency with and without a flood of forged ones, about 3 minutes"
 	@echo "make bench        whole lifecycles against their database, ingress, broker and order bounds (QUICK=1)"
 	@echo "make migrate | install | clean"
-	@echo "docs/testing.md explains each; take /tmp/payments-system.lock for the ones on ports 8080-8083"
+	@echo "docs/testing.md explains each; take /tmp/payments-system.lock for the ones on ports 8080-8084"
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +63,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: install
+# promtool: the unit tier checks the alert rules with it (tests/unit/test_prometheus_rules.py)
+unit: install promtool
 	$(BIN)/pytest -q tests/unit tests/deploy
 
 integration: install services
@@ -75,6 +77,7 @@ integration: install services
 STACK_EXEC = AMQP_URL=$$(scripts/test-vhost.sh payments_test) RETRY_DELAYS_MS=100,200,400 \
 	$(BIN)/payments-stack exec --
 E2E_RUN = $(BIN)/pytest -q tests/e2e $(E2E_ARGS)
+BROWSER_RUN = $(BIN)/pytest -q tests/browser $(BROWSER_ARGS)
 LOG_CHECK = $(BIN)/python -m tests.security.log_secrets .run/logs
 ifneq ($(wildcard $(ACCEPTANCE)),)
 ACCEPTANCE_RUN = echo "acceptance suite: $(ACCEPTANCE)" && \
@@ -83,8 +86,9 @@ else
 ACCEPTANCE_RUN = echo "acceptance suite: skipped ($(ACCEPTANCE) not found)"
 endif
 
-system: install services
-	$(STACK_EXEC) bash -c '$(E2E_RUN) && $(ACCEPTANCE_RUN) && $(LOG_CHECK)'
+# the browser tier (tests/browser: the operators' console in chromium) runs against the same system
+system: install services chromium
+	$(STACK_EXEC) bash -c '$(E2E_RUN) && $(BROWSER_RUN) && $(ACCEPTANCE_RUN) && $(LOG_CHECK)'
 
 e2e: install services
 	$(STACK_EXEC) bash -c '$(E2E_RUN) && $(LOG_CHECK)'
@@ -97,17 +101,24 @@ acceptance:
 	@$(ACCEPTANCE_RUN)
 endif
 
-test: lint unit integration system
+test: test-tools lint unit integration system
+
+# what the test tiers need beyond the venv, from Debian when missing: chromium for the browser tier, promtool
+# for the alert rules' checks. A fresh machine gets them here, from `make test` itself
+test-tools: chromium promtool
 
 chromium:
 	@scripts/ensure-chromium.sh
+
+promtool:
+	@scripts/ensure-promtool.sh
 
 # the operators' console driven by Playwright in Debian's chromium (tests/browser). Under payments-stack exec,
 # which starts the console beside the services (CONSOLE_URL, and a fresh operator's CONSOLE_PASSWORD), every
 # test runs and the screenshots in docs/images/ are taken again; where the stack does not start the console
 # the tier starts one of its own and the tests that need the services skip. BROWSER_ARGS passes pytest options
 browser: install services chromium
-	$(STACK_EXEC) $(BIN)/pytest -q tests/browser $(BROWSER_ARGS)
+	$(STACK_EXEC) bash -c '$(BROWSER_RUN) && $(LOG_CHECK)'
 
 # the whole system on its own database and vhost (payments_chaos), faults injected phase by phase; prints
 # the table, writes .run/chaos/report.json, fails when anything was lost or applied twice. CHAOS_ARGS

@@ -14,8 +14,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from order_svc.receipts.domain import Receipt, RefundLine
+from order_svc.receipts.domain import Receipt
 from order_svc.receipts.pdf import render
+from order_svc.refunds.domain import RefundView
 from payments_common.methods import describe
 
 IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -36,11 +37,19 @@ SAMPLE = Receipt(
     method=describe({"type": "card", "last4": "1111", "network": "visa", "expiryMonth": 12, "expiryYear": 2030}),
     paid_at=datetime(2026, 11, 28, 10, 48, 12, tzinfo=UTC),
     refunds=(
-        RefundLine(
+        RefundView(
             id="rfnd_019acb11-2f3e-7d4a-b1c2-7e8f9a0b1c2d",
+            payment_id="pay_019ac9d4-6a02-7e11-8b3c-2f9d0c5e7a18",
+            order_id="order_019ac9d4-5b1e-7c3a-9f20-6d1e8b7a4c21",
             amount=50000,
+            currency="INR",
             status="PROCESSED",
+            notes=None,
+            error_code=None,
+            error_description=None,
+            version=2,
             created_at=datetime(2026, 11, 29, 9, 15, 40, tzinfo=UTC),
+            updated_at=datetime(2026, 11, 29, 9, 15, 42, tzinfo=UTC),
         ),
     ),
     amount_refunded=50000,

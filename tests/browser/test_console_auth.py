@@ -65,6 +65,9 @@ def test_signing_out_ends_the_session(page: Page, console: Console) -> None:
 
 def test_the_keyboard_reaches_a_visible_skip_link_first(page: Page, console: Console) -> None:
     login(page, console)
+    # the page is there (with the whole system behind it, its figures take a moment) before the first Tab
+    expect(page.get_by_role("heading", level=1)).to_have_text("Analytics")
+    page.wait_for_load_state("load")
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")
     assert focused == "Skip to content"
@@ -77,5 +80,6 @@ def test_pages_fit_a_phone(page: Page, console: Console) -> None:
     login(page, console)
     for path in PAGES:
         page.goto(f"{console.url}{path}")
+        page.wait_for_load_state("load")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} is {overflow}px wider than a phone"

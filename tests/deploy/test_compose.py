@@ -21,6 +21,8 @@ import yaml
 from pydantic_settings import BaseSettings
 from yarl import URL
 
+from payments_console.auth.domain import hash_password
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / "deploy" / "env.example"
@@ -41,6 +43,8 @@ APPS: dict[str, App] = {
     "webhook-gateway": App("services/webhook-gateway", "webhook_gateway.settings", 8081, "WEBHOOK_GATEWAY_URL"),
     "payment-svc": App("services/payment-svc", "payment_svc.settings", 8082, "PAYMENT_SVC_URL"),
     "mock-gateway": App("services/mock-gateway", "mock_gateway.settings", 8083, "MOCK_GATEWAY_URL"),
+    # the operators' console (tests/deploy/test_compose_console.py checks the rest of it)
+    "payments-console": App("services/console", "payments_console.settings", 8084, "CONSOLE_URL"),
 }
 INFRASTRUCTURE = ("postgres", "rabbitmq", "migrate", "mailpit")
 # compose's mail catcher: its SMTP port on the compose network, its web UI on the host's loopback only
@@ -67,7 +71,14 @@ CONTRACT_VARIABLES = frozenset(
         "LOG_LEVEL",
     }
 )
-APP_SECRETS = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS", "ADMIN_TOKEN", "INTERNAL_API_TOKEN")
+APP_SECRETS = (
+    "API_KEYS",
+    "PAYMENT_SIGNING_SECRET",
+    "WEBHOOK_SECRETS",
+    "ADMIN_TOKEN",
+    "INTERNAL_API_TOKEN",
+    "CONSOLE_OPERATORS",
+)
 INFRA_SECRETS = ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD")
 SECRETS = (*APP_SECRETS, *INFRA_SECRETS)
 
@@ -78,6 +89,7 @@ FAKE_ENV = {
     "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(bytes(range(24))).decode(),
     "ADMIN_TOKEN": "admin-token-89ab",
     "INTERNAL_API_TOKEN": "internal-token-cdef0123",
+    "CONSOLE_OPERATORS": "ops:" + hash_password("an operator's password", salt=bytes(16)),
     "POSTGRES_PASSWORD": "pg-password-0123",
     "RABBITMQ_PASSWORD": "mq-password-4567",
 }
@@ -516,7 +528,8 @@ def test_service_healthcheck_asks_its_own_health_endpoint(name: str, services: d
         url = URL(raw)
         assert url.host in ("127.0.0.1", "localhost"), raw
         assert url.port == APPS[name].port, f"{name}: the healthcheck asks port {url.port}"
-        assert url.path == "/health", raw
+        # readiness, not liveness: a container whose database or broker is down is unhealthy
+        assert url.path == "/readyz", raw
     if test[0] == "CMD" and test[1].startswith("python"):
         code = test[test.index("-c") + 1]
         compile(code, f"<{name} healthcheck>", "exec")  # a syntax error would mark it unhealthy forever

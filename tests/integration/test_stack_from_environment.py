@@ -31,7 +31,7 @@ from payments_common.signatures import payment_signature
 
 ADMIN_URL = URL(os.environ.get("TEST_DATABASE_ADMIN_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = URL(os.environ.get("AMQP_URL") or "amqp://guest:guest@127.0.0.1:5672/")
-URL_VARIABLES = ("ORDER_SVC_URL", "WEBHOOK_GATEWAY_URL", "PAYMENT_SVC_URL", "MOCK_GATEWAY_URL")
+URL_VARIABLES = ("ORDER_SVC_URL", "WEBHOOK_GATEWAY_URL", "PAYMENT_SVC_URL", "MOCK_GATEWAY_URL", "CONSOLE_URL")
 START_SECONDS = 45.0
 STOP_SECONDS = 20.0
 
@@ -112,7 +112,7 @@ def _wait_healthy(process: subprocess.Popen[bytes], urls: dict[str, str], output
                 pytest.fail(f"payments-stack exited with {process.returncode}:\n{output.read_text()[-3000:]}")
             for name, url in list(pending.items()):
                 with contextlib.suppress(httpx.HTTPError):
-                    if client.get(f"{url}/health").status_code == 200:
+                    if client.get(f"{url}/readyz").status_code == 200:
                         del pending[name]
             if time.monotonic() > deadline:
                 pytest.fail(f"{', '.join(pending)} did not answer in time:\n{output.read_text()[-3000:]}")
@@ -186,3 +186,6 @@ def test_the_stack_runs_on_the_contracts_secrets_from_the_environment_alone(
     # the banner says where the secrets came from, and no secret of the environment is printed but the dev key
     assert "API_KEYS, PAYMENT_SIGNING_SECRET, WEBHOOK_SECRETS from the environment" in log
     assert PAYMENT_SIGNING_SECRET not in log and WEBHOOK_SECRETS not in log
+    # the console is the fifth service, with a dev operator whose fresh password the banner shows
+    assert f"operators' console       {urls['CONSOLE_URL']}" in log
+    assert "console sign-in          admin / " in log

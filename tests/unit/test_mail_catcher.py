@@ -11,7 +11,8 @@ from pathlib import Path
 from aiosmtpd.smtp import Envelope
 
 from payments_tools import mail_catcher
-from payments_tools.stack import _mail_line, use_mail_catcher
+from payments_tools.stack_env import mail_line as _mail_line
+from payments_tools.stack_env import use_mail_catcher
 
 # the log check is run as `python -m tests.security.log_secrets` from the repository root
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from order_svc.openapi import document
 from order_svc.orders.domain import Order
 from order_svc.payments.domain import PaymentView
-from order_svc.receipts.domain import Receipt, RefundLine, receipt_of
+from order_svc.receipts.domain import Receipt, receipt_of
 from order_svc.receipts.pdf import format_time, render
 from order_svc.refunds.domain import RefundView
 from payments_common import ids
@@ -43,12 +43,20 @@ def _receipt(**overrides: Any) -> Receipt:
     return Receipt(**values)
 
 
-def _refund(n: int, amount: int, status: str) -> RefundLine:
-    return RefundLine(
+def _refund(n: int, amount: int, status: str) -> RefundView:
+    return RefundView(
         id=f"rfnd_019acb11-2f3e-7d4a-b1c2-7e8f9a0b1c2{n}",
+        payment_id=PAYMENT_ID,
+        order_id=ORDER_ID,
         amount=amount,
+        currency="INR",
         status=status,
+        notes=None,
+        error_code=None,
+        error_description=None,
+        version=1,
         created_at=PAID_AT + timedelta(days=1, hours=n),
+        updated_at=PAID_AT + timedelta(days=1, hours=n),
     )
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/payments"
@@ -22,6 +23,9 @@ ORDER_SVC_PORT = 8080
 WEBHOOK_GATEWAY_PORT = 8081
 PAYMENT_SVC_PORT = 8082
 MOCK_GATEWAY_PORT = 8083
+
+
+_Setting = TypeVar("_Setting", str, SecretStr)
 
 
 class ConfigError(ValueError):
@@ -86,13 +90,18 @@ def parse_signing_secrets(raw: str, name: str = "PAYMENT_SIGNING_SECRET") -> lis
     return secrets
 
 
-def _signing_secrets_valid(value: SecretStr) -> SecretStr:
-    parse_signing_secrets(value.get_secret_value())
-    return value
+def refused_unless(parse: Callable[[str], object]) -> AfterValidator:
+    """A setting's check at start-up: the value (a secret's revealed) must get through `parse`."""
+
+    def check(value: _Setting) -> _Setting:
+        parse(value.get_secret_value() if isinstance(value, SecretStr) else value)
+        return value
+
+    return AfterValidator(check)
 
 
 # PAYMENT_SIGNING_SECRET as a setting: refused at start-up when an entry is empty
-SigningSecrets = Annotated[SecretStr, AfterValidator(_signing_secrets_valid)]
+SigningSecrets = Annotated[SecretStr, refused_unless(parse_signing_secrets)]
 
 
 # RFC 6750's token characters, so that a token goes into a header as it is; long enough not to be guessed
@@ -113,13 +122,8 @@ def parse_bearer_tokens(raw: str, name: str = "INTERNAL_API_TOKEN") -> list[byte
     return tokens
 
 
-def _bearer_tokens_valid(value: SecretStr) -> SecretStr:
-    parse_bearer_tokens(value.get_secret_value())
-    return value
-
-
 # INTERNAL_API_TOKEN as a setting: refused at start-up when an entry is empty or malformed
-BearerTokens = Annotated[SecretStr, AfterValidator(_bearer_tokens_valid)]
+BearerTokens = Annotated[SecretStr, refused_unless(parse_bearer_tokens)]
 
 
 def secret_list_parts(raw: str, prefix: str = "") -> list[str]:
@@ -133,43 +137,6 @@ def secret_list_parts(raw: str, prefix: str = "") -> list[str]:
     return [part for part in parts if part]
 
 
-class CommonSettings(BaseSettings):
-    """What every process reads; each service adds its own part."""
-
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
-
-    DATABASE_URL: str = DEFAULT_DATABASE_URL
-    AMQP_URL: SecretStr = SecretStr(DEFAULT_AMQP_URL)
-    ORDER_SVC_URL: str = f"http://127.0.0.1:{ORDER_SVC_PORT}"
-    WEBHOOK_GATEWAY_URL: str = f"http://127.0.0.1:{WEBHOOK_GATEWAY_PORT}"
-    PAYMENT_SVC_URL: str = f"http://127.0.0.1:{PAYMENT_SVC_PORT}"
-    MOCK_GATEWAY_URL: str = f"http://127.0.0.1:{MOCK_GATEWAY_PORT}"
-    HOST: str = "127.0.0.1"
-    LOG_LEVEL: str = "INFO"
-    MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
-    DB_POOL_SIZE: int = Field(default=10, gt=0)
-    # the consumers' delay tiers; queue names carry the delay, so changing it declares new tiers
-    RETRY_DELAYS_MS: str = "500,2000,10000,30000,120000"
-    # inbox claims must outlive every redelivery, a dead letter waiting for an operator included
-    INBOX_RETENTION_DAYS: float = Field(default=30.0, gt=0)
-    OUTBOX_RETENTION_DAYS: float = Field(default=7.0, gt=0)
-
-    @field_validator("ORDER_SVC_URL", "WEBHOOK_GATEWAY_URL", "PAYMENT_SVC_URL", "MOCK_GATEWAY_URL")
-    @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
-
-    @field_validator("RETRY_DELAYS_MS")
-    @classmethod
-    def _retry_delays_valid(cls, value: str) -> str:
-        parse_retry_delays(value)
-        return value
-
-    @property
-    def retry_delays_ms(self) -> tuple[int, ...]:
-        return parse_retry_delays(self.RETRY_DELAYS_MS)
-
-
 def parse_retry_delays(raw: str) -> tuple[int, ...]:
     """`RETRY_DELAYS_MS`: comma-separated delays in milliseconds, one per retry tier, each > 0."""
     try:
@@ -179,6 +146,38 @@ def parse_retry_delays(raw: str) -> tuple[int, ...]:
     if not delays or any(delay <= 0 for delay in delays):
         raise ValueError("RETRY_DELAYS_MS needs at least one delay, each > 0")
     return delays
+
+
+# the consumers' delay tiers as a setting
+RetryDelays = Annotated[str, refused_unless(parse_retry_delays)]
+# a service's URL as a setting: without a trailing slash, so that paths join onto it
+BaseUrl = Annotated[str, AfterValidator(lambda value: value.rstrip("/"))]
+
+
+class CommonSettings(BaseSettings):
+    """What every process reads; each service adds its own part."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    AMQP_URL: SecretStr = SecretStr(DEFAULT_AMQP_URL)
+    ORDER_SVC_URL: BaseUrl = f"http://127.0.0.1:{ORDER_SVC_PORT}"
+    WEBHOOK_GATEWAY_URL: BaseUrl = f"http://127.0.0.1:{WEBHOOK_GATEWAY_PORT}"
+    PAYMENT_SVC_URL: BaseUrl = f"http://127.0.0.1:{PAYMENT_SVC_PORT}"
+    MOCK_GATEWAY_URL: BaseUrl = f"http://127.0.0.1:{MOCK_GATEWAY_PORT}"
+    HOST: str = "127.0.0.1"
+    LOG_LEVEL: str = "INFO"
+    MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
+    DB_POOL_SIZE: int = Field(default=10, gt=0)
+    # the consumers' delay tiers; queue names carry the delay, so changing it declares new tiers
+    RETRY_DELAYS_MS: RetryDelays = "500,2000,10000,30000,120000"
+    # inbox claims must outlive every redelivery, a dead letter waiting for an operator included
+    INBOX_RETENTION_DAYS: float = Field(default=30.0, gt=0)
+    OUTBOX_RETENTION_DAYS: float = Field(default=7.0, gt=0)
+
+    @property
+    def retry_delays_ms(self) -> tuple[int, ...]:
+        return parse_retry_delays(self.RETRY_DELAYS_MS)
 
 
 def port_of(url: str, default: int) -> int:

@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
+from pydantic import BaseModel, ConfigDict
 
 from payments_common.consumer import ATTEMPT_HEADER, FIRST_FAILURE_HEADER, LAST_ERROR_HEADER
-from payments_common.timeutil import iso
+from payments_common.timeutil import IsoDatetime, iso
 from payments_common.topology import CONSUMER_QUEUES
 
 DLQ_SUFFIX = ".dlq"
@@ -124,8 +125,11 @@ def _latest_death(headers: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
+class _AboutDeadLetter(BaseModel):
+    """What a dead letter says about itself, both as read off the broker and as an answer shows it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     id: str
     queue: str
     origin_queue: str
@@ -133,16 +137,21 @@ class DeadLetter:
     error_type: str | None
     error: str | None
     attempts: int | None
-    first_failure_at: datetime | None
-    last_failure_at: datetime | None
+    first_failure_at: IsoDatetime | None
+    last_failure_at: IsoDatetime | None
     age_seconds: float | None
     requeue_count: int
-    last_requeued_at: datetime | None
-    headers: dict[str, Any]
-    body: bytes
+    last_requeued_at: IsoDatetime | None
     content_type: str | None
     correlation_id: str | None
     type: str | None
+
+
+class DeadLetter(_AboutDeadLetter):
+    """A dead letter as read off the broker: its headers as they are, its body as bytes."""
+
+    headers: dict[str, Any]
+    body: bytes
 
     @classmethod
     def from_message(cls, message: AbstractIncomingMessage, queue: str, now: datetime) -> DeadLetter:
@@ -194,27 +203,23 @@ class DeadLetter:
         )
 
     def to_json(self, include_body: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "queue": self.queue,
-            "origin_queue": self.origin_queue,
-            "reason": self.reason,
-            "error_type": self.error_type,
-            "error": self.error,
-            "attempts": self.attempts,
-            "first_failure_at": iso(self.first_failure_at) if self.first_failure_at else None,
-            "last_failure_at": iso(self.last_failure_at) if self.last_failure_at else None,
-            "age_seconds": _rounded(self.age_seconds),
-            "requeue_count": self.requeue_count,
-            "last_requeued_at": iso(self.last_requeued_at) if self.last_requeued_at else None,
-            "content_type": self.content_type,
-            "correlation_id": self.correlation_id,
-            "type": self.type,
-            "headers": _jsonable(self.headers),
-        }
+        """The letter as `DeadLetterView` writes it; `body` and `body_encoding` only with `include_body`."""
+        shown = self.model_dump(exclude={"headers", "body"})
+        shown["age_seconds"] = _rounded(self.age_seconds)
+        shown["headers"] = _jsonable(self.headers)
         if include_body:
-            data["body"], data["body_encoding"] = body_as_json(self.body)
-        return data
+            shown["body"], shown["body_encoding"] = body_as_json(self.body)
+        return DeadLetterView(**shown).model_dump(mode="json", exclude_unset=True)
+
+
+class DeadLetterView(_AboutDeadLetter):
+    """A dead letter as payment-svc's admin API answers it and the console reads it (unknown fields
+    ignored, so that an answer may grow without breaking the console)."""
+
+    headers: dict[str, Any]
+    # only when asked for: the body parsed when it is JSON, else base64 (`body_encoding` says which)
+    body: Any = None
+    body_encoding: str | None = None
 
 
 def requeue_headers(letter: DeadLetter, now: datetime) -> dict[str, Any]:

@@ -23,9 +23,9 @@ REFUND_UPDATED = "refund.updated"
 REFUND_WEBHOOK_TYPE = "refund.webhook"
 
 
-class PaymentSnapshot(BaseModel):
-    """A payment as payment-svc holds it after a change; `version` orders snapshots of one payment,
-    so a consumer keeps the newest whatever order they arrive in."""
+class _Snapshot(BaseModel):
+    """What payment-svc's snapshots of a payment and of a refund share; `version` orders the snapshots of
+    one of them, so a consumer keeps the newest whatever order they arrive in."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -34,15 +34,20 @@ class PaymentSnapshot(BaseModel):
     merchantId: str
     amount: int
     currency: str
-    status: Literal["INITIATED", "SUCCESS", "FAILED"]
-    gatewayPaymentId: str | None = None
-    signature: str | None = None
-    method: dict[str, Any] | None = None
     errorCode: str | None = None
     errorDescription: str | None = None
     version: int = Field(ge=1)
     createdAt: datetime
     updatedAt: datetime
+
+
+class PaymentSnapshot(_Snapshot):
+    """A payment as payment-svc holds it after a change."""
+
+    status: Literal["INITIATED", "SUCCESS", "FAILED"]
+    gatewayPaymentId: str | None = None
+    signature: str | None = None
+    method: dict[str, Any] | None = None
 
 
 class PaymentEvent(BaseModel):
@@ -128,25 +133,13 @@ class WebhookEnvelope(_Envelope):
     data: WebhookPayload
 
 
-class RefundSnapshot(BaseModel):
-    """A refund as payment-svc holds it after a change; `version` orders snapshots of one refund."""
+class RefundSnapshot(_Snapshot):
+    """A refund as payment-svc holds it after a change."""
 
-    model_config = ConfigDict(frozen=True)
-
-    id: str
     paymentId: str
-    orderId: str
-    merchantId: str
-    amount: int
-    currency: str
     status: Literal["PENDING", "PROCESSED", "FAILED"]
     notes: dict[str, Any] | None = None
     gatewayRefundId: str | None = None
-    errorCode: str | None = None
-    errorDescription: str | None = None
-    version: int = Field(ge=1)
-    createdAt: datetime
-    updatedAt: datetime
 
 
 class RefundEvent(BaseModel):

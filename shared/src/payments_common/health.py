@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -251,3 +251,34 @@ def broker_check(
 def consumer_channels(consumers: Iterable[Consumer]) -> dict[str, AbstractChannel | None]:
     """The consumers' channels by `consumer:<queue>`, for `broker_check`'s `channels_getter`."""
     return {f"consumer:{consumer.queue_name}": consumer.channel for consumer in consumers}
+
+
+@dataclass(slots=True)
+class Live:
+    """What a service's checks read: its start-up fills it in (the checks are registered before it runs)."""
+
+    pool: asyncpg.Pool | None = None
+    connection: AbstractRobustConnection | None = None
+    publisher: Publisher | None = None
+    consumers: list[Consumer] = field(default_factory=list)
+
+
+def register(
+    app: web.Application, live: Live, *, schema: str | None = None, components: Sequence[str] = (), broker: bool = False
+) -> None:
+    """The usual checks: `database`, and `migrations` (`components`' migrations, as `payments-migrate`
+    applies them to `schema`), when the service has a schema; `broker` (connection, publisher, consumers'
+    channels) when it uses RabbitMQ."""
+    checks = readiness(app)
+    if schema is not None:
+        checks.add("database", database_check(lambda: live.pool))
+        checks.add("migrations", migrations_check(lambda: live.pool, schema, shipped_migrations(*components)))
+    if broker:
+        checks.add(
+            "broker",
+            broker_check(
+                lambda: live.connection,
+                lambda: consumer_channels(live.consumers),
+                publisher_getter=lambda: live.publisher,
+            ),
+        )

@@ -113,43 +113,26 @@ async def declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQu
     return queue
 
 
+def _work_queue(service: str, topic: str, *bindings: tuple[str, str]) -> QueueSpec:
+    """The queue `<service>.<topic>`, which `service` consumes."""
+    return QueueSpec(name=f"{service}.{topic}", service=service, bindings=bindings)
+
+
 # The two work queues of the system. Producers declare their consumers' queues too, so that a
 # mandatory publish finds its route even before the consumer has ever started.
-PAYMENT_SVC_WEBHOOKS = QueueSpec(
-    name="payment-svc.webhooks",
-    service="payment-svc",
-    bindings=((WEBHOOKS_EXCHANGE, "webhook.#"),),
-)
-ORDER_SVC_PAYMENT_EVENTS = QueueSpec(
-    name="order-svc.payment-events",
-    service="order-svc",
-    bindings=((EVENTS_EXCHANGE, "payment.#"),),
-)
+PAYMENT_SVC_WEBHOOKS = _work_queue("payment-svc", "webhooks", (WEBHOOKS_EXCHANGE, "webhook.#"))
+ORDER_SVC_PAYMENT_EVENTS = _work_queue("order-svc", "payment-events", (EVENTS_EXCHANGE, "payment.#"))
 # order-svc tells payment-svc which orders it has marked paid, closing the loop the reconciler checks
-PAYMENT_SVC_ORDER_EVENTS = QueueSpec(
-    name="payment-svc.order-events",
-    service="payment-svc",
-    bindings=((ORDER_EVENTS_EXCHANGE, "order.#"),),
-)
+PAYMENT_SVC_ORDER_EVENTS = _work_queue("payment-svc", "order-events", (ORDER_EVENTS_EXCHANGE, "order.#"))
 
 # refunds: payment-svc sends each requested refund to the gateway from its own outbox (never inside the
 # client's request), and order-svc keeps its refund views from the snapshots
-PAYMENT_SVC_REFUND_REQUESTS = QueueSpec(
-    name="payment-svc.refund-requests",
-    service="payment-svc",
-    bindings=((EVENTS_EXCHANGE, "refund.requested"),),
+PAYMENT_SVC_REFUND_REQUESTS = _work_queue("payment-svc", "refund-requests", (EVENTS_EXCHANGE, "refund.requested"))
+ORDER_SVC_REFUND_EVENTS = _work_queue(
+    "order-svc", "refund-events", (EVENTS_EXCHANGE, "refund.created"), (EVENTS_EXCHANGE, "refund.updated")
 )
-ORDER_SVC_REFUND_EVENTS = QueueSpec(
-    name="order-svc.refund-events",
-    service="order-svc",
-    bindings=((EVENTS_EXCHANGE, "refund.created"), (EVENTS_EXCHANGE, "refund.updated")),
-)
-# order-svc's own outbox asks its mailer for the customer's email of a successful payment (order_svc/mailer.py)
-ORDER_SVC_EMAILS = QueueSpec(
-    name="order-svc.emails",
-    service="order-svc",
-    bindings=((ORDER_EVENTS_EXCHANGE, "email.#"),),
-)
+# order-svc's own outbox asks its mailer for the customer's email of a successful payment (order_svc/emails/service.py)
+ORDER_SVC_EMAILS = _work_queue("order-svc", "emails", (ORDER_EVENTS_EXCHANGE, "email.#"))
 
 # every work queue, and so every dead-letter queue, of the system: what the operator tooling looks at
 CONSUMER_QUEUES: tuple[QueueSpec, ...] = (

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 import asyncpg
 
-from payments_common import outbox
+from payments_common import ids, outbox
+from payments_common.errors import not_found
 from payments_common.outbox import OutboxEvent
 
 R = TypeVar("R")
@@ -95,3 +96,17 @@ class ReadSnapshot(UnitOfWork):
             raise
         self._conn, self._tx = conn, tx
         return self
+
+
+async def read_found(
+    pool: asyncpg.Pool, what: str, prefix: str, wanted: str, read: Callable[[ReadSnapshot], Awaitable[R | None]]
+) -> R:
+    """What `read` finds in one snapshot, or the 404 of `what`: when `wanted` is no id of `prefix`'s kind, or
+    `read` finds nothing (there is no such thing, or it is not the caller's)."""
+    if not ids.is_valid(prefix, wanted):
+        raise not_found(what)
+    async with ReadSnapshot(pool) as snapshot:
+        found = await read(snapshot)
+    if found is None:
+        raise not_found(what)
+    return found

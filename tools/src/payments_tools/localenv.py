@@ -31,8 +31,11 @@ STACK_SETTINGS = (
     "WEBHOOK_GATEWAY_URL",
     "PAYMENT_SVC_URL",
     "MOCK_GATEWAY_URL",
+    "CONSOLE_URL",
     "SMTP_URL",
     "SMTP_FROM",
+    # the console's operators, when a developer brings their own (else payments-stack makes `admin`)
+    "CONSOLE_OPERATORS",
 )
 
 _HEADER = "# Generated for local runs by payments-stack; git-ignored. Delete it to generate new secrets.\n"

@@ -1,10 +1,14 @@
-"""`payments-stack`: run the four services together.
+"""`payments-stack`: run the four services and the operators' console together.
 
 - `payments-stack run`: migrate, start every service in the foreground with readable, prefixed logs,
   print the URLs and a dev API key, stop them all cleanly on Ctrl-C or SIGTERM.
 - `payments-stack exec -- CMD …`: migrate, start the services in the background (logs in
-  `.run/logs/`), wait until each answers, run CMD with the system's environment (plus `API_URL`,
-  `WEBHOOK_URL` and `PAYMENTS_RUN_DIR`), stop the services, exit with CMD's status.
+  `.run/logs/`), wait until each is ready (`/readyz`), run CMD with the system's environment (plus
+  `API_URL`, `WEBHOOK_URL`, `PAYMENTS_RUN_DIR`, and `CONSOLE_URL`, `CONSOLE_OPERATOR`, `CONSOLE_PASSWORD`
+  to sign in to the console), stop the services, exit with CMD's status.
+
+The console gets a dev operator, `admin`, with a fresh random password each start (its hash in
+`CONSOLE_OPERATORS`; `run` prints the password in its banner), unless `CONSOLE_OPERATORS` is set.
 
 Mail: unless `SMTP_URL` names another server, both start a local mail catcher
 (`payments_tools/mail_catcher.py`, smtp://127.0.0.1:8025, another port with `--mail-port`) and point
@@ -15,7 +19,7 @@ Secrets: `run` reads them from the environment, else from `.env`, which it creat
 first use (`payments_tools/localenv.py`); with the contract's secrets in the environment and no `.env`,
 it generates only the internal tokens. `exec` uses the environment's and generates what it lacks.
 
-Ports: each service listens on the port of its `*_URL` (8080-8083 by default), so a second system can
+Ports: each service listens on the port of its `*_URL` (8080-8084 by default), so a second system can
 run beside the first on other ports, its own database and its own RabbitMQ vhost.
 
 In both, a service that exits by itself (a crash, a `kill -9`) is restarted, as a process manager
@@ -45,18 +49,20 @@ from typing import IO, Any
 import aiohttp
 import orjson
 
-from order_svc.emails.smtp import parse_smtp_url
 from payments_common.config import (
-    DEFAULT_DATABASE_URL,
     MOCK_GATEWAY_PORT,
     ORDER_SVC_PORT,
     PAYMENT_SVC_PORT,
     WEBHOOK_GATEWAY_PORT,
     port_of,
 )
+from payments_console.settings import CONSOLE_PORT
 from payments_tools import mail_catcher
-from payments_tools.localenv import generate_secrets, load_or_create, secrets_origin
-from payments_tools.migrate_cli import migrate_all
+from payments_tools.localenv import generate_secrets, load_or_create
+from payments_tools.stack_env import ensure_console_operator, mail_line, use_mail_catcher
+
+# what the tests and the chaos runner import from here
+__all__ = ["SERVICES", "Stack", "hold_file", "mail_line", "use_mail_catcher"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,8 @@ SERVICES = (
     ServiceSpec("webhook-gateway", "webhook_gateway", "WEBHOOK_GATEWAY_URL", WEBHOOK_GATEWAY_PORT, "35"),
     ServiceSpec("payment-svc", "payment_svc", "PAYMENT_SVC_URL", PAYMENT_SVC_PORT, "33"),
     ServiceSpec("mock-gateway", "mock_gateway", "MOCK_GATEWAY_URL", MOCK_GATEWAY_PORT, "32"),
+    # the operators' console: its own process, reading the others only through their admin APIs
+    ServiceSpec("payments-console", "payments_console", "CONSOLE_URL", CONSOLE_PORT, "34"),
 )
 STOP_TIMEOUT = 10.0
 START_TIMEOUT = 60.0
@@ -84,7 +92,7 @@ RESTART_WINDOW_SECONDS = 60.0
 HOLD_POLL_SECONDS = 0.2
 
 
-def _port(env: dict[str, str], spec: ServiceSpec) -> int:
+def port(env: dict[str, str], spec: ServiceSpec) -> int:
     return port_of(env.get(spec.url_var, f"http://127.0.0.1:{spec.default_port}"), spec.default_port)
 
 
@@ -117,29 +125,6 @@ def _render(line: str) -> str:
     return text
 
 
-def catcher_url(port: int = mail_catcher.PORT) -> str:
-    return f"smtp://{mail_catcher.HOST}:{port}"
-
-
-def use_mail_catcher(env: dict[str, str], port: int = mail_catcher.PORT) -> bool:
-    """Point the services at the local mail catcher (on `port`) unless `SMTP_URL` names another server;
-    True when the catcher is to run. The default catcher's URL, as a generated `.env` holds it, names the
-    catcher wherever it listens."""
-    if not env.get("SMTP_URL") or env["SMTP_URL"] == mail_catcher.LOCAL_SMTP_URL:
-        env["SMTP_URL"] = catcher_url(port)
-    return env["SMTP_URL"] == catcher_url(port)
-
-
-def _mail_line(env: dict[str, str], mail_dir: Path | None) -> str:
-    if mail_dir is not None:
-        return f"mail lands in {mail_dir} ({env.get('SMTP_URL') or mail_catcher.LOCAL_SMTP_URL})"
-    try:
-        smtp = parse_smtp_url(env.get("SMTP_URL", ""))
-    except ValueError:
-        return "SMTP_URL is malformed: order-svc will say which part"
-    return f"sent through {smtp.display()} (SMTP_URL)" if smtp is not None else "not sent (no SMTP_URL)"
-
-
 def hold_file(name: str, run_dir: Path = RUN_DIR) -> Path:
     """While this file exists, the supervisor does not restart the service `name` when it exits."""
     return run_dir / "hold" / name
@@ -156,6 +141,9 @@ class Stack:
         mail_port: int = mail_catcher.PORT,
     ) -> None:
         self.env = env
+        # the console's dev operator (unless CONSOLE_OPERATORS names the operators): its password, for the
+        # banner and an exec command
+        self.console_password = ensure_console_operator(env)
         self.log_dir = log_dir
         # where the mail catcher keeps messages; None: no catcher (SMTP_URL names a real server)
         self.mail_dir = mail_dir
@@ -170,7 +158,7 @@ class Stack:
         self._stopping = False
 
     async def start(self) -> None:
-        busy = [f"{s.name} ({_port(self.env, s)})" for s in SERVICES if not _free(_port(self.env, s))]
+        busy = [f"{s.name} ({port(self.env, s)})" for s in SERVICES if not _free(port(self.env, s))]
         if self.mail_dir is not None and not _free(self.mail_port):
             busy.append(f"mail catcher ({self.mail_port})")
         if busy:
@@ -221,7 +209,7 @@ class Stack:
         deadline = time.monotonic() + START_TIMEOUT
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             for spec in SERVICES:
-                url = f"http://127.0.0.1:{_port(self.env, spec)}/health"
+                url = f"http://127.0.0.1:{port(self.env, spec)}/readyz"
                 while True:
                     process = self.processes[spec.name]
                     if process.returncode is not None:
@@ -325,90 +313,6 @@ class Stack:
             await self._spawn(specs[name])
 
 
-def _banner(env: dict[str, str], env_file: Path, created: bool, mail_dir: Path | None = None) -> str:
-    key_id, _, secret = env["API_KEYS"].split(",")[0].partition(":")
-    admin_token = "ADMIN_TOKEN from the environment" if os.environ.get("ADMIN_TOKEN") else f"ADMIN_TOKEN in {env_file}"
-    lines = [
-        "",
-        "Payments system is up.",
-        f"  client API (order-svc)   http://127.0.0.1:{_port(env, SERVICES[0])}",
-        f"  webhooks (gateway)       http://127.0.0.1:{_port(env, SERVICES[1])}/webhook/payment",
-        f"  payment-svc (internal)   http://127.0.0.1:{_port(env, SERVICES[2])}",
-        f"  mock gateway             http://127.0.0.1:{_port(env, SERVICES[3])}",
-        f"  admin API                http://127.0.0.1:{_port(env, SERVICES[2])}/admin/",
-        f"  admin token              {admin_token} (also used by payments-admin)",
-        f"  dev API key              {key_id}:{secret}",
-        f"  secrets                  {secrets_origin(env_file, created)}",
-        f"  customer emails          {_mail_line(env, mail_dir)}",
-        "",
-        "Try it:",
-        f"  curl -s -u {key_id}:{secret} -H 'content-type: application/json' \\",
-        f'       -d \'{{"amount": 1500, "currency": "INR"}}\' http://127.0.0.1:{_port(env, SERVICES[0])}/orders',
-        "Ctrl-C stops everything.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-async def _run(env: dict[str, str], env_file: Path, created: bool, pretty: bool, mail_port: int) -> int:
-    await migrate_all(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env, mail_port) else None
-    stack = Stack(env, log_dir=None, pretty=pretty, mail_dir=mail_dir, mail_port=mail_port)
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    try:
-        await stack.start()
-        print(_banner(env, env_file, created, mail_dir), flush=True)
-        supervisor = asyncio.create_task(stack.supervise())
-        stop_task = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({supervisor, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-        if supervisor in done:
-            print(f"payments-stack: {supervisor.result()} keeps exiting; stopping everything", file=sys.stderr)
-            return 1
-        supervisor.cancel()
-        print("\npayments-stack: stopping …", flush=True)
-        return 0
-    finally:
-        await stack.stop()
-        print("payments-stack: all services stopped", flush=True)
-
-
-async def _exec(env: dict[str, str], command: list[str], log_dir: Path, mail_port: int) -> int:
-    await migrate_all(env["DATABASE_URL"])
-    # each exec's logs hold its own run only: the command may check them (tests.security.log_secrets)
-    for spec in SERVICES:
-        (log_dir / f"{spec.name}.log").unlink(missing_ok=True)
-    mail_dir = mail_catcher.MAIL_DIR if use_mail_catcher(env, mail_port) else None
-    if mail_dir is not None:
-        # and its mail: the command may count what arrived
-        for old in mail_dir.glob("*.eml"):
-            old.unlink(missing_ok=True)
-    stack = Stack(env, log_dir=log_dir, mail_dir=mail_dir, mail_port=mail_port)
-    try:
-        await stack.start()
-        child_env = {
-            **os.environ,
-            **env,
-            "API_URL": f"http://127.0.0.1:{_port(env, SERVICES[0])}",
-            "WEBHOOK_URL": f"http://127.0.0.1:{_port(env, SERVICES[1])}",
-            "PAYMENTS_RUN_DIR": str(RUN_DIR.resolve()),
-            **({"MAIL_DIR": str(mail_dir.resolve())} if mail_dir is not None else {}),
-        }
-        print(f"payments-stack: system up (logs in {log_dir}); running: {' '.join(command)}", flush=True)
-        supervisor = asyncio.create_task(stack.supervise())
-        process = await asyncio.create_subprocess_exec(*command, env=child_env)
-        code = await process.wait()
-        if supervisor.done() and supervisor.result():
-            print(f"payments-stack: {supervisor.result()} kept exiting during the run", file=sys.stderr)
-            code = code or 1
-        supervisor.cancel()
-        return code
-    finally:
-        await stack.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="payments-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -426,11 +330,13 @@ def main() -> None:
     ex.add_argument("--database-url", default=None, help="default: DATABASE_URL, else a payments_test database")
     ex.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args()
+    # here, not at the top: the commands' module imports this one
+    from payments_tools.stack_commands import exec_command, run_command
 
     if args.command == "run":
         env, created = load_or_create(args.env_file)
         raise SystemExit(
-            asyncio.run(_run(env, args.env_file, created, pretty=not args.json_logs, mail_port=args.mail_port))
+            asyncio.run(run_command(env, args.env_file, created, pretty=not args.json_logs, mail_port=args.mail_port))
         )
 
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -446,6 +352,10 @@ def main() -> None:
             "ADMIN_TOKEN",
             "INTERNAL_API_TOKEN",
             "SMTP_URL",
+            # operators of one's own, and the password of one of them for the browser tests
+            "CONSOLE_OPERATORS",
+            "CONSOLE_OPERATOR",
+            "CONSOLE_PASSWORD",
         )
         if os.environ.get(name)
     }
@@ -453,7 +363,7 @@ def main() -> None:
     env["DATABASE_URL"] = args.database_url or os.environ.get(
         "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
     )
-    raise SystemExit(asyncio.run(_exec(env, command, args.log_dir, args.mail_port)))
+    raise SystemExit(asyncio.run(exec_command(env, command, args.log_dir, args.mail_port)))
 
 
 if __name__ == "__main__":

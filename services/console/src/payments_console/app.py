@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from payments_common import db
+from payments_common import db, health, observability
 from payments_console import http
 from payments_console.admin_api.client import AdminApi, AdminClient
 from payments_console.analytics import http as analytics_http
@@ -44,8 +44,12 @@ async def create_app(settings: Settings, admin_api: AdminApi | None = None, sche
     operators = parse_operators(settings.CONSOLE_OPERATORS.get_secret_value())
     app = web.Application(
         client_max_size=MAX_FORM_BYTES,
-        middlewares=[http.security_headers, auth_http.session_middleware()],
+        middlewares=[observability.metrics_middleware, http.security_headers, auth_http.session_middleware()],
     )
+    # /healthz, /readyz (its database and migrations) and /metrics, as base_app gives every service
+    observability.install(app)
+    live = health.Live()
+    health.register(app, live, schema=schema, components=("payments_console",))
     app[http.TEMPLATES] = http.environment()
     app[http.REFRESH_SECONDS] = settings.CONSOLE_REFRESH_SECONDS
     app[auth_http.COOKIE] = auth_http.CookiePolicy(settings.CONSOLE_COOKIE_SECURE, settings.CONSOLE_SESSION_TTL_SECONDS)
@@ -62,6 +66,7 @@ async def create_app(settings: Settings, admin_api: AdminApi | None = None, sche
         async with contextlib.AsyncExitStack() as stack:
             pool = await db.create_pool(settings.DATABASE_URL, schema, settings.DB_POOL_SIZE)
             stack.push_async_callback(pool.close)
+            live.pool = pool
             app[auth_http.AUTH] = Auth(
                 pool=pool,
                 operators=operators,

@@ -16,7 +16,7 @@ from mock_gateway.http import PAYMENT_SIGNING_KEY, PLANNER, POOL, WORKER
 from mock_gateway.payments import http as payments_http
 from mock_gateway.refunds import http as refunds_http
 from mock_gateway.settings import SCHEMA, Settings
-from payments_common import db, ids
+from payments_common import db, health, ids
 from payments_common.http import base_app
 
 
@@ -33,6 +33,8 @@ async def create_app(
         rng=random.Random(settings.MOCK_GATEWAY_FAULT_SEED),
     )
     app[PAYMENT_SIGNING_KEY] = settings.payment_signing_key()
+    live = health.Live()
+    health.register(app, live, schema=schema, components=("mock_gateway",))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # an exit stack, so that a failure half-way through start-up still closes what was opened;
@@ -40,6 +42,7 @@ async def create_app(
         async with contextlib.AsyncExitStack() as stack:
             pool = await db.create_pool(settings.DATABASE_URL, schema, settings.DB_POOL_SIZE)
             stack.push_async_callback(pool.close)
+            live.pool = pool
             # each delivery names its path under this URL (`gateway.deliveries.path`)
             sender = WebhookSender(
                 settings.WEBHOOK_GATEWAY_URL,

@@ -13,6 +13,7 @@ from aiohttp import web
 from order_svc import openapi
 from order_svc.access import limits
 from order_svc.access.http import API_KEYS, auth_middleware
+from order_svc.admin import http as admin_http
 from order_svc.deps import DEPS, Deps
 from order_svc.emails.messages import PaymentEmailRequested
 from order_svc.emails.service import MailerDeps, mailer_deps, send_payment_email
@@ -23,12 +24,16 @@ from order_svc.payments.client import PaymentsClient
 from order_svc.payments.service import payment_event_step
 from order_svc.refunds.service import refund_event_step
 from order_svc.settings import SCHEMA, Settings
-from payments_common import broker, db, topology
+from order_svc.v1 import http as v1
+from payments_common import broker, db, health, metrics, observability, topology
 from payments_common.consumer import Consumes, handler, start_consumers
 from payments_common.events import PaymentEvent, RefundEvent
 from payments_common.http import base_app
 from payments_common.openapi import add_document_route, add_routes
 from payments_common.tasks import cancel_and_wait, start_outbox_work
+
+# the queues of the consumer table below, whose dead-letter queues /metrics reports the depth of
+CONSUMED = (topology.ORDER_SVC_PAYMENT_EVENTS, topology.ORDER_SVC_REFUND_EVENTS, topology.ORDER_SVC_EMAILS)
 
 
 def consumers(deps: Deps, mailer: MailerDeps, settings: Settings) -> list[Consumes]:
@@ -61,13 +66,19 @@ async def create_app(settings: Settings) -> web.Application:
         fingerprint_key=fingerprint_keys(settings.api_keys()),
     )
     app[API_KEYS] = settings.api_keys()
+    v1.install(app)
     install_routes(app)
+    admin_http.add_routes(app, settings.ADMIN_TOKEN)
+    live = health.Live()
+    health.register(app, live, schema=SCHEMA, components=("payments_common", "order_svc"), broker=True)
+    observability.on_scrape(app, metrics.dead_letter_depth(lambda: live.connection, CONSUMED))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # an exit stack, so that a failure half-way through start-up still closes what was opened
         async with contextlib.AsyncExitStack() as stack:
             pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
             stack.push_async_callback(pool.close)
+            live.pool = pool
             session = await stack.enter_async_context(
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.PAYMENT_SVC_TIMEOUT_SECONDS))
             )
@@ -80,7 +91,8 @@ async def create_app(settings: Settings) -> web.Application:
             connection, publisher = await stack.enter_async_context(
                 broker.messaging(settings.AMQP_URL.get_secret_value())
             )
-            await start_consumers(
+            live.connection, live.publisher = connection, publisher
+            live.consumers = await start_consumers(
                 stack,
                 connection,
                 publisher,

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from order_svc.lists import http as lists_http
+from order_svc.lists import openapi as lists_openapi
 from order_svc.orders import http as orders_http
 from order_svc.orders.domain import MAX_NOTE_KEY, MAX_NOTES
 from order_svc.orders.schemas import CreateOrder
@@ -23,6 +25,8 @@ from order_svc.payments.schemas import InitiatePayment, VerifyPayment
 from order_svc.receipts import http as receipts_http
 from order_svc.refunds import http as refunds_http
 from order_svc.refunds.schemas import CreateRefund
+from order_svc.v1 import openapi as v1_openapi
+from order_svc.v1.schemas import RazorpayError
 from payments_common import openapi
 from payments_common.money import SUPPORTED_CURRENCIES
 from payments_common.openapi import Route
@@ -37,12 +41,21 @@ ROUTES: Sequence[Route] = (
     *payments_http.ROUTES,
     *receipts_http.ROUTES,
     *refunds_http.ROUTES,
+    *lists_http.ROUTES,
+    # the Razorpay-compatible surface (order_svc.v1)
+    *v1_openapi.ROUTES,
 )
 # the request bodies the views validate
-REQUESTS: Sequence[type[BaseModel]] = (CreateOrder, InitiatePayment, VerifyPayment, CreateRefund)
+REQUESTS: Sequence[type[BaseModel]] = (
+    CreateOrder,
+    InitiatePayment,
+    VerifyPayment,
+    CreateRefund,
+    *v1_openapi.REQUESTS.values(),
+)
 
 # the `method` of `POST /payments/initiate`: what each type takes, and the mock gateway's test values
-# (mock_gateway/outcomes.py; README, "Test values")
+# (mock_gateway/payments/domain.py; README, "Test values")
 METHOD_DESCRIPTION = (
     "How the payment is made; without one, the gateway's default (it succeeds). `card`: `number` (12 to 19 digits, "
     "spaces allowed, Luhn-checked), `expiryMonth`, `expiryYear` (not expired: a card is good through its expiry "
@@ -122,7 +135,7 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 
 
 def _idempotent(paths: dict[str, Any], error: openapi.Ref) -> None:
-    """Every client POST takes an `Idempotency-Key`: the middleware (`order_svc/idempotency.py`) is on all of them."""
+    """Every client POST takes an `Idempotency-Key`: the middleware (`idempotency/http.py`) is on all of them."""
     for item in paths.values():
         operation = item.get("post")
         if operation is None:
@@ -174,6 +187,7 @@ def document() -> dict[str, Any]:
             *((model, "serialization") for model in answers),
             (openapi.ErrorResponse, "serialization"),
             (openapi.Health, "serialization"),
+            (RazorpayError, "serialization"),
         ]
     )
     ok = _success(ref)
@@ -326,6 +340,10 @@ def document() -> dict[str, Any]:
         **openapi.meta_paths(ref, public=True, refusals=_errors(error, 429)),
     }
     _idempotent(paths, error)
+    # after the native POSTs' idempotency answers: /v1 documents its own, in Razorpay's error object
+    paths.update(v1_openapi.paths(ref, IDEMPOTENCY_KEY_PARAMETER))
+    for path, item in lists_openapi.paths(ref, error).items():
+        paths.setdefault(path, {}).update(item)
     return {
         "openapi": openapi.OPENAPI_VERSION,
         "info": {

@@ -50,6 +50,9 @@ class Settings(CommonSettings):
     SMTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     # emails sent at once; each holds a database connection while its server answers
     MAILER_PREFETCH: int = Field(default=4, gt=0)
+    # bearer credential of the admin API (`/admin/`, what the operators' console reads); unset, the admin
+    # API refuses every call (403), as payment-svc's does
+    ADMIN_TOKEN: SecretStr | None = None
 
     @field_validator("SMTP_URL")
     @classmethod
@@ -87,6 +90,7 @@ class Settings(CommonSettings):
             *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
             *secret_list_parts(self.INTERNAL_API_TOKEN.get_secret_value()),
             *self._smtp_password(),
+            *([self.ADMIN_TOKEN.get_secret_value()] if self.ADMIN_TOKEN is not None else []),
         ]
 
     def _smtp_password(self) -> list[str]:

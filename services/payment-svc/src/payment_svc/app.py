@@ -11,14 +11,17 @@ import aiohttp
 from aiohttp import web
 
 from payment_svc.admin import http as admin_http
+from payment_svc.admin import views as admin_views
+from payment_svc.analytics import http as analytics_http
 from payment_svc.attempts import http as attempts_http
+from payment_svc.attempts.repository import count_open_anomalies
 from payment_svc.attempts.service import Deps, apply_webhook, confirm_order_paid
 from payment_svc.gateway.client import GatewayClient
 from payment_svc.reconciliation.reconciler import Reconciler
 from payment_svc.refunds import http as refunds_http
 from payment_svc.refunds.service import apply_refund_webhook, send_refund
 from payment_svc.settings import SCHEMA, Settings
-from payments_common import broker, db, topology
+from payments_common import broker, db, health, metrics, observability, topology
 from payments_common.consumer import Consumes, by_message_type, handler, start_consumers
 from payments_common.events import (
     REFUND_WEBHOOK_TYPE,
@@ -36,6 +39,10 @@ PUBLISHES_INTO = (
     topology.ORDER_SVC_REFUND_EVENTS,
     topology.PAYMENT_SVC_REFUND_REQUESTS,
 )
+
+
+# the queues of the consumer table below, whose dead-letter queues /metrics reports the depth of
+CONSUMED = (topology.PAYMENT_SVC_WEBHOOKS, topology.PAYMENT_SVC_ORDER_EVENTS, topology.PAYMENT_SVC_REFUND_REQUESTS)
 
 
 def consumers(deps: Deps) -> list[Consumes]:
@@ -57,17 +64,31 @@ def consumers(deps: Deps) -> list[Consumes]:
     ]
 
 
+async def open_anomalies(live: health.Live) -> int:
+    if live.pool is None:
+        raise RuntimeError("no database pool yet")
+    async with live.pool.acquire() as conn:
+        return await count_open_anomalies(conn)
+
+
 async def create_app(settings: Settings) -> web.Application:
     app = base_app(max_body_bytes=settings.MAX_BODY_BYTES)
     attempts_http.add_routes(app, settings.internal_api_tokens())
     refunds_http.add_routes(app)
     admin_http.add_routes(app, settings.ADMIN_TOKEN)
+    admin_views.add_routes(app)
+    analytics_http.add_routes(app)
+    live = health.Live()
+    health.register(app, live, schema=SCHEMA, components=("payments_common", "payment_svc"), broker=True)
+    observability.on_scrape(app, metrics.dead_letter_depth(lambda: live.connection, CONSUMED))
+    observability.on_scrape(app, metrics.anomalies_open_from(lambda: open_anomalies(live)))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # an exit stack, so that a failure half-way through start-up still closes what was opened
         async with contextlib.AsyncExitStack() as stack:
             pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
             stack.push_async_callback(pool.close)
+            live.pool = pool
             session = await stack.enter_async_context(
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.GATEWAY_TIMEOUT_SECONDS))
             )
@@ -86,7 +107,8 @@ async def create_app(settings: Settings) -> web.Application:
             app[admin_http.POOL] = pool
             # the queues published into are declared before any consumer or the outbox relay starts: the
             # relay's publishes are mandatory, so a queue missing at its first publish would fail it
-            await start_consumers(
+            live.connection, live.publisher = connection, publisher
+            live.consumers = await start_consumers(
                 stack,
                 connection,
                 publisher,

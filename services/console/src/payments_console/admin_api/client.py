@@ -204,8 +204,13 @@ def _reason(raw: bytes) -> str:
     if isinstance(data, dict):
         checks = data.get("checks")
         if isinstance(checks, dict):
-            failing = [f"{name}: {value}" for name, value in checks.items() if value not in ("ok", True, "up")]
-            return "; ".join(failing) if failing else "all checks pass"
+            # payments_common.health's answer: each check's `ok` and, when it failed, its `error`
+            failing = [
+                f"{name}: {value.get('error', 'failing') if isinstance(value, dict) else value}"
+                for name, value in checks.items()
+                if not (value is True or value in ("ok", "up") or (isinstance(value, dict) and value.get("ok")))
+            ]
+            return "; ".join(failing) if failing else f"all checks pass ({', '.join(checks)})"
         if "reason" in data:
             return str(data["reason"])
         if "status" in data:

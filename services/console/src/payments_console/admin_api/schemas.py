@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from payments_common.dlq import DeadLetterView
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -212,25 +214,8 @@ class DeadLetterGroup(Model):
     oldest_age_seconds: float | None
 
 
-class DeadLetter(Model):
-    id: str
-    queue: str
-    origin_queue: str
-    reason: str
-    error_type: str | None
-    error: str | None
-    attempts: int | None
-    first_failure_at: datetime | None
-    last_failure_at: datetime | None
-    age_seconds: float | None
-    requeue_count: int
-    last_requeued_at: datetime | None
-    content_type: str | None
-    correlation_id: str | None
-    type: str | None
-    headers: dict[str, Any]
-    body: Any = None
-    body_encoding: str | None = None
+# one dead letter: the model payments_common writes the admin API's answers with
+DeadLetter = DeadLetterView
 
 
 class DeadLetterListing(Model):

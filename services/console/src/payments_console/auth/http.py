@@ -34,7 +34,8 @@ log = get_logger(__name__)
 AUTH = web.AppKey("auth", Auth)
 # before a session exists the login form is protected by a double-submitted token of its own
 LOGIN_COOKIE = "console_login"
-PUBLIC = ("/login", "/static/", "/health")
+# the probes and /metrics (payments_common.observability) too, which ask no credential
+PUBLIC = ("/login", "/static/", "/health", "/healthz", "/readyz", "/metrics")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from order_svc.access.domain import authenticate, unauthorized
 from payments_common import observability
+from payments_common.admin import PREFIX as ADMIN_PREFIX
 from payments_common.config import ApiKey
 from payments_common.http import Handler
 
@@ -20,7 +21,8 @@ _PUBLIC = observability.PUBLIC_PATHS | {"/openapi.json"}
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in _PUBLIC:
+    # the admin API has its own credential (ADMIN_TOKEN, order_svc.admin), not a merchant's key
+    if request.path not in _PUBLIC and not request.path.startswith(ADMIN_PREFIX):
         request[MERCHANT_ID] = authenticate(request.headers.get("Authorization"), request.app[API_KEYS])
     return await handler(request)
 

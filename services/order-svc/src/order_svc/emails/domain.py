@@ -9,17 +9,11 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from enum import StrEnum
 
 from order_svc.orders.domain import check_header_safe, smtp_address
 from payments_common.money import format_amount
 from payments_common.timeutil import utcnow
-
-FALLBACK_DOMAIN = "payments.local"
-
-# a payment email row's status: PENDING until SENT, or SKIPPED when no SMTP server is configured
-PENDING = "PENDING"
-SENT = "SENT"
-SKIPPED = "SKIPPED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +26,9 @@ class PaymentReceipt:
     customer_name: str
     # how the customer paid, as people read it; left out of the email when unknown
     method: str | None = None
+
+
+FALLBACK_DOMAIN = "payments.local"
 
 
 def sender_domain(sender: str) -> str:
@@ -107,3 +104,11 @@ def build(receipt: PaymentReceipt, sender: str) -> EmailMessage:
     message.set_content(plain_text(receipt), cte="quoted-printable")
     message.add_alternative(html_text(receipt), subtype="html", cte="quoted-printable")
     return message
+
+
+class EmailStatus(StrEnum):
+    """A payment email row's status: PENDING until SENT, or SKIPPED when no SMTP server is configured."""
+
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"

@@ -24,7 +24,7 @@ from order_svc.emails.messages import EMAILS_CONSUMER, PaymentEmailRequested, pa
 from order_svc.emails.repository import PaymentEmail, PaymentEmailRepository
 from order_svc.emails.smtp import SmtpError, SmtpSender
 from order_svc.settings import Settings
-from payments_common import events, methods
+from payments_common import events, methods, metrics
 from payments_common.errors import PermanentError
 from payments_common.inbox import Step, claim_once
 from payments_common.logging import bound, get_logger
@@ -68,11 +68,12 @@ async def _send(deps: MailerDeps, uow: UnitOfWork, event: PaymentEmailRequested,
     email = await repo.lock(event.paymentId)
     if email is None:
         raise PermanentError("no email is due for this payment", reason="UNKNOWN_PAYMENT_EMAIL")
-    if email.status != domain.PENDING:
+    if email.status != domain.EmailStatus.PENDING:
         log.info("payment_email.already_done", status=email.status)
         return
     if deps.smtp is None:
         await repo.mark_skipped(email.payment_id)
+        metrics.email_sent("skipped")
         log.info("payment_email.skipped", reason="no SMTP server configured")
         return
     try:
@@ -81,6 +82,7 @@ async def _send(deps: MailerDeps, uow: UnitOfWork, event: PaymentEmailRequested,
         raise PermanentError(f"the email cannot be built: {exc}", reason="UNSENDABLE_EMAIL") from None
     await deps.smtp.send(message)
     await repo.mark_sent(email.payment_id, str(message["Message-ID"]))
+    metrics.email_sent("sent")
     log.info("payment_email.sent", attempt=email.attempts + 1)
 
 
@@ -97,6 +99,7 @@ def send_payment_email(deps: MailerDeps) -> Step[PaymentEmailRequested]:
             try:
                 await send(message_id, event, correlation_id)
             except SmtpError as exc:
+                metrics.email_sent("failed")
                 await _count_failure(deps.pool, event.paymentId, str(exc))
                 raise
 

@@ -14,9 +14,8 @@ from order_svc.payments.repository import PaymentViewRepository
 from order_svc.refunds.domain import RefundView
 from order_svc.refunds.repository import RefundViewRepository
 from payments_common import ids
-from payments_common.errors import not_found
 from payments_common.logging import get_logger
-from payments_common.uow import ReadSnapshot, UnitOfWork
+from payments_common.uow import ReadSnapshot, UnitOfWork, read_found
 
 log = get_logger(__name__)
 
@@ -54,12 +53,12 @@ class OrderRead:
 
 
 async def read_order(deps: Deps, merchant_id: str, order_id: str) -> OrderRead:
-    if not ids.is_valid(ids.ORDER, order_id):
-        raise not_found("order")
-    # one snapshot, so that the order, its attempts and their refunds never disagree in one answer
-    async with ReadSnapshot(deps.pool) as snapshot:
+    async def read(snapshot: ReadSnapshot) -> OrderRead | None:
         order = await snapshot.repo(OrderRepository).get(order_id, merchant_id)
         if order is None:
-            raise not_found("order")
+            return None
         payments = await snapshot.repo(PaymentViewRepository).of_order(order_id)
         return OrderRead(order, payments, await snapshot.repo(RefundViewRepository).of_order(order_id))
+
+    # one snapshot, so that the order, its attempts and their refunds never disagree in one answer
+    return await read_found(deps.pool, "order", ids.ORDER, order_id, read)

@@ -12,7 +12,7 @@ from order_svc.emails.service import request_email
 from order_svc.orders.domain import OrderStatus
 from order_svc.orders.repository import OrderRepository
 from order_svc.payments.client import unavailable
-from order_svc.payments.domain import order_moves_to
+from order_svc.payments.domain import PaymentView, order_moves_to
 from order_svc.payments.messages import PAYMENT_EVENTS_CONSUMER, order_paid
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.payments.schemas import InitiatePayment, PaymentLogEntry, PaymentVerified, VerifyPayment
@@ -28,7 +28,7 @@ from payments_common.errors import (
 from payments_common.inbox import Step, bound_to, claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.signatures import verify_payment_signature
-from payments_common.uow import ReadSnapshot, UnitOfWork
+from payments_common.uow import ReadSnapshot, UnitOfWork, read_found
 
 log = get_logger(__name__)
 
@@ -45,13 +45,14 @@ async def initiate_payment(
 ) -> events.PaymentSnapshot:
     """`request_id`, from the request's idempotency key, lets payment-svc answer the attempt an earlier
     run of this very request created (its process died before answering) instead of starting another."""
-    if not ids.is_valid(ids.ORDER, cmd.orderId):
-        raise not_found("order")
     with bound(order_id=cmd.orderId):
-        async with ReadSnapshot(deps.pool) as snapshot:
-            order = await snapshot.repo(OrderRepository).get(cmd.orderId, merchant_id)
-        if order is None:
-            raise not_found("order")
+        order = await read_found(
+            deps.pool,
+            "order",
+            ids.ORDER,
+            cmd.orderId,
+            lambda snapshot: snapshot.repo(OrderRepository).get(cmd.orderId, merchant_id),
+        )
         # a rerun of a request whose attempt paid the order goes on to payment-svc, which answers that attempt
         if order.status == OrderStatus.PAID and request_id is None:
             raise ApiError(409, ORDER_ALREADY_PAID, "the order is already paid")
@@ -145,6 +146,17 @@ async def verify_payment(deps: Deps, merchant_id: str, cmd: VerifyPayment) -> Pa
     )
 
 
+async def merchant_payment(deps: Deps, merchant_id: str, payment_id: str) -> PaymentView:
+    """The merchant's attempt, or 404: for a malformed id, no such attempt, or another merchant's."""
+    return await read_found(
+        deps.pool,
+        "payment",
+        ids.PAYMENT,
+        payment_id,
+        lambda snapshot: snapshot.repo(PaymentViewRepository).merchant_payment(payment_id, merchant_id),
+    )
+
+
 async def payment_trail(deps: Deps, merchant_id: str, payment_id: str) -> list[PaymentLogEntry]:
     """A payment attempt's trail for its merchant: what happened to it, oldest first.
 
@@ -152,12 +164,7 @@ async def payment_trail(deps: Deps, merchant_id: str, payment_id: str) -> list[P
     fetched over payment-svc's internal API; the merchant check is made first, on order-svc's own view,
     so another merchant's attempt answers 404 without payment-svc ever being asked.
     """
-    if not ids.is_valid(ids.PAYMENT, payment_id):
-        raise not_found("payment")
-    async with ReadSnapshot(deps.pool) as snapshot:
-        view = await snapshot.repo(PaymentViewRepository).merchant_payment(payment_id, merchant_id)
-    if view is None:
-        raise not_found("payment")
+    await merchant_payment(deps, merchant_id, payment_id)
     trail = await deps.payments.events(payment_id)
     try:
         return [PaymentLogEntry.model_validate({field: entry.get(field) for field in TRAIL_FIELDS}) for entry in trail]

@@ -9,22 +9,8 @@ from datetime import datetime
 
 from order_svc.orders.domain import Order
 from order_svc.payments.domain import PaymentView
-from order_svc.refunds.domain import RefundView
+from order_svc.refunds.domain import RefundStatus, RefundView
 from payments_common.methods import describe
-
-# the refunds that have reached the customer; PENDING and FAILED ones are listed but not subtracted (unlike
-# `amountRefunded` of `GET /orders/{id}`, which holds back pending ones too: a receipt states money moved)
-REFUNDED = "PROCESSED"
-
-
-@dataclass(frozen=True, slots=True)
-class RefundLine:
-    """One refund of the payment, in the payment's currency."""
-
-    id: str
-    amount: int
-    status: str
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +30,11 @@ class Receipt:
     # the merchant's own reference for the order (`receipt` of `POST /orders`)
     order_receipt: str | None = None
     gateway_payment_id: str | None = None
-    refunds: tuple[RefundLine, ...] = ()
-    # what of `refunds` has reached the customer; pending or failed refunds are listed but not counted
+    # the payment's refunds, in its currency
+    refunds: tuple[RefundView, ...] = ()
+    # what of `refunds` has reached the customer (PROCESSED); pending or failed refunds are listed but not
+    # counted (unlike `amountRefunded` of `GET /orders/{id}`, which holds back pending ones too: a receipt
+    # states money moved)
     amount_refunded: int = 0
 
     @property
@@ -56,11 +45,7 @@ class Receipt:
 def receipt_of(order: Order, payment: PaymentView, refunds: Sequence[RefundView] = ()) -> Receipt:
     """What the receipt of `order`, paid by `payment`, shows. API keys carry no display name, so the
     merchant is named by its id."""
-    lines = tuple(
-        RefundLine(id=refund.id, amount=refund.amount, status=refund.status, created_at=refund.created_at)
-        for refund in refunds
-        if refund.payment_id == payment.id
-    )
+    lines = tuple(refund for refund in refunds if refund.payment_id == payment.id)
     return Receipt(
         merchant_id=order.merchant_id,
         order_id=order.id,
@@ -73,5 +58,5 @@ def receipt_of(order: Order, payment: PaymentView, refunds: Sequence[RefundView]
         # when payment-svc settled the attempt: it never changes, unlike anything read off the clock
         paid_at=payment.updated_at,
         refunds=lines,
-        amount_refunded=sum(line.amount for line in lines if line.status == REFUNDED),
+        amount_refunded=sum(line.amount for line in lines if line.status == RefundStatus.PROCESSED),
     )

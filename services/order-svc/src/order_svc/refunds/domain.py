@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
-
-# PENDING and PROCESSED refunds count against the payment; a FAILED one gave its amount back
-NOT_COUNTED = "FAILED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +27,15 @@ class RefundView:
     updated_at: datetime
 
 
+class RefundStatus(StrEnum):
+    """A refund's status as payment-svc reports it: PENDING and PROCESSED refunds count against the
+    payment; a FAILED one gave its amount back."""
+
+    PENDING = "PENDING"
+    PROCESSED = "PROCESSED"
+    FAILED = "FAILED"
+
+
 def amount_refunded(refunds: Sequence[RefundView], payment_id: str) -> int:
     """What the payment's refunds take from it: every refund of it that has not failed."""
-    return sum(r.amount for r in refunds if r.payment_id == payment_id and r.status != NOT_COUNTED)
+    return sum(r.amount for r in refunds if r.payment_id == payment_id and r.status != RefundStatus.FAILED)

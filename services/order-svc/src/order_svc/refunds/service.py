@@ -9,15 +9,16 @@ import uuid
 from order_svc.deps import Deps
 from order_svc.orders.repository import OrderRepository
 from order_svc.payments.repository import PaymentViewRepository
+from order_svc.payments.service import merchant_payment
 from order_svc.refunds.domain import RefundView
 from order_svc.refunds.messages import REFUND_EVENTS_CONSUMER
 from order_svc.refunds.repository import RefundViewRepository
 from order_svc.refunds.schemas import CreateRefund
 from payments_common import events, ids
-from payments_common.errors import PermanentError, RetryableError, not_found
+from payments_common.errors import PermanentError, RetryableError
 from payments_common.inbox import Step, bound_to, claim_once
 from payments_common.logging import bound, get_logger
-from payments_common.uow import ReadSnapshot, UnitOfWork
+from payments_common.uow import UnitOfWork, read_found
 
 log = get_logger(__name__)
 
@@ -32,13 +33,8 @@ async def create_refund(
 ) -> events.RefundSnapshot:
     """The refund as payment-svc created it (PENDING), already in our view. `request_id`, from the
     request's idempotency key, makes a rerun after a crash answer the refund its first run created."""
-    if not ids.is_valid(ids.PAYMENT, payment_id):
-        raise not_found("payment")
     with bound(payment_id=payment_id):
-        async with ReadSnapshot(deps.pool) as snapshot:
-            view = await snapshot.repo(PaymentViewRepository).merchant_payment(payment_id, merchant_id)
-        if view is None:
-            raise not_found("payment")
+        await merchant_payment(deps, merchant_id, payment_id)
         refund = await deps.payments.create_refund(
             payment_id, merchant_id, cmd.amount, cmd.notes, correlation_id, request_id
         )
@@ -52,13 +48,13 @@ async def create_refund(
 
 
 async def get_refund(deps: Deps, merchant_id: str, refund_id: str) -> RefundView:
-    if not ids.is_valid(ids.REFUND, refund_id):
-        raise not_found("refund")
-    async with ReadSnapshot(deps.pool) as snapshot:
-        refund = await snapshot.repo(RefundViewRepository).merchant_refund(refund_id, merchant_id)
-    if refund is None:
-        raise not_found("refund")
-    return refund
+    return await read_found(
+        deps.pool,
+        "refund",
+        ids.REFUND,
+        refund_id,
+        lambda snapshot: snapshot.repo(RefundViewRepository).merchant_refund(refund_id, merchant_id),
+    )
 
 
 async def _apply(uow: UnitOfWork, event: events.RefundEvent, _: str | None) -> None:

@@ -20,13 +20,12 @@ from payment_svc.admin.schemas import Anomalies, AnomalyView, ReconcileBody, Sel
 from payment_svc.attempts.repository import list_anomalies
 from payment_svc.reconciliation.reconciler import Reconciler
 from payments_common import dlq
-from payments_common.bearer import bearer_middleware
+from payments_common.admin import admin_middleware
 from payments_common.errors import BAD_REQUEST, NOT_FOUND, ApiError
 from payments_common.http import json_response, parse_model, read_json_object
 from payments_common.openapi import model_response
 from payments_common.records import model_of
 
-PREFIX = "/admin/"
 RECONCILER = web.AppKey("reconciler", Reconciler)
 CONNECTION = web.AppKey("admin_connection", AbstractRobustConnection)
 POOL = web.AppKey("admin_pool", asyncpg.Pool)
@@ -115,8 +114,7 @@ async def outbox(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, token: SecretStr | None) -> None:
-    accepted = [token.get_secret_value().encode()] if token is not None and token.get_secret_value() else []
-    app.middlewares.append(bearer_middleware(PREFIX, accepted, api="admin", setting="ADMIN_TOKEN"))
+    app.middlewares.append(admin_middleware(token))
     app.router.add_get("/admin/dlq", dlq_list)
     app.router.add_get("/admin/dlq/{message_id}", dlq_show)
     app.router.add_post("/admin/dlq/requeue", dlq_requeue)

@@ -300,15 +300,30 @@ class Anomaly:
     created_at: datetime
     resolved_at: datetime | None
     resolution: str | None
+    resolved_by: str | None = None
+    resolution_note: str | None = None
+    refund_id: str | None = None
+
+
+# an anomaly's columns, as `Anomaly` holds them
+ANOMALY_COLUMNS = (
+    "id, payment_id, order_id, kind, source, event_id, detail, created_at, resolved_at, resolution,"
+    " resolved_by, resolution_note, refund_id"
+)
 
 
 async def list_anomalies(
     conn: asyncpg.Connection, *, include_resolved: bool = False, limit: int = 100
 ) -> list[Anomaly]:
     rows = await conn.fetch(
-        """SELECT id, payment_id, order_id, kind, source, event_id, detail, created_at, resolved_at, resolution
+        f"""SELECT {ANOMALY_COLUMNS}
              FROM anomalies WHERE $1 OR resolved_at IS NULL ORDER BY id DESC LIMIT $2""",
         include_resolved,
         limit,
     )
     return [Anomaly(**dict(row)) for row in rows]
+
+
+async def count_open_anomalies(conn: asyncpg.Connection) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM anomalies WHERE resolved_at IS NULL")
+    return count

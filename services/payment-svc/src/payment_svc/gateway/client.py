@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from payments_common import metrics
 from payments_common.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class GatewayStatus(StrEnum):
+    """The gateway's own record of a payment: `created` (not settled yet), `captured` or `failed`."""
+
+    CREATED = "created"
+    CAPTURED = "captured"
+    FAILED = "failed"
+
+
+class GatewayRefundStatus(StrEnum):
+    """The gateway's own record of a refund: `pending` (not reported yet), `processed` or `failed`."""
+
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+# the names the reconcilers match records with, typed as a record's `status` is (any string the gateway sends)
+GATEWAY_CAPTURED: str = GatewayStatus.CAPTURED
+GATEWAY_FAILED: str = GatewayStatus.FAILED
+GATEWAY_REFUND_PROCESSED: str = GatewayRefundStatus.PROCESSED
+GATEWAY_REFUND_FAILED: str = GatewayRefundStatus.FAILED
 
 
 class GatewayUnavailable(Exception):
@@ -25,11 +50,6 @@ class GatewayRejected(Exception):
 class GatewayPayment:
     id: str
     signature: str
-
-
-# the gateway's own record of a payment: `created` (not settled yet), `captured` or `failed`
-GATEWAY_CAPTURED = "captured"
-GATEWAY_FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +86,6 @@ class GatewayRecord:
 class GatewayRefund:
     id: str
     status: str
-
-
-# the gateway's own record of a refund: `pending` (not reported yet), `processed` or `failed`
-GATEWAY_REFUND_PENDING = "pending"
-GATEWAY_REFUND_PROCESSED = "processed"
-GATEWAY_REFUND_FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +180,11 @@ class GatewayClient:
         else:
             url, params = f"{self._base_url}/v1/{collection}", ours
         try:
-            async with self._session.get(url, params=params) as response:
+            async with (
+                metrics.gateway_call(f"find_{collection.removesuffix('s')}") as call,
+                self._session.get(url, params=params) as response,
+            ):
+                call.status = response.status
                 if response.status == 404:
                     return None
                 if response.status >= 500:
@@ -196,7 +214,11 @@ class GatewayClient:
 
     async def _post_json(self, url: str, body: dict[str, Any], headers: dict[str, str], what: str) -> Any:
         try:
-            async with self._session.post(url, json=body, headers=headers) as response:
+            async with (
+                metrics.gateway_call(f"create_{what}") as call,
+                self._session.post(url, json=body, headers=headers) as response,
+            ):
+                call.status = response.status
                 if response.status >= 500:
                     raise _Retryable(f"gateway answered {response.status}")
                 try:

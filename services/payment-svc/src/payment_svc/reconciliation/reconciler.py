@@ -38,7 +38,7 @@ from payment_svc.gateway.client import (
     GatewayUnavailable,
 )
 from payment_svc.reconciliation.refunds import RefundReconciler, RefundReconcileReport
-from payments_common import events
+from payments_common import events, metrics
 from payments_common.logging import bound, get_logger
 from payments_common.signatures import verify_payment_signature
 from payments_common.timeutil import iso, utcnow
@@ -47,6 +47,10 @@ from payments_common.uow import UnitOfWork
 log = get_logger(__name__)
 
 EXPIRED_DESCRIPTION = "the payment was not completed in time"
+
+
+# what a reconciled attempt ended as, for `reconciliation_settlements`' outcome label
+_OUTCOMES = {PaymentStatus.SUCCESS: "captured", PaymentStatus.FAILED: "failed", PaymentStatus.INITIATED: "pending"}
 
 
 def _expired() -> ReportedOutcome:
@@ -71,10 +75,12 @@ class ReconcileReport:
     errors: list[dict[str, str]] = field(default_factory=list)
     refunds: RefundReconcileReport = field(default_factory=RefundReconcileReport)
     started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "startedAt": iso(self.started_at),
+            "finishedAt": iso(self.finished_at) if self.finished_at is not None else None,
             "checked": self.checked,
             "settled": self.settled,
             "stillPending": self.still_pending,
@@ -96,6 +102,8 @@ class Reconciler:
         self._gateway = gateway
         self._signing_secret = signing_secret
         self._config = config
+        # the last pass that finished (timed or asked for), for `GET /admin/reconcile/last`
+        self.last: ReconcileReport | None = None
         self._refunds = RefundReconciler(
             Deps(pool=pool, gateway=gateway, signing_secret=signing_secret),
             batch_size=config.batch_size,
@@ -125,6 +133,8 @@ class Reconciler:
             await self._republish(payment, report)
         report.refunds = await self._refunds.run_once(now - timedelta(seconds=after))
         report.errors.extend(report.refunds.errors)
+        report.finished_at = utcnow()
+        self.last = report
         refunds = report.refunds
         if report.settled or report.republished or report.errors or refunds.settled or refunds.resent:
             log.info(
@@ -213,6 +223,10 @@ class Reconciler:
                     current.id, "attached_by_reconciliation", source.value, detail={"gatewayPaymentId": record.id}
                 )
             applied = await apply_report(uow, current, reported, source=source, event_id=None)
+        if applied.changed:
+            kind = "expiry" if source is Source.EXPIRY else "payment"
+            outcome = "expired" if source is Source.EXPIRY else _OUTCOMES[applied.payment.status]
+            metrics.reconciliation_settled(kind, outcome)
         report.settled.append(
             {
                 "paymentId": payment.id,

@@ -35,7 +35,7 @@ from payment_svc.refunds.domain import RefundStatus
 from payment_svc.refunds.messages import refund_snapshot
 from payment_svc.refunds.repository import Refund, RefundRepository
 from payment_svc.refunds.service import send_refund, settle_refund
-from payments_common import events, ids
+from payments_common import events, ids, metrics
 from payments_common.errors import PermanentError, RetryableError
 from payments_common.logging import bound, get_logger
 from payments_common.uow import UnitOfWork
@@ -149,6 +149,7 @@ class RefundReconciler:
             )
             settled = await repo.get(refund.id)
             assert settled is not None
+        metrics.reconciliation_settled("refund", settled.status.value.lower())
         report.settled.append(self._settled_json(settled))
 
     async def _send_again(self, refund: Refund, report: RefundReconcileReport) -> None:
@@ -178,6 +179,7 @@ class RefundReconciler:
             )
             log.warning("refund_reconcile.resent", gateway_refund_id=sent.gateway_refund_id)
         else:
+            metrics.reconciliation_settled("refund", sent.status.value.lower())
             report.settled.append(self._settled_json(sent))
 
     @staticmethod

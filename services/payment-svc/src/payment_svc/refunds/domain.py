@@ -60,3 +60,14 @@ def released_amount(target: RefundStatus, amount: int) -> int:
     """What a settlement gives back to the payment's refundable balance: a FAILED refund returns its
     amount (no money moved), a PROCESSED one keeps it."""
     return amount if target is RefundStatus.FAILED else 0
+
+
+class RefundTrail(StrEnum):
+    """The kinds refunds write into the payment's trail (`payment_events`), beside the payment's own."""
+
+    REQUESTED = "refund_requested"
+    SENT = "refund_sent"
+    PROCESSED = "refund_processed"
+    FAILED = "refund_failed"
+    IGNORED_ALREADY_SETTLED = "refund_ignored_already_settled"
+    CONFLICT_IGNORED = "refund_conflict_ignored"

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from payment_svc.attempts.domain import Source
+from payment_svc.attempts.domain import PaymentStatus, Source
 from payment_svc.attempts.repository import Payment, PaymentRepository
 from payment_svc.attempts.service import Deps, record_duplicate
 from payment_svc.gateway.client import GatewayRejected, GatewayUnavailable
@@ -23,6 +23,7 @@ from payment_svc.refunds.domain import (
     GATEWAY_REJECTED,
     AmountRefused,
     RefundStatus,
+    RefundTrail,
     can_transition,
     conflict_kind,
     is_refundable,
@@ -46,17 +47,6 @@ from payments_common.uow import UnitOfWork
 
 log = get_logger(__name__)
 
-REFUND_REQUESTS_CONSUMER = "payment-svc.refund-requests"
-REFUND_WEBHOOK_CONSUMER = "payment-svc.refund-webhooks"
-
-# the kinds refunds write into the payment's trail (`payment_events`), beside the payment's own
-REFUND_REQUESTED = "refund_requested"
-REFUND_SENT = "refund_sent"
-REFUND_PROCESSED = "refund_processed"
-REFUND_FAILED = "refund_failed"
-REFUND_IGNORED_ALREADY_SETTLED = "refund_ignored_already_settled"
-REFUND_CONFLICT_IGNORED = "refund_conflict_ignored"
-
 
 @dataclass(frozen=True, slots=True)
 class CreateRefund:
@@ -68,6 +58,9 @@ class CreateRefund:
     correlation_id: str | None = None
     # the client's request as one logical request (its idempotency key): a rerun answers what it created
     request_id: uuid.UUID | None = None
+    # an operator's refund of money the gateway captured for a payment the system kept FAILED (an anomaly's
+    # resolution, payment_svc.admin): the one case a FAILED payment has money to give back
+    captured_while_failed: bool = False
 
 
 def _not_found() -> ApiError:
@@ -94,7 +87,9 @@ async def create_refund(deps: Deps, cmd: CreateRefund) -> Refund:
                 if earlier is not None:
                     log.info("refund.found_for_request", found_refund_id=earlier.id)
                     return earlier
-            if not is_refundable(payment.status):
+            if not is_refundable(payment.status) and not (
+                cmd.captured_while_failed and payment.status is PaymentStatus.FAILED
+            ):
                 raise ApiError(
                     409,
                     PAYMENT_NOT_REFUNDABLE,
@@ -119,7 +114,7 @@ async def create_refund(deps: Deps, cmd: CreateRefund) -> Refund:
             )
             await payments.record(
                 payment.id,
-                REFUND_REQUESTED,
+                RefundTrail.REQUESTED,
                 Source.API.value,
                 detail={
                     "refundId": refund_id,
@@ -138,6 +133,9 @@ async def create_refund(deps: Deps, cmd: CreateRefund) -> Refund:
 async def get_refund(deps: Deps, refund_id: str) -> Refund | None:
     async with deps.pool.acquire() as conn:
         return await RefundRepository(conn).get(refund_id)
+
+
+REFUND_REQUESTS_CONSUMER = "payment-svc.refund-requests"
 
 
 async def send_refund(
@@ -199,12 +197,15 @@ async def send_refund(
             # the webhook may have come first and attached the id already: the refund was sent all the same
             await uow.repo(RefundRepository).attach_gateway_refund(refund.id, sent.id)
             await uow.repo(PaymentRepository).record(
-                payment.id, REFUND_SENT, source.value, detail={"refundId": refund.id, "gatewayRefundId": sent.id}
+                payment.id, RefundTrail.SENT, source.value, detail={"refundId": refund.id, "gatewayRefundId": sent.id}
             )
             log.info("refund.sent", gateway_refund_id=sent.id)
 
         # the claim comes after the gateway call, so that no HTTP round trip happens inside a transaction
         await claim_once(deps.pool, REFUND_REQUESTS_CONSUMER, record)(message_id, event, correlation_id)
+
+
+REFUND_WEBHOOK_CONSUMER = "payment-svc.refund-webhooks"
 
 
 async def _refund_webhook_duplicate(uow: UnitOfWork, envelope: events.RefundWebhookEnvelope) -> None:
@@ -279,7 +280,7 @@ async def settle_refund(
     detail: dict[str, Any] = {"refundId": refund.id, "reported": reported.value, "current": refund.status.value}
     if not can_transition(refund.status, reported):
         anomaly = conflict_kind(refund.status, reported)
-        kind = REFUND_CONFLICT_IGNORED if anomaly else REFUND_IGNORED_ALREADY_SETTLED
+        kind = RefundTrail.CONFLICT_IGNORED if anomaly else RefundTrail.IGNORED_ALREADY_SETTLED
         await payments.record(payment.id, kind, source.value, event_id, detail)
         if anomaly:
             # a refund reported PROCESSED after we gave its amount back: money may have moved twice
@@ -295,7 +296,7 @@ async def settle_refund(
     assert settled is not None  # the row is locked and was PENDING
     released = released_amount(reported, refund.amount)
     refunded = await repo.release(payment.id, released) if released else await repo.amount_refunded(payment.id)
-    kind = REFUND_PROCESSED if reported is RefundStatus.PROCESSED else REFUND_FAILED
+    kind = RefundTrail.PROCESSED if reported is RefundStatus.PROCESSED else RefundTrail.FAILED
     await payments.record(
         payment.id,
         kind,

@@ -85,6 +85,15 @@ class BrokerSink(EventSink):
         self._ready = asyncio.Event()
         self._setup: asyncio.Task[None] | None = None
 
+    @property
+    def connection(self) -> AbstractRobustConnection | None:
+        """The broker connection, None until the background set-up has made it (readiness reads it)."""
+        return self._connection
+
+    @property
+    def publisher(self) -> Publisher | None:
+        return self._publisher
+
     def start(self) -> None:
         self._setup = asyncio.create_task(self._establish(), name="broker-setup")
 

@@ -1,0 +1,115 @@
+"""What `payments-stack` gives the services and tells the developer: the mail catcher's wiring, the
+operators' console's dev operator, the environment of an `exec` command, and the `run` banner."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from order_svc.emails.smtp import parse_smtp_url
+from payments_common.config import port_of
+from payments_console.auth.domain import hash_password
+from payments_console.settings import CONSOLE_PORT
+from payments_tools import mail_catcher
+from payments_tools.localenv import secrets_origin
+
+# the console's operator payments-stack makes for a local run, with a fresh password each start
+DEV_OPERATOR = "admin"
+
+
+def catcher_url(port: int = mail_catcher.PORT) -> str:
+    return f"smtp://{mail_catcher.HOST}:{port}"
+
+
+def use_mail_catcher(env: dict[str, str], port: int = mail_catcher.PORT) -> bool:
+    """Point the services at the local mail catcher (on `port`) unless `SMTP_URL` names another server;
+    True when the catcher is to run. The default catcher's URL, as a generated `.env` holds it, names the
+    catcher wherever it listens."""
+    if not env.get("SMTP_URL") or env["SMTP_URL"] == mail_catcher.LOCAL_SMTP_URL:
+        env["SMTP_URL"] = catcher_url(port)
+    return env["SMTP_URL"] == catcher_url(port)
+
+
+def mail_line(env: dict[str, str], mail_dir: Path | None) -> str:
+    if mail_dir is not None:
+        return f"mail lands in {mail_dir} ({env.get('SMTP_URL') or mail_catcher.LOCAL_SMTP_URL})"
+    try:
+        smtp = parse_smtp_url(env.get("SMTP_URL", ""))
+    except ValueError:
+        return "SMTP_URL is malformed: order-svc will say which part"
+    return f"sent through {smtp.display()} (SMTP_URL)" if smtp is not None else "not sent (no SMTP_URL)"
+
+
+def console_url(env: dict[str, str]) -> str:
+    return f"http://127.0.0.1:{port_of(env.get('CONSOLE_URL', ''), CONSOLE_PORT)}"
+
+
+def ensure_console_operator(env: dict[str, str]) -> str | None:
+    """Give the console a dev operator (`admin`, a random password, its hash in CONSOLE_OPERATORS) unless
+    CONSOLE_OPERATORS is set already, and a session cookie a local http browser sends back. The password,
+    or None when the operators came from elsewhere (then CONSOLE_PASSWORD, when given, is theirs)."""
+    env.setdefault("CONSOLE_COOKIE_SECURE", "false")
+    if env.get("CONSOLE_OPERATORS"):
+        return env.get("CONSOLE_PASSWORD") or None
+    password = secrets.token_urlsafe(12)
+    env["CONSOLE_OPERATORS"] = f"{DEV_OPERATOR}:{hash_password(password)}"
+    return password
+
+
+def exec_env(
+    env: dict[str, str], api_url: str, webhook_url: str, run_dir: Path, console_password: str | None
+) -> dict[str, str]:
+    """An `exec` command's environment: the system's, where to reach it, and how to sign in to its console."""
+    child = {
+        **os.environ,
+        **env,
+        "API_URL": api_url,
+        "WEBHOOK_URL": webhook_url,
+        "PAYMENTS_RUN_DIR": str(run_dir.resolve()),
+        "CONSOLE_URL": console_url(env),
+    }
+    if console_password is not None:
+        child["CONSOLE_OPERATOR"] = env.get("CONSOLE_OPERATOR", DEV_OPERATOR)
+        child["CONSOLE_PASSWORD"] = console_password
+    return child
+
+
+def banner(
+    env: dict[str, str],
+    urls: dict[str, str],
+    env_file: Path,
+    created: bool,
+    mail_dir: Path | None,
+    console_password: str | None,
+) -> str:
+    """`urls`: each service's local URL by name."""
+    key_id, _, secret = env["API_KEYS"].split(",")[0].partition(":")
+    admin_token = "ADMIN_TOKEN from the environment" if os.environ.get("ADMIN_TOKEN") else f"ADMIN_TOKEN in {env_file}"
+    operator = (
+        f"{DEV_OPERATOR} / {console_password} (fresh each start)"
+        if console_password is not None
+        else "the operators of CONSOLE_OPERATORS"
+    )
+    lines = [
+        "",
+        "Payments system is up.",
+        f"  client API (order-svc)   {urls['order-svc']}",
+        f"  webhooks (gateway)       {urls['webhook-gateway']}/webhook/payment",
+        f"  payment-svc (internal)   {urls['payment-svc']}",
+        f"  mock gateway             {urls['mock-gateway']}",
+        f"  operators' console       {urls['payments-console']}",
+        f"  console sign-in          {operator}",
+        f"  admin API                {urls['payment-svc']}/admin/ and {urls['order-svc']}/admin/",
+        f"  admin token              {admin_token} (also used by payments-admin)",
+        f"  dev API key              {key_id}:{secret}",
+        f"  secrets                  {secrets_origin(env_file, created)}",
+        f"  customer emails          {mail_line(env, mail_dir)}",
+        "",
+        "Try it:",
+        f"  curl -s -u {key_id}:{secret} -H 'content-type: application/json' \\",
+        f'       -d \'{{"amount": 1500, "currency": "INR"}}\' {urls["order-svc"]}/orders',
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
