@@ -172,14 +172,60 @@ def _pg_cluster() -> str:
     return versions[-1]
 
 
+# the services with a database of their own: their /readyz must say so while PostgreSQL is down
+DATABASE_SERVICES = ("order-svc", "payment-svc", "mock-gateway")
+
+
+async def readiness(port: int) -> tuple[int, list[str]]:
+    """`/readyz`'s status and the checks it names as failing (none when it is ready or did not answer)."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(f"http://127.0.0.1:{port}/readyz") as response,
+        ):
+            body = await response.json(content_type=None)
+            failing = body.get("failing", []) if isinstance(body, dict) else []
+            return response.status, [str(name) for name in failing]
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return 0, []
+
+
+async def _unready_naming_database(ctx: Context, within: float) -> dict[str, bool]:
+    """Polls each database service's /readyz until every one answers 503 naming `database`, or `within` ends."""
+    seen = dict.fromkeys(DATABASE_SERVICES, False)
+    deadline = time.monotonic() + within
+    while not all(seen.values()) and time.monotonic() < deadline:
+        for service in DATABASE_SERVICES:
+            if not seen[service] and service in ctx.ports:
+                status, failing = await readiness(ctx.ports[service])
+                seen[service] = status == 503 and "database" in failing
+        await asyncio.sleep(0.2)
+    return seen
+
+
+async def _ready_again(ctx: Context, within: float = BACK_TIMEOUT) -> None:
+    deadline = time.monotonic() + within
+    for service in DATABASE_SERVICES:
+        while (await readiness(ctx.ports[service]))[0] != 200:
+            if time.monotonic() > deadline:
+                raise FaultError(f"{service}'s /readyz is not 200 {within:.0f} s after PostgreSQL came back")
+            await asyncio.sleep(0.2)
+
+
 async def restart_postgres(ctx: Context, down_seconds: float = 2.0) -> str:
     version = _pg_cluster()
     t0 = time.monotonic()
     code, out = await run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop")
     if code != 0:
         raise FaultError(f"pg_ctlcluster stop failed: {out[-300:]}")
-    ctx.log(f"PostgreSQL stopped ({time.monotonic() - t0:.1f} s); down for {down_seconds:.0f} s")
-    await asyncio.sleep(down_seconds)
+    ctx.log(f"PostgreSQL stopped ({time.monotonic() - t0:.1f} s); down for {down_seconds:.0f} s at least")
+    # while it is down, every service with a database must say so on /readyz: health that tells the truth
+    seen = await _unready_naming_database(ctx, within=down_seconds + 10)
+    if not all(seen.values()):
+        missing = ", ".join(service for service, named in seen.items() if not named)
+        raise FaultError(f"/readyz did not answer 503 naming the database while PostgreSQL was down: {missing}")
+    ctx.log("/readyz answered 503 naming the database on " + ", ".join(seen))
+    await asyncio.sleep(max(0.0, down_seconds - (time.monotonic() - t0)))
     code, out = await run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
     if code != 0:
         raise FaultError(f"pg_ctlcluster start failed: {out[-300:]}")
@@ -190,7 +236,8 @@ async def restart_postgres(ctx: Context, down_seconds: float = 2.0) -> str:
         await asyncio.sleep(0.5)
     ctx.log(f"PostgreSQL back ({time.monotonic() - t0:.1f} s after the stop began)")
     await _services_healthy(ctx)
-    return f"PostgreSQL restarted in {time.monotonic() - t0:.1f} s"
+    await _ready_again(ctx)
+    return f"PostgreSQL restarted in {time.monotonic() - t0:.1f} s; /readyz said 503 database while down, 200 after"
 
 
 async def close_broker_connections(ctx: Context) -> str:
