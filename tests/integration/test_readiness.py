@@ -152,7 +152,8 @@ async def test_a_missing_migration_is_named(
     assert body["failing"] == ["migrations"]
     assert "not applied: payments_common:9999_not_yet" in body["checks"]["migrations"]["error"]
 
-    # an applied migration this process does not ship, and one whose file changed after it was applied
+    # an applied migration this process does not ship is a newer release's (a rolling upgrade migrates
+    # first, and migrations only expand): the older process stays ready beside it
     await pool.execute(
         f'INSERT INTO "{schema}".schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, $4)',
         "payments_common",
@@ -160,11 +161,14 @@ async def test_a_missing_migration_is_named(
         "from_a_newer_release",
         "x",
     )
+    status, body = await probe(app_with(pool, schema, amqp_connection, migrations=COMMON))
+    assert status == 200, body
+    # but one whose file changed after it was applied is named
     changed = Migration(COMMON[0].component, COMMON[0].version, COMMON[0].name, COMMON[0].sql + "\n-- edited")
     status, body = await probe(app_with(pool, schema, amqp_connection, migrations=[changed]))
     assert status == 503
     error = body["checks"]["migrations"]["error"]
-    assert "not shipped: payments_common:9998_from_a_newer_release" in error
+    assert "from_a_newer_release" not in error
     assert "changed: payments_common:0001_messaging" in error
 
 

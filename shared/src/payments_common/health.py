@@ -17,7 +17,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
@@ -33,6 +33,7 @@ log = get_logger(__name__)
 
 Check = Callable[[], Awaitable[None]]
 # getters, not values: the pool and the connection exist only once the app's start-up has run
+T = TypeVar("T")
 PoolGetter = Callable[[], asyncpg.Pool | None]
 ConnectionGetter = Callable[[], AbstractRobustConnection | None]
 ChannelsGetter = Callable[[], Mapping[str, AbstractChannel | None]]
@@ -143,14 +144,19 @@ async def readyz(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------------------------------
 
 
-def _pool(getter: PoolGetter) -> asyncpg.Pool:
+def _got(getter: Callable[[], T | None], missing: str) -> T:
+    """What `getter` reads off the app, once start-up has made it; `missing` fails the check before."""
     try:
-        pool = getter()
+        value = getter()
     except (KeyError, AttributeError, LookupError):
-        pool = None
-    if pool is None:
-        raise CheckFailed("no database pool yet")
-    return pool
+        value = None
+    if value is None:
+        raise CheckFailed(missing)
+    return value
+
+
+def _pool(getter: PoolGetter) -> asyncpg.Pool:
+    return _got(getter, "no database pool yet")
 
 
 def database_check(pool_getter: PoolGetter) -> Check:
@@ -173,9 +179,12 @@ def _label(component: str, version: int, name: str) -> str:
 
 
 def migrations_check(pool_getter: PoolGetter, schema: str, migrations: Sequence[Migration]) -> Check:
-    """`schema`'s recorded migrations (payments_common.migrate's `schema_migrations`) are exactly the ones
-    this process ships, checksums included: a process on a schema behind it, ahead of it, or migrated
-    from other files would run queries against tables that are not the ones it was written for."""
+    """Every migration this process ships is recorded in `schema`'s `schema_migrations`
+    (payments_common.migrate) with the same checksum: a process on a schema behind it, or migrated from
+    other files, would run queries against tables that are not the ones it was written for.
+
+    Migrations recorded but not shipped are a newer release's, applied first in a rolling upgrade; they only
+    expand the schema (docs: expand, then contract), so the older process stays ready beside them."""
     shipped = {(m.component, m.version): (m.name, m.checksum) for m in migrations}
     query = f"SELECT component, version, name, checksum FROM {_quote(schema)}.schema_migrations"
 
@@ -187,16 +196,13 @@ def migrations_check(pool_getter: PoolGetter, schema: str, migrations: Sequence[
                 raise CheckFailed(f"schema {schema} has no migrations applied") from None
         recorded = {(r["component"], r["version"]): (r["name"], r["checksum"]) for r in rows}
         missing = sorted(_label(c, v, shipped[(c, v)][0]) for c, v in shipped.keys() - recorded.keys())
-        unknown = sorted(_label(c, v, recorded[(c, v)][0]) for c, v in recorded.keys() - shipped.keys())
         changed = sorted(
             _label(c, v, shipped[(c, v)][0])
             for c, v in shipped.keys() & recorded.keys()
             if shipped[(c, v)][1] != recorded[(c, v)][1]
         )
         problems = [
-            f"{what}: {', '.join(names)}"
-            for what, names in (("not applied", missing), ("not shipped", unknown), ("changed", changed))
-            if names
+            f"{what}: {', '.join(names)}" for what, names in (("not applied", missing), ("changed", changed)) if names
         ]
         if problems:
             raise CheckFailed(f"schema {schema}: " + "; ".join(problems))
@@ -226,12 +232,7 @@ def broker_check(
     """
 
     async def check() -> None:
-        try:
-            connection = connection_getter()
-        except (KeyError, AttributeError, LookupError):
-            connection = None
-        if connection is None:
-            raise CheckFailed("no broker connection yet")
+        connection = _got(connection_getter, "no broker connection yet")
         if connection.is_closed:
             raise CheckFailed("broker connection closed")
         closed = []
