@@ -10,9 +10,10 @@ The invariants:
   row with its event id, or its inbox claim); `lost` are accepted events it never recorded;
   `applied twice` are event ids recorded more than once (a `duplicate_ignored` row, a redelivery the
   inbox turned away, does not count) and payments that left INITIATED more than
-  once (more than one `settled` row);
+  once (more than one `settled` row; two for a manual capture's, authorised then captured or voided);
 - `PAID` ⇔ exactly one `SUCCESS` attempt, per order; no order is left `CREATED` with attempts;
-- order-svc's view of each attempt has payment-svc's status; no attempt is left `INITIATED`;
+- order-svc's view of each attempt has payment-svc's status; no attempt is left `INITIATED` (nor
+  `AUTHORIZED`: chaos runs never ask for manual capture, so one would be a wrong report);
 - a late SUCCESS after a FAILED leaves the payment FAILED and is recorded as an anomaly;
 - every webhook the gateway planned for these attempts ended `delivered` (not pending, refused or
   given up);
@@ -46,6 +47,9 @@ GATEWAY_CHECK = "gateway agrees"
 GATEWAY_CREATED = "created"
 GATEWAY_CAPTURED = "captured"
 GATEWAY_FAILED = "failed"
+# a manual capture's: `authorized` by its webhook, then `captured` or `voided`
+GATEWAY_AUTHORIZED = "authorized"
+GATEWAY_VOIDED = "voided"
 # how payment-svc fails an attempt without the gateway's word: it gave up waiting (the reconciler's
 # expiry), or never learned the gateway's answer to the creation (the gateway was down or killed)
 GAVE_UP_CODES = frozenset({"EXPIRED", "GATEWAY_ERROR"})
@@ -71,6 +75,8 @@ class Payment:
     status: str
     error_code: str | None = None
     gateway_payment_id: str | None = None
+    # authorised, then captured or voided: it leaves INITIATED, then AUTHORIZED (two `settled` rows)
+    manual_capture: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +250,9 @@ def _exactly_once(snapshot: Snapshot, scope: set[str] | None, payment_ids: set[s
         if times > 1:
             verdict.applied_twice.append(f"event {event_id} recorded {times} times")
     transitions = Counter(e.payment_id for e in events if e.kind == TRANSITION_KIND)
+    manual = {p.id for p in snapshot.payments if p.manual_capture}
     for payment_id, times in sorted(transitions.items()):
-        if times > 1:
+        if times > 1 + (payment_id in manual):
             verdict.applied_twice.append(f"payment {payment_id} settled {times} times")
 
     if snapshot.accepted is None:
@@ -278,8 +285,8 @@ def _orders_and_attempts(orders: Sequence[Order], payments: Sequence[Payment], v
             detail = f"{len(attempts)} attempts" if attempts else "no payment attempt at all"
             verdict.add("order settled", order.id, f"order left CREATED ({detail})")
     for payment in payments:
-        if payment.status == "INITIATED":
-            verdict.add("no attempt INITIATED", payment.id, f"attempt of {payment.order_id} still INITIATED")
+        if payment.status in ("INITIATED", "AUTHORIZED"):
+            verdict.add("no attempt INITIATED", payment.id, f"attempt of {payment.order_id} still {payment.status}")
 
 
 def _views(snapshot: Snapshot, payments: Sequence[Payment], order_set: set[str], verdict: Verdict) -> None:
@@ -359,8 +366,10 @@ def gateway_disagreement(
         if payment.status == "SUCCESS" or (payment.status == "FAILED" and REFUSED_CAPTURE_ANOMALIES & set(anomalies)):
             return None
         return both + (" and no anomaly was recorded" if payment.status == "FAILED" else "")
-    if record.status == GATEWAY_FAILED:
+    if record.status in (GATEWAY_FAILED, GATEWAY_VOIDED):
         return None if payment.status == "FAILED" else both
+    if record.status == GATEWAY_AUTHORIZED:
+        return None if payment.status == "AUTHORIZED" else both
     if record.status == GATEWAY_CREATED:
         # never settled at the gateway (a `pending` vpa, or a creation whose answer we never got)
         return None if payment.status == "FAILED" and payment.error_code in GAVE_UP_CODES else both

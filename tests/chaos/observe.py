@@ -146,9 +146,11 @@ async def read_snapshot(dsn: str, sources: Sources) -> inv.Snapshot:
             for r in await conn.fetch("SELECT id, status, receipt, amount, currency FROM orders.orders")
         ]
         payments = [
-            inv.Payment(r["id"], r["order_id"], r["status"], r["error_code"], r["gateway_payment_id"])
+            inv.Payment(
+                r["id"], r["order_id"], r["status"], r["error_code"], r["gateway_payment_id"], r["manual_capture"]
+            )
             for r in await conn.fetch(
-                "SELECT id, order_id, status, error_code, gateway_payment_id FROM payments.payments"
+                "SELECT id, order_id, status, error_code, gateway_payment_id, manual_capture FROM payments.payments"
             )
         ]
         views = [
@@ -217,7 +219,9 @@ async def outbox_backlog(conn: Any) -> dict[str, int]:
 async def pending_work(conn: Any) -> dict[str, int]:
     """What is still moving, as far as the database tells; all zero once the system is quiet."""
     counts: dict[str, int] = {
-        "attempts INITIATED": await conn.fetchval("SELECT count(*) FROM payments.payments WHERE status = 'INITIATED'"),
+        "attempts INITIATED": await conn.fetchval(
+            "SELECT count(*) FROM payments.payments WHERE status IN ('INITIATED', 'AUTHORIZED')"
+        ),
         "order-svc views behind": await conn.fetchval(
             """SELECT count(*) FROM payments.payments p
                  LEFT JOIN orders.payment_views v ON v.id = p.id

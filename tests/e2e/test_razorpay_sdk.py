@@ -3,7 +3,8 @@
 fetches and lists, refunds in part and in full, and every error class the SDK maps.
 
 SDK methods exercised: `order.create`, `order.fetch`, `order.all`, `order.payments`,
-`payment.createPaymentJson`, `payment.fetch`, `payment.all`, `payment.edit`, `payment.refund`,
+`payment.createPaymentJson`, `payment.fetch`, `payment.all`, `payment.edit`, `payment.capture` (authorise,
+then capture: `payment_capture: 0`), `payment.refund`,
 `payment.fetch_multiple_refund`, `payment.fetch_refund_id`, `payment.fetchPaymentMethods`, `refund.fetch`,
 `refund.all`, `utility.verify_payment_signature`; errors `BadRequestError` (bad amount, unknown id,
 over-refund, paid order, bad credentials' code), `SignatureVerificationError`.
@@ -183,3 +184,51 @@ def test_every_error_the_sdk_maps(client: razorpay.Client, system: System) -> No
     assert error["code"] == "BAD_REQUEST_ERROR" and error["description"] == "The id provided does not exist"
     assert set(error) == {"code", "description", "field", "source", "step", "reason", "metadata"}
     assert httpx.get(f"{system.api_url}/v1/orders", auth=("x", "y")).status_code == 401
+
+
+def _authorized(client: razorpay.Client, card: dict[str, Any] = CARD) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An order created with `payment_capture: 0`, paid by card: the payment stops at `authorized`."""
+    order = dict(client.order.create({"amount": 50_000, "currency": "INR", "payment_capture": 0}))
+    payment = _settled(client, _pay(client, order, "card", card=card))
+    return order, payment
+
+
+def test_authorise_then_capture(client: razorpay.Client, system: System) -> None:
+    order, payment = _authorized(client)
+    assert payment["status"] == "authorized" and payment["captured"] is False
+    assert client.order.fetch(order["id"])["status"] == "attempted"
+
+    captured = client.payment.capture(payment["id"], 50_000, {"currency": "INR"})
+
+    assert captured["status"] == "captured" and captured["captured"] is True and captured["id"] == payment["id"]
+    deadline = time.monotonic() + 20
+    while client.order.fetch(order["id"])["status"] != "paid":
+        assert time.monotonic() < deadline, "the captured order never became paid"
+        time.sleep(0.2)
+    paid = client.order.fetch(order["id"])
+    assert paid["amount_paid"] == 50_000 and paid["amount_due"] == 0
+    checkout = system.api.get(f"/v1/payments/{payment['id']}/checkout").json()
+    assert client.utility.verify_payment_signature(checkout) is True
+    # a captured payment refunds as any other
+    refund = client.payment.refund(payment["id"], {"amount": 10_000})
+    assert refund["amount"] == 10_000
+
+
+def test_captures_that_cannot_be_made_are_bad_requests(client: razorpay.Client) -> None:
+    _, payment = _authorized(client)
+    with pytest.raises(BadRequestError, match="amount"):
+        client.payment.capture(payment["id"], 49_999, {"currency": "INR"})
+    with pytest.raises(BadRequestError, match="currency"):
+        client.payment.capture(payment["id"], 50_000, {"currency": "USD"})
+    assert client.payment.fetch(payment["id"])["status"] == "authorized"
+
+    client.payment.capture(payment["id"], 50_000, {"currency": "INR"})
+    with pytest.raises(BadRequestError, match="already captured"):
+        client.payment.capture(payment["id"], 50_000, {"currency": "INR"})
+
+    _, declined = _authorized(client, DECLINED_CARD)
+    assert declined["status"] == "failed"
+    with pytest.raises(BadRequestError):
+        client.payment.capture(declined["id"], 50_000, {"currency": "INR"})
+    with pytest.raises(BadRequestError, match="does not exist"):
+        client.payment.capture("pay_nope", 50_000, {"currency": "INR"})

@@ -7,31 +7,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from payments_console.admin_api.client import AdminApiError, NotFound
-from payments_console.admin_api.schemas import (
-    Anomalies,
-    AnomalyView,
-    DeadLetter,
+from payments_common.admin_api.analytics import OrderAnalytics, PaymentAnalytics
+from payments_common.admin_api.operations import (
     DeadLetterGroup,
     DeadLetterListing,
     DeadLetterMessages,
     DeadLetterQueue,
     OperationOutcome,
     OperationResult,
-    OrderAnalytics,
-    OrderView,
     OutboxStatus,
-    PaymentAnalytics,
-    PaymentDetail,
-    PaymentRow,
-    PaymentSearch,
     QueueDepths,
     Readiness,
     ReconcileLast,
+)
+from payments_common.admin_api.payments import (
+    Anomalies,
+    AnomalyView,
+    PaymentDetail,
+    PaymentRow,
+    PaymentSearch,
     ResolveResult,
-    Selection,
     TrailEntry,
 )
+from payments_console.admin_api.client import AdminApiError, NotFound
+from payments_console.admin_api.schemas import DeadLetter, OrderView, Selection
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 QUEUE = "payment-svc.webhooks"

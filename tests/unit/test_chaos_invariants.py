@@ -486,3 +486,28 @@ def test_without_the_gateways_records_the_comparison_is_not_run() -> None:
     verdict = check(replace(healthy(), gateway_payments=None))
     assert verdict.ok and verdict.gateway_compared is None
     assert verdict.not_run == ["gateway agrees: the gateway does not record its payments"]
+
+
+def test_a_manual_capture_settles_twice_once_authorised_and_once_captured_or_voided() -> None:
+    snapshot = healthy()
+    manual = [replace(p, manual_capture=True) if p.id == "p1" else p for p in snapshot.payments]
+    twice = [*snapshot.events, PaymentEvent("p1", "settled", "api")]
+    assert check(replace(snapshot, payments=manual, events=twice)).applied_twice == []
+    thrice = [*twice, PaymentEvent("p1", "settled", "expiry")]
+    assert check(replace(snapshot, payments=manual, events=thrice)).applied_twice == ["payment p1 settled 3 times"]
+    # an automatic capture's second settlement is still applied twice
+    assert check(replace(snapshot, events=twice)).applied_twice == ["payment p1 settled 2 times"]
+
+
+def test_an_authorisation_agrees_with_authorized_and_a_void_with_a_failure() -> None:
+    assert gateway_disagreement(ours("AUTHORIZED"), record("authorized"), ORDER, ()) is None
+    assert gateway_disagreement(ours("FAILED", "AUTHORIZATION_EXPIRED"), record("voided"), ORDER, ()) is None
+    assert gateway_disagreement(ours("SUCCESS"), record("voided"), ORDER, ()) is not None
+    assert gateway_disagreement(ours("SUCCESS"), record("authorized"), ORDER, ()) is not None
+
+
+def test_an_attempt_left_authorized_is_not_settled() -> None:
+    snapshot = healthy()
+    payments = [replace(p, status="AUTHORIZED") if p.id == "p1" else p for p in snapshot.payments]
+    verdict = check(replace(snapshot, payments=payments))
+    assert any(v.check == "no attempt INITIATED" and v.subject == "p1" for v in verdict.violations)

@@ -139,6 +139,10 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ),
     ("GET", "/payments/{payment_id}/events"): (f"/payments/{PAYMENT_ID}/events", None),
     ("POST", "/payments/{payment_id}/refunds"): (f"/payments/{PAYMENT_ID}/refunds", {"amount": 500}),
+    ("POST", "/payments/{payment_id}/capture"): (
+        f"/payments/{PAYMENT_ID}/capture",
+        {"amount": 1500, "currency": "INR"},
+    ),
     ("GET", "/refunds/{refund_id}"): (f"/refunds/{REFUND_ID}", None),
     ("GET", "/health"): ("/health", None),
     ("GET", "/openapi.json"): ("/openapi.json", None),
@@ -185,6 +189,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(payments_http, "initiate_payment", _returning(SNAPSHOT))
     monkeypatch.setattr(payments_http, "verify_payment", _returning(verified))
     monkeypatch.setattr(payments_http, "payment_trail", _returning(trail))
+    monkeypatch.setattr(payments_http, "capture_payment", _returning(VIEW))
     monkeypatch.setattr(refunds_http, "create_refund", _returning(REFUND_SNAPSHOT))
     monkeypatch.setattr(refunds_http, "get_refund", _returning(REFUND))
     monkeypatch.setattr(receipts_http, "receipt_pdf", _returning((receipt, render(receipt))))

@@ -8,12 +8,16 @@ import pytest
 
 from payment_svc.attempts.domain import (
     AMOUNT_MISMATCH,
+    AUTHORIZATION_EXPIRED,
     CURRENCY_MISMATCH,
+    VOIDED,
     PaymentStatus,
     ReportedOutcome,
     can_transition,
+    capture_refusal,
     conflict_kind,
     is_anomalous,
+    moves_from,
     settle,
 )
 
@@ -21,9 +25,47 @@ S = PaymentStatus
 
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(S, S)))
-def test_a_payment_leaves_initiated_once_and_only_to_a_terminal_status(current: S, target: S) -> None:
-    expected = current is S.INITIATED and target in (S.SUCCESS, S.FAILED)
-    assert can_transition(current, target) is expected
+def test_a_payment_leaves_initiated_once_and_an_authorisation_is_captured_or_voided_once(current: S, target: S) -> None:
+    allowed = {
+        (S.INITIATED, S.SUCCESS),
+        (S.INITIATED, S.FAILED),
+        (S.INITIATED, S.AUTHORIZED),
+        (S.AUTHORIZED, S.SUCCESS),  # captured
+        (S.AUTHORIZED, S.FAILED),  # voided
+    }
+    assert can_transition(current, target) is ((current, target) in allowed)
+    # the SQL guard of an UPDATE to `target` admits exactly the same statuses
+    assert (current.value in moves_from(target)) is ((current, target) in allowed)
+
+
+def test_success_and_failure_are_final() -> None:
+    for final in (S.SUCCESS, S.FAILED):
+        assert not any(can_transition(final, target) for target in S)
+
+
+def test_an_authorisation_for_the_order_s_amount_is_authorized_another_amount_fails() -> None:
+    authorised = settle(1500, "INR", ReportedOutcome(S.AUTHORIZED, amount=1500, currency="INR"))
+    assert (authorised.status, authorised.error_code) == (S.AUTHORIZED, None)
+    wrong = settle(1500, "INR", ReportedOutcome(S.AUTHORIZED, amount=1, currency="INR"))
+    assert (wrong.status, wrong.error_code) == (S.FAILED, AMOUNT_MISMATCH)
+    assert is_anomalous(wrong.error_code)
+
+
+def test_only_an_authorisation_for_the_authorised_amount_and_currency_is_captured() -> None:
+    assert capture_refusal(S.AUTHORIZED, 1500, "INR", 1500, "INR") is None
+    assert (capture_refusal(S.AUTHORIZED, 1500, "INR", 1000, "INR") or "").startswith("amount:")
+    assert (capture_refusal(S.AUTHORIZED, 1500, "INR", 1500, "USD") or "").startswith("currency:")
+    for status in (S.INITIATED, S.SUCCESS, S.FAILED):
+        assert capture_refusal(status, 1500, "INR", 1500, "INR")
+
+
+def test_an_authorisation_reported_again_after_its_capture_or_void_is_no_anomaly() -> None:
+    assert conflict_kind(S.AUTHORIZED, S.AUTHORIZED) is None
+    assert conflict_kind(S.SUCCESS, S.AUTHORIZED) is None
+    assert conflict_kind(S.FAILED, S.AUTHORIZED, AUTHORIZATION_EXPIRED) is None
+    assert conflict_kind(S.FAILED, S.AUTHORIZED, VOIDED) is None
+    # an authorisation of a payment that failed otherwise (expired unauthorised, declined) holds money
+    assert conflict_kind(S.FAILED, S.AUTHORIZED, "EXPIRED") == "AUTHORIZED_AFTER_FAILED"
 
 
 def test_success_with_matching_or_absent_amount_is_success() -> None:
@@ -55,7 +97,8 @@ def test_failure_keeps_the_gateways_reason_or_gets_a_generic_one() -> None:
 @pytest.mark.parametrize(("current", "reported"), list(itertools.product(S, (S.SUCCESS, S.FAILED))))
 def test_only_a_report_contradicting_a_settled_payment_is_an_anomaly(current: S, reported: S) -> None:
     kind = conflict_kind(current, reported)
-    if current is S.INITIATED or current is reported:
+    # an open attempt (INITIATED, or AUTHORIZED and waiting for its capture) takes a SUCCESS or a FAILED
+    if current in (S.INITIATED, S.AUTHORIZED) or current is reported:
         assert kind is None
     else:
         assert kind == f"{reported.value}_AFTER_{current.value}"

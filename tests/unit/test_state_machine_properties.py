@@ -1,12 +1,15 @@
 """Properties of payment-svc's state machine under any sequence of gateway reports.
 
-The gateway sends SUCCESS/FAILED reports for the attempts of one order, with the right, a wrong or no
+The gateway sends SUCCESS/FAILED/AUTHORIZED reports for the attempts of one order, with the right, a wrong or no
 amount and currency; they arrive in any order, any number of times. Each delivery is applied the way
 `payment_svc.attempts.settlement.apply_report` applies it, through the same pure rules (`can_transition`,
 `settle`, `conflict_kind`, `is_anomalous`), and new attempts are started only as `initiate_payment`
-allows (none while one is INITIATED, none once the order is paid). Whatever the sequence:
+allows (none while one is INITIATED or AUTHORIZED, none once the order is paid); an AUTHORIZED attempt
+may be captured or voided (`attempts.capture`) at any point. Whatever the sequence:
 
-- an attempt leaves INITIATED at most once, and never moves after a terminal status;
+- an attempt leaves INITIATED at most once, an AUTHORIZED one is captured or voided at most once, and
+  none moves after a terminal status;
+- an AUTHORIZED attempt never pays its order: only its capture (a SUCCESS) does;
 - an order has at most one SUCCESS attempt, however many attempts it had;
 - a SUCCESS for another amount or currency settles the attempt FAILED, and is kept as an anomaly;
 - the order is PAID (both payment-svc's `paid_payment_id` and order-svc's status) iff exactly one
@@ -24,7 +27,9 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from payment_svc.attempts.domain import (
     AMOUNT_MISMATCH,
+    AUTHORIZATION_EXPIRED,
     CURRENCY_MISMATCH,
+    OPEN,
     TERMINAL,
     PaymentStatus,
     ReportedOutcome,
@@ -73,7 +78,7 @@ class Order:
 def apply_report(order: Order, attempt: Attempt, reported: ReportedOutcome) -> bool:
     """`settlement.apply_report` without the database; True when the attempt changed."""
     if not can_transition(attempt.status, reported.status):
-        anomaly = conflict_kind(attempt.status, reported.status)
+        anomaly = conflict_kind(attempt.status, reported.status, attempt.error_code)
         if anomaly:
             order.anomalies.append((attempt.id, anomaly))
         return False
@@ -87,7 +92,7 @@ def apply_report(order: Order, attempt: Attempt, reported: ReportedOutcome) -> b
     # order-svc applies the emitted event: PAID on a success from any status, FAILED only from CREATED
     if outcome.status is S.SUCCESS:
         order.status = "PAID"
-    elif order.status == "CREATED":
+    elif outcome.status is S.FAILED and order.status == "CREATED":
         order.status = "FAILED"
     return True
 
@@ -107,7 +112,7 @@ class PaymentReports(RuleBasedStateMachine):
     @rule(target=attempts)
     def start_attempt(self) -> Any:
         """`initiate_payment`'s checks: 409 ORDER_ALREADY_PAID, 409 PAYMENT_IN_PROGRESS, else a new attempt."""
-        if self.order.paid_by is not None or any(a.status is S.INITIATED for a in self.order.attempts):
+        if self.order.paid_by is not None or any(a.status in OPEN for a in self.order.attempts):
             return multiple()
         attempt = Attempt(id=len(self.order.attempts))
         self.order.attempts.append(attempt)
@@ -116,7 +121,7 @@ class PaymentReports(RuleBasedStateMachine):
     @rule(
         target=reports,
         attempt=attempts,
-        status=st.sampled_from([S.SUCCESS, S.FAILED]),
+        status=st.sampled_from([S.SUCCESS, S.FAILED, S.AUTHORIZED]),
         amount=st.one_of(st.none(), st.just(SAME), st.integers(1, MAX_AMOUNT * 1000)),
         currency=st.one_of(st.none(), st.just(SAME), st.sampled_from(CURRENCIES)),
     )
@@ -138,15 +143,18 @@ class PaymentReports(RuleBasedStateMachine):
 
         changed = apply_report(self.order, attempt, ReportedOutcome(report.status, amount, currency))
 
-        if before in TERMINAL:
+        if before in TERMINAL or report.status is before:
             assert not changed and attempt.status is before
-            contradicts = report.status is not before
+            settled_authorisation = report.status is S.AUTHORIZED and (
+                before is S.SUCCESS or attempt.error_code == AUTHORIZATION_EXPIRED
+            )
+            contradicts = report.status is not before and not settled_authorisation
             assert len(self.order.anomalies) == anomalies_before + contradicts
             return
         assert changed
         wrong_amount = amount is not None and amount != self.order.amount
         wrong_currency = currency is not None and currency != self.order.currency
-        if report.status is S.SUCCESS and (wrong_amount or wrong_currency):
+        if report.status in (S.SUCCESS, S.AUTHORIZED) and (wrong_amount or wrong_currency):
             assert attempt.status is S.FAILED
             assert attempt.error_code == (AMOUNT_MISMATCH if wrong_amount else CURRENCY_MISMATCH)
             assert self.order.anomalies[-1] == (attempt.id, attempt.error_code)
@@ -154,18 +162,38 @@ class PaymentReports(RuleBasedStateMachine):
             assert attempt.status is report.status
             assert len(self.order.anomalies) == anomalies_before
 
+    @precondition(lambda self: any(a.status is S.AUTHORIZED for a in self.order.attempts))
+    @rule(capture=st.booleans())
+    def merchant_captures_or_reconciler_voids(self, capture: bool) -> None:
+        """`capture_payment` (the gateway's record captured) or the void (voided), of the authorised one."""
+        attempt = next(a for a in self.order.attempts if a.status is S.AUTHORIZED)
+        paid_before = self.order.status == "PAID"
+        if capture:
+            reported = ReportedOutcome(S.SUCCESS, self.order.amount, self.order.currency)
+        else:
+            reported = ReportedOutcome(S.FAILED, error_code=AUTHORIZATION_EXPIRED)
+        assert apply_report(self.order, attempt, reported)
+        assert attempt.status is (S.SUCCESS if capture else S.FAILED)
+        # a capture pays the order; a void leaves it as it was paid or not
+        assert (self.order.status == "PAID") == (capture or paid_before)
+
     @invariant()
     def an_attempt_leaves_initiated_at_most_once_and_never_moves_after(self) -> None:
         for attempt in self.order.attempts:
             assert attempt.history[0] is S.INITIATED
-            assert len(attempt.history) <= 2
+            assert len(attempt.history) <= 3
             assert attempt.history[-1] is attempt.status
-            assert all(status in TERMINAL for status in attempt.history[1:])
+            # INITIATED, then optionally AUTHORIZED, then a terminal status
+            middle, final = attempt.history[1:-1], attempt.history[1:][-1:]
+            assert middle in ([], [S.AUTHORIZED])
+            if len(attempt.history) == 3:
+                assert final[0] in TERMINAL
+            assert all(status in TERMINAL or status is S.AUTHORIZED for status in attempt.history[1:])
 
     @invariant()
     def at_most_one_attempt_in_flight_and_one_success(self) -> None:
         statuses = [attempt.status for attempt in self.order.attempts]
-        assert statuses.count(S.INITIATED) <= 1
+        assert statuses.count(S.INITIATED) + statuses.count(S.AUTHORIZED) <= 1
         assert statuses.count(S.SUCCESS) <= 1
 
     @invariant()

@@ -28,6 +28,7 @@ from order_svc.v1.domain import (
     razorpay_error,
     refund_status,
 )
+from order_svc.v1.orders.schemas import CreateOrderV1
 from payments_common.config import parse_api_keys
 from payments_common.http import base_app
 
@@ -124,8 +125,8 @@ async def test_every_v1_error_is_razorpay_s_and_native_ones_stay(client: TestCli
     assert invalid.status == 400
     error = (await invalid.json())["error"]
     assert error["field"] == "amount" and error["reason"] == "input_validation_failed"
-    manual = await client.post("/v1/orders", json={"amount": 5, "currency": "INR", "payment_capture": 0}, headers=AUTH)
-    assert (await manual.json())["error"]["field"] == "payment_capture"
+    flag = await client.post("/v1/orders", json={"amount": 5, "currency": "INR", "payment_capture": 2}, headers=AUTH)
+    assert (await flag.json())["error"]["field"] == "payment_capture"
     count = await client.get("/v1/orders?count=101", headers=AUTH)
     assert count.status == 400 and (await count.json())["error"]["field"] == "count"
     nowhere = await client.get("/v1/nowhere", headers=AUTH)
@@ -140,3 +141,9 @@ async def test_every_v1_error_is_razorpay_s_and_native_ones_stay(client: TestCli
 
 def test_refund_sample_is_a_refund() -> None:
     assert REFUND.payment_id == VIEW.id
+
+
+@pytest.mark.parametrize(("flag", "capture"), [(0, "manual"), (False, "manual"), (1, "automatic"), (None, "automatic")])
+def test_payment_capture_0_or_false_makes_a_manually_captured_order(flag: bool | int | None, capture: str) -> None:
+    body = {"amount": 5, "currency": "INR"} | ({} if flag is None else {"payment_capture": flag})
+    assert CreateOrderV1.model_validate(body).native().capture == capture

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from order_svc.lists import service as lists
-from order_svc.lists.schemas import OrderPage, OrderSummary, PaymentPage, RefundPage
+from order_svc.lists.schemas import OrderPage, PaymentPage, RefundPage
 from order_svc.orders.domain import Order
-from order_svc.orders.schemas import OrderResource
+from order_svc.orders.schemas import OrderResource, OrderSummary
 from order_svc.payments.domain import PaymentView
 from order_svc.payments.schemas import PaymentAttempt
 from order_svc.refunds.domain import RefundView
@@ -54,6 +54,10 @@ def calls(order_id: str, payment_id: str, refund_id: str) -> dict[tuple[str, str
         ("PATCH", "/v1/payments/{payment_id}"): (f"/v1/payments/{payment_id}", {"notes": {"k": "v"}}),
         ("GET", "/v1/payments/{payment_id}/checkout"): (f"/v1/payments/{payment_id}/checkout", None),
         ("POST", "/v1/payments/{payment_id}/refund"): (f"/v1/payments/{payment_id}/refund", {"amount": 500}),
+        ("POST", "/v1/payments/{payment_id}/capture"): (
+            f"/v1/payments/{payment_id}/capture",
+            {"amount": 1500, "currency": "INR"},
+        ),
         ("GET", "/v1/payments/{payment_id}/refunds"): (f"/v1/payments/{payment_id}/refunds", None),
         ("GET", "/v1/payments/{payment_id}/refunds/{refund_id}"): (
             f"/v1/payments/{payment_id}/refunds/{refund_id}",
@@ -83,6 +87,7 @@ def stub(monkeypatch: pytest.MonkeyPatch, order: Order, view: PaymentView, refun
     monkeypatch.setattr(payments, "fetch", _returning(payment))
     monkeypatch.setattr(payments, "list_payments", _returning([payment]))
     monkeypatch.setattr(payments, "edit_notes", _returning(payment))
+    monkeypatch.setattr(payments, "capture", _returning(payment))
     checkout = CheckoutResponse(razorpay_payment_id=view.id, razorpay_order_id=order.id, razorpay_signature="ab" * 32)
     monkeypatch.setattr(payments, "checkout", _returning(checkout))
     monkeypatch.setattr(refunds, "create", _returning(refund_entity))

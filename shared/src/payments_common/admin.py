@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -47,7 +47,12 @@ def time_query(request: web.Request, name: str) -> datetime | None:
     return moment
 
 
-def int_query(request: web.Request, name: str, default: int, ceiling: int) -> int:
+@overload
+def int_query(request: web.Request, name: str, default: int, ceiling: int) -> int: ...
+@overload
+def int_query(request: web.Request, name: str, default: None, ceiling: int) -> int | None: ...
+def int_query(request: web.Request, name: str, default: int | None, ceiling: int) -> int | None:
+    """A whole number from 1 to `ceiling`; `default` when the query string has none."""
     raw = request.query.get(name)
     if raw is None:
         return default

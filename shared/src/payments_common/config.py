@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -43,14 +43,19 @@ class ApiKey:
         return self.key_id
 
 
+def colon_entries(raw: str) -> Iterator[tuple[int, str, str, str]]:
+    """The entries of a `a:b,c:d` setting, numbered from 1 (empty ones skipped but counted), each as
+    `str.partition(":")` splits it."""
+    for n, item in enumerate(part.strip() for part in raw.split(",")):
+        if item:
+            yield (n + 1, *item.partition(":"))
+
+
 def parse_api_keys(raw: str) -> dict[str, ApiKey]:
     keys: dict[str, ApiKey] = {}
-    for n, item in enumerate(part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        key_id, sep, secret = item.partition(":")
+    for n, key_id, sep, secret in colon_entries(raw):
         if not sep or not key_id.strip() or not secret.strip():
-            raise ConfigError(f"API_KEYS entry {n + 1} is not key_id:key_secret")
+            raise ConfigError(f"API_KEYS entry {n} is not key_id:key_secret")
         keys[key_id.strip()] = ApiKey(key_id.strip(), SecretStr(secret.strip()))
     if not keys:
         raise ConfigError("API_KEYS holds no key")
@@ -178,6 +183,23 @@ class CommonSettings(BaseSettings):
     @property
     def retry_delays_ms(self) -> tuple[int, ...]:
         return parse_retry_delays(self.RETRY_DELAYS_MS)
+
+
+class PaymentServiceSettings(CommonSettings):
+    """What order-svc and payment-svc both read."""
+
+    # comma-separated: a payment signature verifies with any key (several while one is rotated)
+    PAYMENT_SIGNING_SECRET: SigningSecrets
+    # the bearer credential of payment-svc's `/internal/` API, comma-separated: order-svc sends the first,
+    # payment-svc accepts every one. Required: the internal API has no unauthenticated mode
+    INTERNAL_API_TOKEN: BearerTokens
+    CONSUMER_PREFETCH: int = Field(default=32, gt=0)
+    # bearer credential of the admin API (`/admin/`, what the operators' console reads); unset, the admin
+    # API refuses every call (403)
+    ADMIN_TOKEN: SecretStr | None = None
+
+    def payment_signing_keys(self) -> tuple[bytes, ...]:
+        return tuple(parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value()))
 
 
 def port_of(url: str, default: int) -> int:

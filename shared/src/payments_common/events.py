@@ -15,6 +15,8 @@ from payments_common.timeutil import IsoDatetime
 PAYMENT_INITIATED = "payment.initiated"
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
+# a manually captured payment the gateway authorised: not paid until it is captured
+PAYMENT_AUTHORIZED = "payment.authorized"
 ORDER_PAID = "order.paid"
 REFUND_REQUESTED = "refund.requested"
 REFUND_CREATED = "refund.created"
@@ -44,14 +46,14 @@ class _Snapshot(BaseModel):
 class PaymentSnapshot(_Snapshot):
     """A payment as payment-svc holds it after a change."""
 
-    status: Literal["INITIATED", "SUCCESS", "FAILED"]
+    status: Literal["INITIATED", "AUTHORIZED", "SUCCESS", "FAILED"]
     gatewayPaymentId: str | None = None
     signature: str | None = None
     method: dict[str, Any] | None = None
 
 
 class PaymentEvent(BaseModel):
-    type: Literal["payment.initiated", "payment.succeeded", "payment.failed"]
+    type: Literal["payment.initiated", "payment.authorized", "payment.succeeded", "payment.failed"]
     payment: PaymentSnapshot
 
 
@@ -99,7 +101,8 @@ class WebhookPayload(_Report):
     paymentId: str
     gatewayPaymentId: str
     signature: Signature
-    status: Literal["SUCCESS", "FAILED"]
+    # AUTHORIZED: a payment made for manual capture holds its money until captured (or voided)
+    status: Literal["SUCCESS", "FAILED", "AUTHORIZED"]
     amount: ReportedAmount | None = None
     currency: Currency | None = None
     method: dict[str, Any] | None = None

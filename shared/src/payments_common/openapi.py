@@ -82,6 +82,11 @@ def json_body(schema: Mapping[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": dict(schema)}}}
 
 
+def query_parameter(name: str, description: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An optional query-string parameter."""
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
 # /readyz's answers (payments_common.health), inline: a service's `component_schemas` need not list them
 _READINESS_CHECK = {
     "type": "object",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 import asyncpg
 
@@ -11,6 +13,9 @@ from payments_common import retention
 from payments_common.broker import Publisher
 from payments_common.config import CommonSettings
 from payments_common.outbox import OutboxRelay
+from payments_common.ratelimit import RefusalTally, flush_refusals_forever
+
+K = TypeVar("K")
 
 
 async def cancel_and_wait(task: asyncio.Task[None]) -> None:
@@ -18,6 +23,19 @@ async def cancel_and_wait(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+@contextlib.asynccontextmanager
+async def logging_refusals(
+    tally: RefusalTally[K], interval_seconds: float, write: Callable[[K | None, int], None], name: str
+) -> AsyncIterator[None]:
+    """While the block runs, a task named `name` writes out every `interval_seconds` the refusals `tally`
+    counted but did not log (`flush_refusals_forever`); cancelled as the block ends."""
+    task = asyncio.create_task(flush_refusals_forever(tally, interval_seconds, write), name=name)
+    try:
+        yield
+    finally:
+        await cancel_and_wait(task)
 
 
 def start_outbox_work(

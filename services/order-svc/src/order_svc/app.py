@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import aiohttp
 from aiohttp import web
 
 from order_svc import openapi
@@ -25,11 +24,12 @@ from order_svc.payments.service import payment_event_step
 from order_svc.refunds.service import refund_event_step
 from order_svc.settings import SCHEMA, Settings
 from order_svc.v1 import http as v1
-from payments_common import broker, db, health, metrics, observability, topology
+from payments_common import broker, health, metrics, observability, topology
 from payments_common.consumer import Consumes, handler, start_consumers
 from payments_common.events import PaymentEvent, RefundEvent
 from payments_common.http import base_app
 from payments_common.openapi import add_document_route, add_routes
+from payments_common.startup import open_pool_and_session
 from payments_common.tasks import cancel_and_wait, start_outbox_work
 
 # the queues of the consumer table below, whose dead-letter queues /metrics reports the depth of
@@ -76,11 +76,8 @@ async def create_app(settings: Settings) -> web.Application:
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # an exit stack, so that a failure half-way through start-up still closes what was opened
         async with contextlib.AsyncExitStack() as stack:
-            pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
-            stack.push_async_callback(pool.close)
-            live.pool = pool
-            session = await stack.enter_async_context(
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.PAYMENT_SVC_TIMEOUT_SECONDS))
+            pool, session = await open_pool_and_session(
+                stack, live, settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE, settings.PAYMENT_SVC_TIMEOUT_SECONDS
             )
             deps = Deps(
                 pool=pool,

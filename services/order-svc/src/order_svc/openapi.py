@@ -21,7 +21,7 @@ from order_svc.orders import http as orders_http
 from order_svc.orders.domain import MAX_NOTE_KEY, MAX_NOTES
 from order_svc.orders.schemas import CreateOrder
 from order_svc.payments import http as payments_http
-from order_svc.payments.schemas import InitiatePayment, VerifyPayment
+from order_svc.payments.schemas import CapturePayment, InitiatePayment, VerifyPayment
 from order_svc.receipts import http as receipts_http
 from order_svc.refunds import http as refunds_http
 from order_svc.refunds.schemas import CreateRefund
@@ -50,6 +50,7 @@ REQUESTS: Sequence[type[BaseModel]] = (
     CreateOrder,
     InitiatePayment,
     VerifyPayment,
+    CapturePayment,
     CreateRefund,
     *v1_openapi.REQUESTS.values(),
 )
@@ -164,6 +165,11 @@ def _idempotent(paths: dict[str, Any], error: openapi.Ref) -> None:
         )
 
 
+def _link(operation_id: str, path_parameter: str, answer_field: str) -> dict[str, Any]:
+    """A link to `operation_id`, its path parameter taken from a field of this answer."""
+    return {"operationId": operation_id, "parameters": {f"path.{path_parameter}": f"$response.body#/{answer_field}"}}
+
+
 def _success(ref: Callable[[type[BaseModel]], openapi.Ref]) -> Callable[..., dict[str, Any]]:
     """`ok(method, path, description, links=None)`: the success answer of the route, as its `Route` says."""
     routes = {(route.method, route.path): route for route in ROUTES}
@@ -196,7 +202,7 @@ def document() -> dict[str, Any]:
     schemas[InitiatePayment.__name__]["properties"]["method"]["description"] = METHOD_DESCRIPTION
     error = ref(openapi.ErrorResponse)
     order_links = {
-        "GetOrder": {"operationId": "getOrder", "parameters": {"path.order_id": "$response.body#/orderId"}},
+        "GetOrder": _link("getOrder", "order_id", "orderId"),
         "InitiatePayment": {"operationId": "initiatePayment", "requestBody": {"orderId": "$response.body#/orderId"}},
     }
     paths: dict[str, Any] = {
@@ -245,14 +251,8 @@ def document() -> dict[str, Any]:
                         "/payments/initiate",
                         "the attempt, INITIATED",
                         links={
-                            "GetOrder": {
-                                "operationId": "getOrder",
-                                "parameters": {"path.order_id": "$response.body#/orderId"},
-                            },
-                            "CreateRefund": {
-                                "operationId": "createRefund",
-                                "parameters": {"path.payment_id": "$response.body#/paymentId"},
-                            },
+                            "GetOrder": _link("getOrder", "order_id", "orderId"),
+                            "CreateRefund": _link("createRefund", "payment_id", "paymentId"),
                         },
                     ),
                     **_errors(error, 400, 401, 404, 408, 409, 413, 429, 502, 503),
@@ -290,6 +290,27 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/payments/{payment_id}/capture": {
+            "post": {
+                "operationId": "capturePayment",
+                "summary": "Capture an AUTHORIZED attempt (an order created with `capture`: `manual`)",
+                "description": "For exactly the authorised `amount` and `currency`, through the gateway; the attempt "
+                "answers SUCCESS, and the order becomes PAID as its `payment.succeeded` is applied (moments later).",
+                "parameters": [{"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {openapi.JSON: {"schema": ref(CapturePayment)}}},
+                "responses": {
+                    **ok("POST", "/payments/{payment_id}/capture", "the attempt, SUCCESS"),
+                    **_errors(error, 400, 401, 408, 413, 429, 502, 503),
+                    "400": openapi.json_body(
+                        error,
+                        "invalid input, or `PAYMENT_NOT_CAPTURABLE`: the attempt is not AUTHORIZED (not authorised "
+                        "yet, captured already, FAILED or voided), or `amount` / `currency` (`field`) is not the "
+                        "authorised one; nothing changes",
+                    ),
+                    "404": openapi.json_body(error, "no such payment attempt for this merchant"),
+                },
+            }
+        },
         "/payments/{payment_id}/refunds": {
             "post": {
                 "operationId": "createRefund",
@@ -303,12 +324,7 @@ def document() -> dict[str, Any]:
                         "POST",
                         "/payments/{payment_id}/refunds",
                         "the refund, PENDING",
-                        links={
-                            "GetRefund": {
-                                "operationId": "getRefund",
-                                "parameters": {"path.refund_id": "$response.body#/refundId"},
-                            }
-                        },
+                        links={"GetRefund": _link("getRefund", "refund_id", "refundId")},
                     ),
                     **_errors(error, 400, 401, 408, 409, 413, 429, 503),
                     "400": openapi.json_body(

@@ -9,12 +9,9 @@ from payments_common.client_address import Cidrs
 from payments_common.config import (
     ORDER_SVC_PORT,
     ApiKey,
-    BearerTokens,
-    CommonSettings,
-    SigningSecrets,
+    PaymentServiceSettings,
     parse_api_keys,
     parse_bearer_tokens,
-    parse_signing_secrets,
     port_of,
     secret_list_parts,
 )
@@ -24,15 +21,12 @@ SCHEMA = "orders"
 DEFAULT_SMTP_FROM = "Payments <receipts@payments.local>"
 
 
-class Settings(CommonSettings):
+class Settings(PaymentServiceSettings):
+    """`PAYMENT_SIGNING_SECRET`: `POST /payments/verify` accepts a signature made with any key;
+    `INTERNAL_API_TOKEN`: the first is sent as the bearer token of every call to payment-svc's internal API."""
+
     API_KEYS: SecretStr
-    # comma-separated, as payment-svc reads it: `POST /payments/verify` accepts a signature made with any key
-    PAYMENT_SIGNING_SECRET: SigningSecrets
-    # sent as the bearer token of every call to payment-svc's internal API; comma-separated as
-    # payment-svc reads it, the first is sent
-    INTERNAL_API_TOKEN: BearerTokens
     PAYMENT_SVC_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
-    CONSUMER_PREFETCH: int = Field(default=32, gt=0)
     # per API key once authenticated, and per source address for failed authentications (order_svc/access/limits.py)
     API_RATE_PER_SECOND: float = Field(default=200.0, gt=0)
     API_RATE_BURST: int = Field(default=400, ge=1)
@@ -50,9 +44,6 @@ class Settings(CommonSettings):
     SMTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     # emails sent at once; each holds a database connection while its server answers
     MAILER_PREFETCH: int = Field(default=4, gt=0)
-    # bearer credential of the admin API (`/admin/`, what the operators' console reads); unset, the admin
-    # API refuses every call (403), as payment-svc's does
-    ADMIN_TOKEN: SecretStr | None = None
 
     @field_validator("SMTP_URL")
     @classmethod
@@ -77,9 +68,6 @@ class Settings(CommonSettings):
 
     def api_keys(self) -> dict[str, ApiKey]:
         return parse_api_keys(self.API_KEYS.get_secret_value())
-
-    def payment_signing_keys(self) -> tuple[bytes, ...]:
-        return tuple(parse_signing_secrets(self.PAYMENT_SIGNING_SECRET.get_secret_value()))
 
     def internal_api_token(self) -> str:
         return parse_bearer_tokens(self.INTERNAL_API_TOKEN.get_secret_value())[0].decode()

@@ -7,7 +7,6 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 
 from payment_svc.admin import http as admin_http
@@ -21,7 +20,7 @@ from payment_svc.reconciliation.reconciler import Reconciler
 from payment_svc.refunds import http as refunds_http
 from payment_svc.refunds.service import apply_refund_webhook, send_refund
 from payment_svc.settings import SCHEMA, Settings
-from payments_common import broker, db, health, metrics, observability, topology
+from payments_common import broker, health, metrics, observability, topology
 from payments_common.consumer import Consumes, by_message_type, handler, start_consumers
 from payments_common.events import (
     REFUND_WEBHOOK_TYPE,
@@ -31,6 +30,7 @@ from payments_common.events import (
     WebhookEnvelope,
 )
 from payments_common.http import base_app
+from payments_common.startup import open_pool_and_session
 from payments_common.tasks import cancel_and_wait, start_outbox_work
 
 # the queues payment-svc publishes into through its outbox (order-svc's, and its own refund requests)
@@ -86,11 +86,8 @@ async def create_app(settings: Settings) -> web.Application:
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # an exit stack, so that a failure half-way through start-up still closes what was opened
         async with contextlib.AsyncExitStack() as stack:
-            pool = await db.create_pool(settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE)
-            stack.push_async_callback(pool.close)
-            live.pool = pool
-            session = await stack.enter_async_context(
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.GATEWAY_TIMEOUT_SECONDS))
+            pool, session = await open_pool_and_session(
+                stack, live, settings.DATABASE_URL, SCHEMA, settings.DB_POOL_SIZE, settings.GATEWAY_TIMEOUT_SECONDS
             )
             connection, publisher = await stack.enter_async_context(
                 broker.messaging(settings.AMQP_URL.get_secret_value())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -72,6 +73,15 @@ async def outbox_status(args: argparse.Namespace, settings: Settings) -> int:
 # Reconciliation and anomalies (payment-svc's, run here with its settings)
 
 
+def _settled(subject: tuple[str, str], parent: tuple[str, str], settled: list[dict[str, Any]]) -> None:
+    """The settled rows of a reconciliation report (payments or refunds) as a table, after a blank line."""
+    if settled:
+        print()
+        headers = [subject[0], parent[0], "STATUS", "ERROR CODE", "SOURCE"]
+        keys = (subject[1], parent[1], "status", "errorCode", "source")
+        print(table(headers, [tuple(s[key] for key in keys) for s in settled]))
+
+
 async def reconcile(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = await operations.reconcile_once(settings.env, args.older_than)
@@ -93,22 +103,8 @@ async def reconcile(args: argparse.Namespace, settings: Settings) -> int:
         f"checked {refunds['checked']} pending refund(s): {len(refunds['settled'])} settled, "
         f"{refunds['stillPending']} still pending, {len(refunds['resent'])} sent to the gateway again"
     )
-    if report["settled"]:
-        print()
-        print(
-            table(
-                ["PAYMENT", "ORDER", "STATUS", "ERROR CODE", "SOURCE"],
-                [(s["paymentId"], s["orderId"], s["status"], s["errorCode"], s["source"]) for s in report["settled"]],
-            )
-        )
-    if refunds["settled"]:
-        print()
-        print(
-            table(
-                ["REFUND", "PAYMENT", "STATUS", "ERROR CODE", "SOURCE"],
-                [(s["refundId"], s["paymentId"], s["status"], s["errorCode"], s["source"]) for s in refunds["settled"]],
-            )
-        )
+    _settled(("PAYMENT", "paymentId"), ("ORDER", "orderId"), report["settled"])
+    _settled(("REFUND", "refundId"), ("PAYMENT", "paymentId"), refunds["settled"])
     for error in report["errors"]:
         # a refund's error names the refund as well as its payment
         subject = " ".join(filter(None, (error["paymentId"], error.get("refundId"))))

@@ -12,24 +12,19 @@ import aiohttp
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from payments_common.timeutil import iso
-from payments_console.admin_api.schemas import (
-    Anomalies,
+from payments_common.admin_api.analytics import OrderAnalytics, PaymentAnalytics
+from payments_common.admin_api.operations import (
     DeadLetterListing,
     DeadLetterMessages,
     OperationResult,
-    OrderAnalytics,
-    OrderView,
     OutboxStatus,
-    PaymentAnalytics,
-    PaymentDetail,
-    PaymentSearch,
     QueueDepths,
     Readiness,
     ReconcileLast,
-    ResolveResult,
-    Selection,
 )
+from payments_common.admin_api.payments import Anomalies, PaymentDetail, PaymentSearch, ResolveResult
+from payments_common.timeutil import iso
+from payments_console.admin_api.schemas import OrderView, Selection
 
 M = TypeVar("M", bound=BaseModel)
 PAYMENT_SVC = "payment-svc"

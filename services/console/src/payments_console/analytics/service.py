@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from payments_common.admin_api.analytics import OrderAnalytics, OrderBucket, PaymentAnalytics, PaymentBucket
 from payments_console.admin_api.client import AdminApi, AdminApiError
-from payments_console.admin_api.schemas import OrderAnalytics, PaymentAnalytics
 from payments_console.analytics.domain import Window
 
 
@@ -21,21 +22,18 @@ class Figures:
         """The series as uPlot takes them: epoch seconds, then one list per line."""
         data: dict[str, Any] = {}
         if self.payments is not None:
-            series = self.payments.series
-            data["payments"] = {
-                "x": [int(b.at.timestamp()) for b in series],
-                "attempted": [b.attempted for b in series],
-                "succeeded": [b.succeeded for b in series],
-                "failed": [b.failed for b in series],
-            }
+            data["payments"] = _columns(self.payments.series, "attempted", "succeeded", "failed")
         if self.orders is not None:
-            series_o = self.orders.series
-            data["orders"] = {
-                "x": [int(b.at.timestamp()) for b in series_o],
-                "orders": [b.orders for b in series_o],
-                "paid": [b.paid for b in series_o],
-            }
+            data["orders"] = _columns(self.orders.series, "orders", "paid")
         return data
+
+
+def _columns(series: Sequence[PaymentBucket] | Sequence[OrderBucket], *names: str) -> dict[str, list[Any]]:
+    """`x`, each bucket's start in epoch seconds, then a list of each of `names`, bucket by bucket."""
+    return {
+        "x": [int(b.at.timestamp()) for b in series],
+        **{name: [getattr(b, name) for b in series] for name in names},
+    }
 
 
 async def figures(api: AdminApi, window: Window) -> Figures:

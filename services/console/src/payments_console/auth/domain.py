@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from payments_common.config import colon_entries
+
 # scrypt's cost: 16 MiB and about 50 ms a check, per OWASP's minimum (N=2^17 wants 128 MiB per login)
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024
@@ -89,22 +91,17 @@ _DECOY = PasswordHash.parse(hash_password(secrets.token_urlsafe(16)))
 def parse_operators(raw: str) -> dict[str, PasswordHash]:
     """CONSOLE_OPERATORS: `name:hash,name:hash`."""
     operators: dict[str, PasswordHash] = {}
-    for n, item in enumerate(part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        name, sep, hashed = item.partition(":")
-        name = name.strip()
+    for n, raw_name, sep, hashed in colon_entries(raw):
+        name = raw_name.strip()
         if not sep or not valid_name(name):
-            raise ConfigError(
-                f"CONSOLE_OPERATORS entry {n + 1} is not name:hash with a name of 1-{MAX_NAME} characters"
-            )
+            raise ConfigError(f"CONSOLE_OPERATORS entry {n} is not name:hash with a name of 1-{MAX_NAME} characters")
         if name in operators:
-            raise ConfigError(f"CONSOLE_OPERATORS entry {n + 1} repeats the name {name!r}")
+            raise ConfigError(f"CONSOLE_OPERATORS entry {n} repeats the name {name!r}")
         try:
             operators[name] = PasswordHash.parse(hashed.strip())
         except ValueError:
             raise ConfigError(
-                f"CONSOLE_OPERATORS entry {n + 1} ({name}) is not a hash from `payments-console hash-password`"
+                f"CONSOLE_OPERATORS entry {n} ({name}) is not a hash from `payments-console hash-password`"
             ) from None
     if not operators:
         raise ConfigError("CONSOLE_OPERATORS names no operator")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from payments_console.admin_api.schemas import DeadLetter, DeadLetterGroup, DeadLetterListing, Selection
+from payments_common.admin_api.operations import DeadLetterGroup, DeadLetterListing
+from payments_console.admin_api.schemas import DeadLetter, Selection
 
 MAX_IDS = 10_000
 

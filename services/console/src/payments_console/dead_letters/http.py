@@ -5,9 +5,10 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
+from payments_common.admin_api.operations import OperationResult
 from payments_common.logging import get_logger
 from payments_console.admin_api.client import AdminApiError, NotFound
-from payments_console.admin_api.schemas import OperationResult, Selection
+from payments_console.admin_api.schemas import Selection
 from payments_console.auth import service as auth_service
 from payments_console.auth.http import AUTH
 from payments_console.dead_letters.domain import SelectionError, describe, grouped, selection_from_form

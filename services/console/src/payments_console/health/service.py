@@ -7,8 +7,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from payments_common.admin_api.operations import OutboxStatus, QueueDepths, Readiness, ReconcileLast
 from payments_console.admin_api.client import AdminApi, AdminApiError, NotFound
-from payments_console.admin_api.schemas import OutboxStatus, QueueDepths, Readiness, ReconcileLast
 
 T = TypeVar("T")
 

@@ -56,20 +56,32 @@ _DECLINED_CARDS = {DECLINED_CARD: CARD_DECLINED, INSUFFICIENT_FUNDS_CARD: INSUFF
 CREATED = "created"
 CAPTURED = "captured"
 FAILED = "failed"
+# a payment created for manual capture: authorised by its webhook, then captured or voided by a call
+AUTHORIZED = "authorized"
+VOIDED = "voided"
 # a gateway status only ever moves right: a late success may overturn a failure, nothing overturns a capture
-STATUS_ORDER: tuple[str, ...] = (CREATED, FAILED, CAPTURED)
+# or a void (an authorisation's webhook delivered late never undoes either)
+STATUS_ORDER: tuple[str, ...] = (CREATED, FAILED, AUTHORIZED, VOIDED, CAPTURED)
+MANUAL = "manual"
 
 
 class Outcome(enum.Enum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
+    # a success of a payment created for manual capture: its webhook reports the authorisation
+    AUTHORIZED = "AUTHORIZED"
     # never settled by webhook: stays open until someone reconciles it
     PENDING = "PENDING"
 
     @property
     def gateway_status(self) -> str:
         """The status the gateway's own record shows once settled."""
-        return {Outcome.SUCCESS: CAPTURED, Outcome.FAILED: FAILED, Outcome.PENDING: CREATED}[self]
+        return {
+            Outcome.SUCCESS: CAPTURED,
+            Outcome.FAILED: FAILED,
+            Outcome.AUTHORIZED: AUTHORIZED,
+            Outcome.PENDING: CREATED,
+        }[self]
 
     @property
     def sends_webhook(self) -> bool:
@@ -123,12 +135,26 @@ def decide(method: Mapping[str, Any] | None) -> Decision:
     return Decision(outcome, UPI_DECLINED if outcome is Outcome.FAILED else None)
 
 
+def authorised_only(decision: Decision, capture: str) -> Decision:
+    """A payment created for manual capture is authorised where it would have been captured."""
+    return Decision(Outcome.AUTHORIZED) if capture == MANUAL and decision.outcome is Outcome.SUCCESS else decision
+
+
+def capture_refusal(status: str, amount: int, currency: str, asked_amount: int, asked_currency: str) -> str | None:
+    """Why a capture cannot be made; None when it can (or was made already, for this very amount)."""
+    if status not in (AUTHORIZED, CAPTURED):
+        return f"the payment is {status}, not authorized"
+    if (asked_amount, asked_currency) != (amount, currency):
+        return "amount and currency must be the authorised ones"
+    return None
+
+
 def outcome_for(method: Mapping[str, Any] | None) -> Outcome:
     """No method, or any vpa not starting with the failure or pending word, succeeds."""
     return decide(method).outcome
 
 
-Reported = Literal["SUCCESS", "FAILED"]
+Reported = Literal["SUCCESS", "FAILED", "AUTHORIZED"]
 
 
 class PaymentTerms(BaseModel):
@@ -155,7 +181,7 @@ class NewPayment(PaymentTerms):
 
 
 def webhook_body(payment: NewPayment, reports: Outcome) -> dict[str, Any]:
-    """The body of a webhook reporting `reports` (SUCCESS or FAILED) for the payment."""
+    """The body of a webhook reporting `reports` (SUCCESS, FAILED or AUTHORIZED) for the payment."""
     decline = (payment.decline or UPI_DECLINED) if reports is Outcome.FAILED else None
     # built, not validated: the webhook gateway judges what a gateway sends, this one's as a real one's
     report = events.WebhookPayload.model_construct(
@@ -163,7 +189,7 @@ def webhook_body(payment: NewPayment, reports: Outcome) -> dict[str, Any]:
         paymentId=payment.payment_id,
         gatewayPaymentId=payment.id,
         signature=payment.signature,
-        # a delivery reports SUCCESS or FAILED only: a pending payment has none planned
+        # a delivery reports SUCCESS, FAILED or AUTHORIZED only: a pending payment has none planned
         status=cast(Reported, reports.value),
         amount=payment.amount,
         currency=payment.currency,

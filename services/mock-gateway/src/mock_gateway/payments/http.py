@@ -16,16 +16,19 @@ from mock_gateway.http import (
     shown,
 )
 from mock_gateway.payments import repository
-from mock_gateway.payments.domain import NewPayment, decide
-from mock_gateway.payments.schemas import CreatePaymentRequest
+from mock_gateway.payments.domain import AUTHORIZED, VOIDED, NewPayment, authorised_only, capture_refusal, decide
+from mock_gateway.payments.schemas import CapturePaymentRequest, CreatePaymentRequest, VoidPaymentRequest
 from payments_common import ids
-from payments_common.errors import ApiError
+from payments_common.errors import NOT_FOUND, ApiError
 from payments_common.http import CORRELATION_ID, parse_model, read_json_object
 from payments_common.logging import bound, get_logger
 from payments_common.methods import summary_or_none
 from payments_common.signatures import payment_signature
 
 log = get_logger(__name__)
+
+# a capture or void of a payment in a status that allows neither (or of another amount)
+NOT_AUTHORIZED = "PAYMENT_NOT_AUTHORIZED"
 
 
 async def create_payment(request: web.Request) -> web.Response:
@@ -34,7 +37,7 @@ async def create_payment(request: web.Request) -> web.Response:
     with bound(order_id=body.order_id, payment_id=body.payment_id):
         gateway_payment_id = ids.new_id(ids.GATEWAY_PAYMENT)
         # decided on the whole method (a card's number picks the outcome); only its summary is kept
-        decision = decide(body.method)
+        decision = authorised_only(decide(body.method), body.capture)
         new = NewPayment(
             id=gateway_payment_id,
             payment_id=body.payment_id,
@@ -68,6 +71,39 @@ async def create_payment(request: web.Request) -> web.Response:
     return shown(payment, status=201)
 
 
+async def capture_payment(request: web.Request) -> web.Response:
+    """Capture an authorised payment; a captured one answers as it is (idempotent), anything else is a 409."""
+    body = parse_model(CapturePaymentRequest, await read_json_object(request))
+    gateway_payment_id = request.match_info["gateway_payment_id"]
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        payment = await repository.lock_payment(conn, gateway_payment_id)
+        if payment is None:
+            raise ApiError(404, NOT_FOUND, "no such gateway payment")
+        refusal = capture_refusal(payment.status, payment.amount, payment.currency, body.amount, body.currency)
+        if refusal is not None:
+            raise ApiError(409, NOT_AUTHORIZED, refusal)
+        if payment.status == AUTHORIZED:
+            payment = await repository.capture(conn, gateway_payment_id)
+            log.info("gateway_payment.captured", gateway_payment_id=gateway_payment_id)
+    return shown(payment)
+
+
+async def void_payment(request: web.Request) -> web.Response:
+    """Void an authorised payment; a voided one answers as it is (idempotent), anything else is a 409."""
+    body = parse_model(VoidPaymentRequest, await read_json_object(request))
+    gateway_payment_id = request.match_info["gateway_payment_id"]
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        payment = await repository.lock_payment(conn, gateway_payment_id)
+        if payment is None:
+            raise ApiError(404, NOT_FOUND, "no such gateway payment")
+        if payment.status not in (AUTHORIZED, VOIDED):
+            raise ApiError(409, NOT_AUTHORIZED, f"the payment is {payment.status}, not authorized")
+        if payment.status == AUTHORIZED:
+            payment = await repository.void(conn, gateway_payment_id, body.error_code, body.error_description)
+            log.info("gateway_payment.voided", gateway_payment_id=gateway_payment_id)
+    return shown(payment)
+
+
 def add_routes(app: web.Application) -> None:
     add_record_routes(
         app,
@@ -79,3 +115,5 @@ def add_routes(app: web.Application) -> None:
         find=repository.find_by_payment_id,
         caller_id="paymentId",
     )
+    app.router.add_post("/v1/payments/{gateway_payment_id}/capture", capture_payment)
+    app.router.add_post("/v1/payments/{gateway_payment_id}/void", void_payment)

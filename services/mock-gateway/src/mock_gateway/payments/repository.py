@@ -8,7 +8,16 @@ import orjson
 
 from mock_gateway.delivery.faults import canonical
 from mock_gateway.delivery.plan import Plan
-from mock_gateway.payments.domain import CREATED, FAILED, STATUS_ORDER, NewPayment, webhook_body
+from mock_gateway.payments.domain import (
+    AUTHORIZED,
+    CAPTURED,
+    CREATED,
+    FAILED,
+    STATUS_ORDER,
+    VOIDED,
+    NewPayment,
+    webhook_body,
+)
 from mock_gateway.payments.schemas import GatewayPayment
 from mock_gateway.repository import columns, fetch_one
 
@@ -114,3 +123,41 @@ async def apply_due_statuses(conn: asyncpg.Connection, rows: list[asyncpg.Record
         [body.get("errorDescription") for body in reported],
         list(STATUS_ORDER),
     )
+
+
+async def lock_payment(conn: asyncpg.Connection, gateway_payment_id: str) -> GatewayPayment | None:
+    """The payment, its row locked until the transaction ends: a capture and a void of it take turns."""
+    row = await conn.fetchrow(
+        f"SELECT {columns(GatewayPayment)} FROM payments WHERE id = $1 FOR UPDATE", gateway_payment_id
+    )
+    return None if row is None else GatewayPayment.model_validate(dict(row))
+
+
+async def capture(conn: asyncpg.Connection, gateway_payment_id: str) -> GatewayPayment:
+    """An authorised payment (locked by the caller) becomes captured."""
+    return await _finish(conn, gateway_payment_id, CAPTURED, None, None)
+
+
+async def void(
+    conn: asyncpg.Connection, gateway_payment_id: str, error_code: str | None, error_description: str | None
+) -> GatewayPayment:
+    """An authorised payment (locked by the caller) becomes voided, with the reason it was given."""
+    return await _finish(conn, gateway_payment_id, VOIDED, error_code, error_description)
+
+
+async def _finish(
+    conn: asyncpg.Connection, gateway_payment_id: str, status: str, code: str | None, description: str | None
+) -> GatewayPayment:
+    row = await conn.fetchrow(
+        f"""UPDATE payments SET status = $2, error_code = $3, error_description = $4, updated_at = now()
+             WHERE id = $1 AND status = $5
+         RETURNING {columns(GatewayPayment)}""",
+        gateway_payment_id,
+        status,
+        code,
+        description,
+        AUTHORIZED,
+    )
+    if row is None:
+        raise RuntimeError("only an authorised payment is captured or voided")
+    return GatewayPayment.model_validate(dict(row))

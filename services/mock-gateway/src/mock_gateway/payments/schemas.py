@@ -3,7 +3,7 @@ answers with."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
@@ -29,6 +29,22 @@ class CreatePaymentRequest(Request):
     currency: Currency
     # the whole method, a card's number and CVV included: read to decide the outcome, never kept or shown
     method: dict[str, Any] | None = Field(default=None, repr=False)
+    # manual: a success is only authorised (its webhook reports AUTHORIZED) until captured or voided
+    capture: Literal["automatic", "manual"] = "automatic"
+
+
+class CapturePaymentRequest(Request):
+    """`POST /v1/payments/{id}/capture`: the authorised amount and currency, exactly."""
+
+    amount: Amount
+    currency: Currency
+
+
+class VoidPaymentRequest(Request):
+    """`POST /v1/payments/{id}/void`: why, kept on the voided payment's record."""
+
+    error_code: Annotated[StrictStr, Field(max_length=100)] | None = None
+    error_description: Annotated[StrictStr, Field(max_length=1000)] | None = None
 
 
 class GatewayPayment(PaymentTerms):

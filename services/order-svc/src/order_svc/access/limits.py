@@ -17,7 +17,6 @@ Refusals are logged per source or key in aggregate (the first at once, then a co
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -30,8 +29,8 @@ from payments_common.client_address import IPNetwork, client_address, limit_key,
 from payments_common.errors import ApiError
 from payments_common.http import Handler, json_response
 from payments_common.logging import get_logger
-from payments_common.ratelimit import Decision, RateLimiter, RefusalTally, flush_refusals_forever
-from payments_common.tasks import cancel_and_wait
+from payments_common.ratelimit import Decision, RateLimiter, RefusalTally
+from payments_common.tasks import logging_refusals
 
 log = get_logger(__name__)
 
@@ -120,12 +119,8 @@ async def report_refusals(app: web.Application) -> AsyncIterator[None]:
         event, field, subject = key if key is not None else ("api.refused", "source", "other sources")
         log.warning(event, refused=count, aggregated=True, **{field: subject})
 
-    flush = flush_refusals_forever(limits.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write)
-    task = asyncio.create_task(flush, name="api-refusal-log")
-    try:
+    async with logging_refusals(limits.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write, "api-refusal-log"):
         yield
-    finally:
-        await cancel_and_wait(task)
 
 
 def install(app: web.Application, settings: Settings, authenticate: Middleware) -> None:

@@ -3,15 +3,19 @@ of orders. `GET /admin/analytics/orders` and `GET /admin/orders/{order_id}`."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from aiohttp import web
 from pydantic import SecretStr
 
 from order_svc.admin.repository import order_analytics, order_by_id
-from order_svc.admin.schemas import AdminOrder, OrderAnalytics
 from order_svc.deps import DEPS
 from payments_common.admin import admin_middleware, window_query
+from payments_common.admin_api.analytics import OrderAnalytics
+from payments_common.admin_api.orders import AdminOrder
 from payments_common.errors import NOT_FOUND, ApiError
 from payments_common.openapi import model_response
+from payments_common.records import model_of
 
 
 async def analytics(request: web.Request) -> web.Response:
@@ -26,7 +30,7 @@ async def order(request: web.Request) -> web.Response:
         row = await order_by_id(conn, request.match_info["order_id"])
     if row is None:
         raise ApiError(404, NOT_FOUND, "order not found")
-    return model_response(AdminOrder.of(dict(row)))
+    return model_response(model_of(AdminOrder, SimpleNamespace(**row)))
 
 
 def add_routes(app: web.Application, token: SecretStr | None) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 
 from order_svc.access.http import merchant_of
 from order_svc.deps import DEPS
@@ -19,33 +16,24 @@ from order_svc.lists.schemas import (
     RefundPage,
 )
 from order_svc.payments.schemas import PaymentAttempt
-from payments_common.http import validation_error
+from payments_common.http import parse_model
 from payments_common.openapi import Route, model_response
-
-Q = TypeVar("Q", bound=BaseModel)
-
-
-def _query(model: type[Q], request: web.Request) -> Q:
-    try:
-        return model.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise validation_error(exc) from None
 
 
 async def get_orders(request: web.Request) -> web.Response:
-    query = _query(OrderListQuery, request)
+    query = parse_model(OrderListQuery, dict(request.query))
     page = query.page(status=query.status, receipt=query.receipt)
     return model_response(await service.orders_page(request.app[DEPS], merchant_of(request), page))
 
 
 async def get_payments(request: web.Request) -> web.Response:
-    query = _query(PaymentListQuery, request)
+    query = parse_model(PaymentListQuery, dict(request.query))
     page = query.page(status=query.status)
     return model_response(await service.payments_page(request.app[DEPS], merchant_of(request), page))
 
 
 async def get_refunds(request: web.Request) -> web.Response:
-    query = _query(RefundListQuery, request)
+    query = parse_model(RefundListQuery, dict(request.query))
     page = query.page(status=query.status)
     return model_response(await service.refunds_page(request.app[DEPS], merchant_of(request), page))
 
@@ -58,8 +46,7 @@ async def get_payment(request: web.Request) -> web.Response:
     payment_id = request.match_info["payment_id"]
     if payment_id in _POST_ONLY:
         raise web.HTTPMethodNotAllowed("GET", ["POST"])
-    payment = await service.payment(request.app[DEPS], merchant_of(request), payment_id)
-    return model_response(payment)
+    return model_response(await service.payment(request.app[DEPS], merchant_of(request), payment_id))
 
 
 ROUTES = [

@@ -12,27 +12,21 @@ from order_svc.lists.http import ROUTES
 from payments_common import openapi
 
 _TIME = {"type": "string", "format": "date-time"}
-_PAGE: list[dict[str, Any]] = [
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": f"1 to {MAX_PAGE}, {DEFAULT_PAGE} by default",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-    },
-    {
-        "name": "cursor",
-        "in": "query",
-        "required": False,
-        "description": "the previous page's `nextCursor`: the page after it, however many rows were added since",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-    },
-    {"name": "from", "in": "query", "required": False, "description": "created at or after", "schema": _TIME},
-    {"name": "to", "in": "query", "required": False, "description": "created at or before", "schema": _TIME},
+_PAGE = [
+    openapi.query_parameter(
+        "limit", f"1 to {MAX_PAGE}, {DEFAULT_PAGE} by default", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+    ),
+    openapi.query_parameter(
+        "cursor",
+        "the previous page's `nextCursor`: the page after it, however many rows were added since",
+        {"type": "string", "minLength": 1, "maxLength": 200},
+    ),
+    openapi.query_parameter("from", "created at or after", _TIME),
+    openapi.query_parameter("to", "created at or before", _TIME),
 ]
 _STATUSES = {
     "/orders": ["CREATED", "PAID", "FAILED"],
-    "/payments": ["INITIATED", "SUCCESS", "FAILED"],
+    "/payments": ["INITIATED", "AUTHORIZED", "SUCCESS", "FAILED"],
     "/refunds": ["PENDING", "PROCESSED", "FAILED"],
 }
 _RECEIPT = {

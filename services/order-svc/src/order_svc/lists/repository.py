@@ -67,36 +67,36 @@ class ListRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
+    async def _page(
+        self, source: str, merchant_id: str, page: Page, extra: int, *where: str, **equal: str | None
+    ) -> list[asyncpg.Record]:
+        """`SELECT {source} WHERE merchant_id = $1`, each of `equal` given, then `where`, then the page's own."""
+        query = _Query(merchant_id)
+        for column, value in equal.items():
+            if value is not None:
+                query.add(f"{column} = {{}}", value)
+        query.where.extend(where)
+        tail = query.page(page, extra=extra)
+        rows: list[asyncpg.Record] = await self._conn.fetch(f"SELECT {source} {tail}", *query.args)
+        return rows
+
     async def orders(
         self, merchant_id: str, page: Page, *, authorized: bool | None = None, extra: int = 1
     ) -> list[Order]:
-        query = _Query(merchant_id)
-        if page.receipt is not None:
-            query.add("receipt = {}", page.receipt)
-        if authorized is not None:
-            query.where.append(_AUTHORIZED if authorized else f"NOT {_AUTHORIZED}")
-        tail = query.page(page, extra=extra)
-        rows = await self._conn.fetch(f"SELECT {_ORDER_COLUMNS} FROM orders {tail}", *query.args)
+        where = () if authorized is None else (_AUTHORIZED if authorized else f"NOT {_AUTHORIZED}",)
+        rows = await self._page(f"{_ORDER_COLUMNS} FROM orders", merchant_id, page, extra, *where, receipt=page.receipt)
         return [_order(row) for row in rows]
 
     async def payments(
         self, merchant_id: str, page: Page, *, order_id: str | None = None, extra: int = 1
     ) -> list[PaymentView]:
-        query = _Query(merchant_id)
-        if order_id is not None:
-            query.add("order_id = {}", order_id)
-        tail = query.page(page, extra=extra)
-        rows = await self._conn.fetch(f"SELECT {_PAYMENT_COLUMNS} FROM payment_views {tail}", *query.args)
+        rows = await self._page(f"{_PAYMENT_COLUMNS} FROM payment_views", merchant_id, page, extra, order_id=order_id)
         return [PaymentView(**dict(row)) for row in rows]
 
     async def refunds(
         self, merchant_id: str, page: Page, *, payment_id: str | None = None, extra: int = 1
     ) -> list[RefundView]:
-        query = _Query(merchant_id)
-        if payment_id is not None:
-            query.add("payment_id = {}", payment_id)
-        tail = query.page(page, extra=extra)
-        rows = await self._conn.fetch(f"SELECT {_REFUND_COLUMNS} FROM refund_views {tail}", *query.args)
+        rows = await self._page(f"{_REFUND_COLUMNS} FROM refund_views", merchant_id, page, extra, payment_id=payment_id)
         return [RefundView(**dict(row)) for row in rows]
 
     async def attempts(self, order_ids: list[str]) -> dict[str, int]:

@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr
 
 from order_svc.lists.domain import DEFAULT_PAGE, MAX_PAGE, Cursor, Page
-from order_svc.orders.schemas import Customer
+from order_svc.orders.schemas import OrderSummary
 from order_svc.payments.schemas import PaymentAttempt
 from order_svc.refunds.schemas import RefundResource
 from payments_common.errors import bad_request
-from payments_common.openapi import Timestamp
 
 
 class ListQuery(BaseModel):
@@ -40,27 +39,11 @@ class OrderListQuery(ListQuery):
 
 
 class PaymentListQuery(ListQuery):
-    status: Literal["INITIATED", "SUCCESS", "FAILED"] | None = None
+    status: Literal["INITIATED", "AUTHORIZED", "SUCCESS", "FAILED"] | None = None
 
 
 class RefundListQuery(ListQuery):
     status: Literal["PENDING", "PROCESSED", "FAILED"] | None = None
-
-
-class OrderSummary(BaseModel):
-    """An order in `GET /orders`: as `GET /orders/{id}` shows it, without its attempts."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    amount: int
-    currency: str
-    status: Literal["CREATED", "PAID", "FAILED"]
-    receipt: str | None
-    notes: dict[str, str]
-    customer: Customer | None
-    createdAt: Timestamp
-    updatedAt: Timestamp
 
 
 class OrderPage(BaseModel):

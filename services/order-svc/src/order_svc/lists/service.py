@@ -6,8 +6,8 @@ from __future__ import annotations
 from order_svc.deps import Deps
 from order_svc.lists.domain import Page, next_cursor
 from order_svc.lists.repository import ListRepository
-from order_svc.lists.schemas import OrderPage, OrderSummary, PaymentPage, RefundPage
-from order_svc.orders.schemas import Customer
+from order_svc.lists.schemas import OrderPage, PaymentPage, RefundPage
+from order_svc.orders.schemas import Customer, OrderSummary
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.payments.schemas import PaymentAttempt
 from order_svc.refunds.schemas import RefundResource

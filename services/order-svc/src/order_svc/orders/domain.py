@@ -51,6 +51,8 @@ class Order:
     # both or neither: who the receipt email of a successful payment goes to
     customer_email: str | None = None
     customer_name: str | None = None
+    # its payments are only authorised, and wait AUTHORIZED for the merchant's capture
+    manual_capture: bool = False
 
 
 # --- notes: a client's, an order's or a refund's, kept and shown back as they were sent ----------------

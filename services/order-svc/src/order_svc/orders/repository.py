@@ -10,7 +10,8 @@ import asyncpg
 from order_svc.orders.domain import Order, OrderStatus, moves_from
 
 _COLUMNS = (
-    "id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name"
+    "id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name,"
+    " manual_capture"
 )
 # the condition that scopes a view row (an attempt's, a refund's) to the merchant `$2` through its order:
 # another merchant's row reads as missing
@@ -39,13 +40,14 @@ class OrderRepository:
         customer_email: str | None = None,
         customer_name: str | None = None,
         request_id: uuid.UUID | None = None,
+        manual_capture: bool = False,
     ) -> Order:
         """The new order; or, when `request_id` already created one (an idempotency key's request run
         again after its first process died), that order, unchanged."""
         row = await self._conn.fetchrow(
             f"""INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes, customer_email, customer_name,
-                                    request_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                    request_id, manual_capture)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                 ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
                 RETURNING {_COLUMNS}""",
             order_id,
@@ -57,6 +59,7 @@ class OrderRepository:
             customer_email,
             customer_name,
             request_id,
+            manual_capture,
         )
         if row is None:
             row = await self._conn.fetchrow(

@@ -18,6 +18,16 @@ from payments_common.money import MAX_AMOUNT, SUPPORTED_CURRENCIES
 from payments_common.openapi import Timestamp
 
 
+def _supported(value: str) -> str:
+    if value not in SUPPORTED_CURRENCIES:
+        raise ValueError(f"must be one of {', '.join(sorted(SUPPORTED_CURRENCIES))}")
+    return value
+
+
+# a currency this system takes (an order's, here and in /v1)
+SupportedCurrency = Annotated[StrictStr, AfterValidator(_supported)]
+
+
 # the customer of an order: who the receipt email of a successful payment goes to (no docstring: it
 # would become the schema's description in the document)
 class Customer(BaseModel):
@@ -42,18 +52,13 @@ class CreateOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
-    currency: StrictStr
+    currency: SupportedCurrency
     receipt: Annotated[StrictStr, Field(max_length=40)] | None = None
     notes: Notes | None = None
     # who the receipt email goes to once the order is paid; no customer, no email
     customer: Customer | None = None
-
-    @field_validator("currency")
-    @classmethod
-    def _supported(cls, value: str) -> str:
-        if value not in SUPPORTED_CURRENCIES:
-            raise ValueError(f"must be one of {', '.join(sorted(SUPPORTED_CURRENCIES))}")
-        return value
+    # manual: a successful payment is only authorised (AUTHORIZED) until `POST /payments/{id}/capture`
+    capture: Literal["automatic", "manual"] = "automatic"
 
     @field_validator("receipt")
     @classmethod
@@ -92,8 +97,8 @@ class OrderCreated(BaseModel):
         )
 
 
-class OrderResource(BaseModel):
-    """`GET /orders/{id}`: the order, its latest attempt (`payment`) and every attempt, oldest first."""
+class OrderSummary(BaseModel):
+    """An order in `GET /orders`: as `GET /orders/{id}` shows it, without its attempts."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +112,11 @@ class OrderResource(BaseModel):
     customer: Customer | None
     createdAt: Timestamp
     updatedAt: Timestamp
+
+
+class OrderResource(OrderSummary):
+    """`GET /orders/{id}`: the order, its latest attempt (`payment`) and every attempt, oldest first."""
+
     payment: PaymentAttempt | None
     payments: list[PaymentAttempt]
 

@@ -35,6 +35,7 @@ async def create_order(deps: Deps, merchant_id: str, cmd: CreateOrder, request_i
             cmd.customer.email if cmd.customer else None,
             cmd.customer.name if cmd.customer else None,
             request_id,
+            manual_capture=cmd.capture == "manual",
         )
     if order.id != order_id:
         log.info("order.found_for_request", order_id=order.id)

@@ -17,6 +17,8 @@ log = get_logger(__name__)
 _PASSED_THROUGH = frozenset({404, 409, 502})
 # and of a refund, with the field at fault when payment-svc names one
 _REFUND_PASSED_THROUGH = frozenset({400, 404, 409})
+# and of a capture
+_CAPTURE_PASSED_THROUGH = frozenset({400, 404, 502})
 
 
 def unavailable(status: int | None = None) -> ApiError:
@@ -71,6 +73,8 @@ class PaymentsClient:
         method: dict[str, Any] | None,
         correlation_id: str | None,
         request_id: uuid.UUID | None = None,
+        *,
+        manual_capture: bool = False,
     ) -> PaymentSnapshot:
         body = {
             "orderId": order_id,
@@ -81,10 +85,22 @@ class PaymentsClient:
         }
         if request_id is not None:
             body["requestId"] = str(request_id)
+        if manual_capture:
+            body["manualCapture"] = True
         status, data = await self._call("POST", "/internal/payments", body, correlation_id)
         if status == 201:
             return PaymentSnapshot.model_validate(data)
         raise _refusal(status, data, _PASSED_THROUGH)
+
+    async def capture(
+        self, payment_id: str, merchant_id: str, amount: int, currency: str, correlation_id: str | None
+    ) -> PaymentSnapshot:
+        """Capture an AUTHORIZED attempt; payment-svc's refusals (400 with its `field`, 404, 502) as they are."""
+        body = {"merchantId": merchant_id, "amount": amount, "currency": currency}
+        status, data = await self._call("POST", f"/internal/payments/{payment_id}/capture", body, correlation_id)
+        if status == 200:
+            return PaymentSnapshot.model_validate(data)
+        raise _refusal(status, data, _CAPTURE_PASSED_THROUGH, with_field=True)
 
     async def create_refund(
         self,

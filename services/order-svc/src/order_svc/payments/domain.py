@@ -18,6 +18,8 @@ class PaymentStatus(StrEnum):
     """An attempt's status, as payment-svc decides it."""
 
     INITIATED = "INITIATED"
+    # authorised for a manual capture: the money is held, the order not paid until it is captured
+    AUTHORIZED = "AUTHORIZED"
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
 

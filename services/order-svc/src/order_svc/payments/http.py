@@ -7,8 +7,16 @@ from aiohttp import web
 from order_svc.access.http import merchant_of
 from order_svc.deps import DEPS
 from order_svc.idempotency.http import REQUEST_ID
-from order_svc.payments.schemas import InitiatePayment, PaymentInitiated, PaymentLog, PaymentVerified, VerifyPayment
-from order_svc.payments.service import initiate_payment, payment_trail, verify_payment
+from order_svc.payments.schemas import (
+    CapturePayment,
+    InitiatePayment,
+    PaymentAttempt,
+    PaymentInitiated,
+    PaymentLog,
+    PaymentVerified,
+    VerifyPayment,
+)
+from order_svc.payments.service import capture_payment, initiate_payment, payment_trail, verify_payment
 from payments_common.http import CORRELATION_ID, parse_model, read_json_object
 from payments_common.openapi import Route, model_response
 
@@ -32,8 +40,22 @@ async def get_payment_events(request: web.Request) -> web.Response:
     return model_response(PaymentLog(paymentId=payment_id, events=trail))
 
 
+async def post_capture(request: web.Request) -> web.Response:
+    cmd = parse_model(CapturePayment, await read_json_object(request))
+    view = await capture_payment(
+        request.app[DEPS],
+        merchant_of(request),
+        request.match_info["payment_id"],
+        cmd.amount,
+        cmd.currency,
+        request.get(CORRELATION_ID),
+    )
+    return model_response(PaymentAttempt.of(view))
+
+
 ROUTES = [
     Route("POST", "/payments/initiate", post_initiate, PaymentInitiated, status=201),
     Route("POST", "/payments/verify", post_verify, PaymentVerified),
     Route("GET", "/payments/{payment_id}/events", get_payment_events, PaymentLog),
+    Route("POST", "/payments/{payment_id}/capture", post_capture, PaymentAttempt),
 ]

@@ -32,6 +32,7 @@ from order_svc.refunds.domain import RefundView, amount_refunded
 from order_svc.refunds.schemas import RefundResource
 from payments_common.events import PaymentSnapshot
 from payments_common.methods import BANKS, METHOD_TYPES, WALLETS
+from payments_common.money import MAX_AMOUNT
 from payments_common.openapi import Timestamp
 
 # the mock gateway's succeeding test card, as the document's example
@@ -160,6 +161,15 @@ class InitiatePayment(BaseModel):
         return self.method.model_dump() if self.method else None
 
 
+class CapturePayment(BaseModel):
+    """`POST /payments/{paymentId}/capture`: capture an AUTHORIZED attempt, for exactly its amount and currency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+
+
 class VerifyPayment(BaseModel):
     """The client's callback after checkout: what the gateway handed its frontend, to be checked."""
 
@@ -209,7 +219,7 @@ class NetbankingSummary(BaseModel):
 
 
 MethodSummary = Annotated[CardSummary | UpiSummary | WalletSummary | NetbankingSummary, Field(discriminator="type")]
-AttemptStatus = Literal["INITIATED", "SUCCESS", "FAILED"]
+AttemptStatus = Literal["INITIATED", "AUTHORIZED", "SUCCESS", "FAILED"]
 OrderStatusName = Literal["CREATED", "PAID", "FAILED"]
 
 

@@ -57,7 +57,14 @@ async def initiate_payment(
         if order.status == OrderStatus.PAID and request_id is None:
             raise ApiError(409, ORDER_ALREADY_PAID, "the order is already paid")
         payment = await deps.payments.initiate(
-            order.id, merchant_id, order.amount, order.currency, cmd.method_dict(), correlation_id, request_id
+            order.id,
+            merchant_id,
+            order.amount,
+            order.currency,
+            cmd.method_dict(),
+            correlation_id,
+            request_id,
+            manual_capture=order.manual_capture,
         )
         # read-your-writes: the attempt is in our view before the client hears of it
         async with UnitOfWork(deps.pool) as uow:
@@ -68,6 +75,23 @@ async def initiate_payment(
             await uow.repo(PaymentViewRepository).upsert(payment)
         log.info("payment.initiated", payment_id=payment.id, gateway_payment_id=payment.gatewayPaymentId)
         return payment
+
+
+async def capture_payment(
+    deps: Deps, merchant_id: str, payment_id: str, amount: int, currency: str, correlation_id: str | None
+) -> PaymentView:
+    """Capture the merchant's AUTHORIZED attempt through payment-svc (which captures it at the gateway). The
+    attempt's view shows the capture at once; the order becomes PAID as for any SUCCESS, when payment-svc's
+    `payment.succeeded` arrives (the emails and the receipt with it)."""
+    await merchant_payment(deps, merchant_id, payment_id)
+    with bound(payment_id=payment_id):
+        payment = await deps.payments.capture(payment_id, merchant_id, amount, currency, correlation_id)
+        async with UnitOfWork(deps.pool) as uow:
+            # the order row first, as the payment-event consumer takes it
+            await uow.repo(OrderRepository).lock(payment.orderId)
+            await uow.repo(PaymentViewRepository).upsert(payment)
+        log.info("payment.captured", amount=amount, currency=currency)
+    return await merchant_payment(deps, merchant_id, payment_id)
 
 
 async def _apply(uow: UnitOfWork, event: events.PaymentEvent, _: str | None) -> None:

@@ -3,15 +3,17 @@ route, and `install`, which the composition root calls once."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from order_svc.lists.domain import Page
 from order_svc.v1.domain import METHODS_ALIAS, on_surface, razorpay_error
-from order_svc.v1.schemas import Methods
-from payments_common.http import Handler, correlation_middleware, validation_error
+from order_svc.v1.schemas import ListQuery, Methods
+from payments_common.http import Handler, correlation_middleware, parse_model
 from payments_common.openapi import Route, model_response
 
 Q = TypeVar("Q", bound=BaseModel)
@@ -40,10 +42,17 @@ async def razorpay_errors(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def parse_query(model: type[Q], request: web.Request) -> Q:
-    try:
-        return model.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    return parse_model(model, dict(request.query))
+
+
+def list_page(request: web.Request, **filters: Any) -> Page:
+    """The page a /v1 list asks for (`count`, `skip`, `from`, `to`), narrowed by `filters`."""
+    return parse_query(ListQuery, request).page(**filters)
+
+
+def collection(model: type[Q], items: Sequence[BaseModel]) -> web.Response:
+    """A /v1 list's answer: Razorpay's collection of `items`."""
+    return model_response(model(entity="collection", count=len(items), items=items))
 
 
 async def get_methods(_: web.Request) -> web.Response:

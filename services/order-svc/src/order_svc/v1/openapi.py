@@ -14,7 +14,7 @@ from order_svc.v1 import http as v1_http
 from order_svc.v1.orders import http as orders_http
 from order_svc.v1.orders.schemas import CreateOrderV1
 from order_svc.v1.payments import http as payments_http
-from order_svc.v1.payments.schemas import CreatePaymentJson, EditPayment
+from order_svc.v1.payments.schemas import CapturePaymentV1, CreatePaymentJson, EditPayment
 from order_svc.v1.refunds import http as refunds_http
 from order_svc.v1.refunds.schemas import CreateRefundV1
 from order_svc.v1.schemas import MAX_UNIX, RazorpayError
@@ -33,38 +33,26 @@ REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/payments/create/json"): CreatePaymentJson,
     ("PATCH", "/v1/payments/{payment_id}"): EditPayment,
     ("POST", "/v1/payments/{payment_id}/refund"): CreateRefundV1,
+    ("POST", "/v1/payments/{payment_id}/capture"): CapturePaymentV1,
 }
 # routes that call payment-svc (and through it the gateway)
-_UPSTREAM = frozenset({("POST", "/v1/payments/create/json"), ("POST", "/v1/payments/{payment_id}/refund")})
+_UPSTREAM = frozenset(
+    {
+        ("POST", "/v1/payments/create/json"),
+        ("POST", "/v1/payments/{payment_id}/refund"),
+        ("POST", "/v1/payments/{payment_id}/capture"),
+    }
+)
+_UNIX = {"type": "integer", "minimum": 0, "maximum": MAX_UNIX}
 _PAGE = [
-    {
-        "name": "count",
-        "in": "query",
-        "required": False,
-        "description": f"1 to {MAX_PAGE}, {DEFAULT_PAGE} by default",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-    },
-    {
-        "name": "skip",
-        "in": "query",
-        "required": False,
-        "description": "how many of the newest to pass over",
-        "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-    },
-    {
-        "name": "from",
-        "in": "query",
-        "required": False,
-        "description": "created at or after (Unix seconds)",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_UNIX},
-    },
-    {
-        "name": "to",
-        "in": "query",
-        "required": False,
-        "description": "created at or before (Unix seconds)",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_UNIX},
-    },
+    openapi.query_parameter(
+        "count", f"1 to {MAX_PAGE}, {DEFAULT_PAGE} by default", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+    ),
+    openapi.query_parameter(
+        "skip", "how many of the newest to pass over", {"type": "integer", "minimum": 0, "maximum": 1_000_000}
+    ),
+    openapi.query_parameter("from", "created at or after (Unix seconds)", _UNIX),
+    openapi.query_parameter("to", "created at or before (Unix seconds)", _UNIX),
 ]
 _ORDER_FILTERS = [
     {"name": "receipt", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 40}},

@@ -90,3 +90,12 @@ class Methods(BaseModel):
             upi=True,
             emi=False,
         )
+
+
+class Collection(BaseModel):
+    """Razorpay's list answer: `entity` "collection", `count`, and the `items` a subclass types."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: Literal["collection"]
+    count: int

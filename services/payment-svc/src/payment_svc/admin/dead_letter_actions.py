@@ -9,6 +9,7 @@ between leaves a copy in both queues, a duplicate the consumer's inbox absorbs, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypedDict, Unpack
@@ -16,7 +17,7 @@ from typing import Any, Literal, TypedDict, Unpack
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from payment_svc.admin.dead_letters import PROGRESS_EVERY, Progress, holding, scan_size, scope
+from payment_svc.admin.dead_letters import PROGRESS_EVERY, Progress, held_letters, scope
 from payments_common.broker import Publisher, PublishError
 from payments_common.dlq import DeadLetter, QueueState, Selector, requeue_headers
 from payments_common.logging import get_logger
@@ -156,20 +157,11 @@ async def _operate(
     publisher = Publisher(connection) if action == "requeue" and not dry_run else None
     slots = asyncio.Semaphore(PUBLISH_CONCURRENCY)
     try:
-        for state in states:
-            size = scan_size(state, None)
-            if size <= 0:
-                scanned.append(state)
-                continue
-            # one queue at a time, acted on while held: the unselected go back when the block ends
-            async with holding(connection, state.queue, size, progress) as held:
-                now = utcnow()
-                chosen = []
-                for message in held:
-                    letter = DeadLetter.from_message(message, state.queue, now)
-                    seen_ids.add(letter.id)
-                    if selector.matches(letter):
-                        chosen.append((message, letter))
+        # one queue at a time, acted on while held: the unselected go back when its turn ends
+        async with contextlib.aclosing(held_letters(connection, states, scanned, progress)) as held:
+            async for state, found in held:
+                seen_ids.update(letter.id for _, letter in found)
+                chosen = [(message, letter) for message, letter in found if selector.matches(letter)]
                 if dry_run:
                     would: Status = "would_requeue" if action == "requeue" else "would_purge"
                     outcomes += [_outcome(letter, would) for _, letter in chosen]
@@ -183,7 +175,6 @@ async def _operate(
                     outcomes += await _gather(
                         [_purge_one(m, letter) for m, letter in chosen], f"purge {state.queue}", progress
                     )
-            scanned.append(QueueState(state.queue, state.origin_queue, state.exists, state.messages, len(held)))
     finally:
         if publisher is not None:
             await publisher.close()

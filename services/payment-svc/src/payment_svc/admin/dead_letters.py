@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -146,6 +146,31 @@ def scan_size(state: QueueState, remaining: int | None) -> int:
     return size if remaining is None else min(size, remaining)
 
 
+async def held_letters(
+    connection: AbstractRobustConnection,
+    states: Sequence[QueueState],
+    scanned: list[QueueState],
+    progress: Progress | None,
+    limit: int | None = None,
+) -> AsyncGenerator[tuple[QueueState, list[tuple[AbstractIncomingMessage, DeadLetter]]], None]:
+    """Each queue of `states` in turn, with its messages (at most `limit` in all), held while the loop's
+    body runs (`holding`), each beside the dead letter it is. `scanned` gets every queue's state, with how
+    many messages were read of it. Run it in `contextlib.aclosing`, so that an error in the loop's body
+    gives the held messages back at once."""
+    remaining = limit
+    for state in states:
+        size = scan_size(state, remaining)
+        if size <= 0:
+            scanned.append(state)
+            continue
+        async with holding(connection, state.queue, size, progress) as held:
+            now = utcnow()
+            yield state, [(message, DeadLetter.from_message(message, state.queue, now)) for message in held]
+        scanned.append(QueueState(state.queue, state.origin_queue, state.exists, state.messages, len(held)))
+        if remaining is not None:
+            remaining -= len(held)
+
+
 async def list_dead_letters(
     connection: AbstractRobustConnection,
     queues: Sequence[str] | None = None,
@@ -162,19 +187,9 @@ async def list_dead_letters(
     states = await scope(connection, queues, selector)
     letters: list[DeadLetter] = []
     scanned: list[QueueState] = []
-    remaining = limit
-    for state in states:
-        size = scan_size(state, remaining)
-        if size <= 0:
-            scanned.append(state)
-            continue
-        async with holding(connection, state.queue, size, progress) as held:
-            now = utcnow()
-            found = [DeadLetter.from_message(message, state.queue, now) for message in held]
-        letters += [letter for letter in found if selector is None or selector.matches(letter)]
-        scanned.append(QueueState(state.queue, state.origin_queue, state.exists, state.messages, len(held)))
-        if remaining is not None:
-            remaining -= len(held)
+    async with contextlib.aclosing(held_letters(connection, states, scanned, progress, limit)) as held:
+        async for _, found in held:
+            letters += [letter for _, letter in found if selector is None or selector.matches(letter)]
     return Listing(letters, scanned)
 
 

@@ -16,11 +16,12 @@ from pydantic import SecretStr
 
 from payment_svc.admin import dead_letter_actions, dead_letters
 from payment_svc.admin.outbox_status import outbox_status
-from payment_svc.admin.schemas import Anomalies, AnomalyView, ReconcileBody, SelectionBody
+from payment_svc.admin.schemas import ReconcileBody, SelectionBody
 from payment_svc.attempts.repository import list_anomalies
 from payment_svc.reconciliation.reconciler import Reconciler
 from payments_common import dlq
-from payments_common.admin import admin_middleware
+from payments_common.admin import admin_middleware, int_query
+from payments_common.admin_api.payments import Anomalies, AnomalyView
 from payments_common.errors import BAD_REQUEST, NOT_FOUND, ApiError
 from payments_common.http import json_response, parse_model, read_json_object
 from payments_common.openapi import model_response
@@ -46,23 +47,10 @@ async def reconcile(request: web.Request) -> web.Response:
 
 async def anomalies(request: web.Request) -> web.Response:
     include_resolved = _flag(request, "includeResolved")
-    limit = _int_query(request, "limit", 100, 1000) or 100
+    limit = int_query(request, "limit", 100, 1000)
     async with request.app[POOL].acquire() as conn:
         rows = await list_anomalies(conn, include_resolved=include_resolved, limit=limit)
     return model_response(Anomalies(anomalies=[model_of(AnomalyView, row) for row in rows]))
-
-
-def _int_query(request: web.Request, name: str, default: int | None, ceiling: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, BAD_REQUEST, f"{name} must be an integer", field=name) from None
-    if not 1 <= value <= ceiling:
-        raise ApiError(400, BAD_REQUEST, f"{name} must be between 1 and {ceiling}", field=name)
-    return value
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -75,7 +63,7 @@ def _unknown_queue(exc: dlq.UnknownQueueError) -> ApiError:
 
 async def dlq_list(request: web.Request) -> web.Response:
     queue = request.query.get("queue")
-    limit = _int_query(request, "limit", None, dead_letters.MAX_SCAN)
+    limit = int_query(request, "limit", None, dead_letters.MAX_SCAN)
     try:
         listing = await dead_letters.list_dead_letters(request.app[CONNECTION], [queue] if queue else None, limit=limit)
     except dlq.UnknownQueueError as exc:

@@ -13,32 +13,29 @@ from pydantic import BaseModel
 
 from payment_svc.admin import repository
 from payment_svc.admin.http import CONNECTION, POOL, RECONCILER
-from payment_svc.admin.schemas import (
-    AnomalyView,
-    PaymentDetail,
-    PaymentRow,
-    PaymentSearch,
-    QueueDepth,
-    QueueDepths,
-    ReconcileLast,
-    ReconcileRun,
-    RefundRow,
-    ResolveBody,
-    ResolveResult,
-    TrailEntry,
-)
+from payment_svc.admin.schemas import ResolveBody
 from payment_svc.admin.service import resolve_anomaly
 from payment_svc.attempts.http import DEPS
 from payment_svc.attempts.repository import PaymentRepository
 from payments_common import topology
 from payments_common.admin import int_query, text_query, time_query
+from payments_common.admin_api.operations import QueueDepth, QueueDepths, ReconcileLast, ReconcileRun
+from payments_common.admin_api.payments import (
+    AnomalyView,
+    PaymentDetail,
+    PaymentRow,
+    PaymentSearch,
+    RefundRow,
+    ResolveResult,
+    TrailEntry,
+)
 from payments_common.errors import BAD_REQUEST, NOT_FOUND, ApiError
 from payments_common.http import parse_model, read_json_object
 from payments_common.openapi import model_response
 from payments_common.records import model_of
 
 M = TypeVar("M", bound=BaseModel)
-STATUSES = ("INITIATED", "SUCCESS", "FAILED")
+STATUSES = ("INITIATED", "AUTHORIZED", "SUCCESS", "FAILED")
 METHODS = ("card", "upi", "wallet", "netbanking")
 MAX_RESULTS = 500
 

@@ -6,8 +6,8 @@ from aiohttp import web
 
 from payment_svc.admin.http import POOL
 from payment_svc.analytics.repository import payment_analytics
-from payment_svc.analytics.schemas import PaymentAnalytics
 from payments_common.admin import window_query
+from payments_common.admin_api.analytics import PaymentAnalytics
 from payments_common.openapi import model_response
 
 

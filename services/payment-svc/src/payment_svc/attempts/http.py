@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from payment_svc.attempts.capture import CapturePayment, capture_payment
 from payment_svc.attempts.messages import snapshot
-from payment_svc.attempts.schemas import InitiateBody, PaymentTrail, TrailEntry
+from payment_svc.attempts.schemas import CaptureBody, InitiateBody, PaymentTrail, TrailEntry
 from payment_svc.attempts.service import Deps, InitiatePayment, get_payment, get_payment_events, initiate_payment
 from payments_common.bearer import bearer_middleware
 from payments_common.errors import NOT_FOUND, ApiError
@@ -40,9 +41,25 @@ async def create_payment(request: web.Request) -> web.Response:
             method=body.method,
             correlation_id=request.get(CORRELATION_ID),
             request_id=body.requestId,
+            manual_capture=body.manualCapture,
         ),
     )
     return model_response(snapshot(payment), status=201)
+
+
+async def post_capture(request: web.Request) -> web.Response:
+    body = parse_model(CaptureBody, await read_json_object(request))
+    payment = await capture_payment(
+        request.app[DEPS],
+        CapturePayment(
+            payment_id=request.match_info["payment_id"],
+            merchant_id=body.merchantId,
+            amount=body.amount,
+            currency=body.currency,
+            correlation_id=request.get(CORRELATION_ID),
+        ),
+    )
+    return model_response(snapshot(payment))
 
 
 async def read_payment(request: web.Request) -> web.Response:
@@ -67,3 +84,4 @@ def add_routes(app: web.Application, tokens: Sequence[bytes]) -> None:
     app.router.add_post("/internal/payments", create_payment)
     app.router.add_get("/internal/payments/{payment_id}", read_payment)
     app.router.add_get("/internal/payments/{payment_id}/events", read_payment_events)
+    app.router.add_post("/internal/payments/{payment_id}/capture", post_capture)

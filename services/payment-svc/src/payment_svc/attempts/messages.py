@@ -33,5 +33,8 @@ def published(
     )
 
 
+_SETTLED_EVENTS = {"SUCCESS": events.PAYMENT_SUCCEEDED, "AUTHORIZED": events.PAYMENT_AUTHORIZED}
+
+
 def settled_event_type(payment: Payment) -> str:
-    return events.PAYMENT_SUCCEEDED if payment.status.value == "SUCCESS" else events.PAYMENT_FAILED
+    return _SETTLED_EVENTS.get(payment.status.value, events.PAYMENT_FAILED)

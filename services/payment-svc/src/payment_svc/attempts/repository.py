@@ -9,10 +9,11 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import asyncpg
 
-from payment_svc.attempts.domain import PaymentStatus
+from payment_svc.attempts.domain import PaymentStatus, moves_from
 
 _PAYMENT_COLUMNS = """id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature,
-                      error_code, error_description, settled_by, version, created_at, updated_at"""
+                      error_code, error_description, settled_by, version, created_at, updated_at,
+                      manual_capture"""
 
 
 class _FromRow(Protocol):
@@ -75,6 +76,8 @@ class Payment:
     version: int
     created_at: datetime
     updated_at: datetime
+    # made for manual capture: the gateway authorises it, and it is captured (or voided) later
+    manual_capture: bool = False
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Payment:
@@ -140,7 +143,8 @@ class PaymentRepository(RowRepository[Payment]):
 
     async def in_flight(self, order_id: str) -> Payment | None:
         return await self._one(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 AND status = 'INITIATED'", order_id
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 AND status IN ('INITIATED', 'AUTHORIZED')",
+            order_id,
         )
 
     async def insert(
@@ -149,10 +153,12 @@ class PaymentRepository(RowRepository[Payment]):
         order: OrderPayments,
         method: dict[str, Any] | None,
         request_id: uuid.UUID | None = None,
+        manual_capture: bool = False,
     ) -> Payment:
         return await self._created(
-            f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id)
-                VALUES ($1, $2, $3, $4, $5, $6, 'INITIATED', $7)
+            f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id,
+                                      manual_capture)
+                VALUES ($1, $2, $3, $4, $5, $6, 'INITIATED', $7, $8)
                 RETURNING {_PAYMENT_COLUMNS}""",
             payment_id,
             order.order_id,
@@ -161,6 +167,7 @@ class PaymentRepository(RowRepository[Payment]):
             order.currency,
             method,
             request_id,
+            manual_capture,
         )
 
     async def by_request(self, order_id: str, request_id: uuid.UUID) -> Payment | None:
@@ -190,18 +197,20 @@ class PaymentRepository(RowRepository[Payment]):
         error_description: str | None,
         settled_by: str,
     ) -> Payment | None:
-        """Move an INITIATED payment to a terminal status; None when it had already left INITIATED."""
+        """Move a payment to `status` where the state machine allows it (INITIATED to any other, AUTHORIZED
+        to SUCCESS or FAILED); None when it is in no status that may move there."""
         return await self._one(
             f"""UPDATE payments
                    SET status = $2, error_code = $3, error_description = $4, settled_by = $5,
                        version = version + 1, updated_at = now()
-                 WHERE id = $1 AND status = 'INITIATED'
+                 WHERE id = $1 AND status = ANY($6::text[])
              RETURNING {_PAYMENT_COLUMNS}""",
             payment_id,
             status.value,
             error_code,
             error_description,
             settled_by,
+            moves_from(status),
         )
 
     async def record(
@@ -236,6 +245,16 @@ class PaymentRepository(RowRepository[Payment]):
             f"""SELECT {_PAYMENT_COLUMNS} FROM payments
                  WHERE status = 'INITIATED' AND created_at < $1
                  ORDER BY created_at LIMIT $2""",
+            cutoff,
+            limit,
+        )
+
+    async def authorized_before(self, cutoff: datetime, limit: int) -> list[Payment]:
+        """Authorisations nobody captured (nor voided) since before `cutoff`, oldest first."""
+        return await self._many(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
+                 WHERE status = 'AUTHORIZED' AND updated_at < $1
+                 ORDER BY updated_at LIMIT $2""",
             cutoff,
             limit,
         )

@@ -21,6 +21,18 @@ class InitiateBody(BaseModel):
     method: dict[str, Any] | None = Field(default=None, repr=False)
     # the client's idempotent request, when it sent a key: see `initiate_payment`
     requestId: uuid.UUID | None = None
+    # made for manual capture: the gateway authorises it, and it waits AUTHORIZED for a capture
+    manualCapture: bool = False
+
+
+class CaptureBody(BaseModel):
+    """A capture of an AUTHORIZED payment: `amount` and `currency` must be the authorised ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    merchantId: StrictStr = Field(min_length=1, max_length=128)
+    amount: StrictInt = Field(gt=0)
+    currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
 
 
 class TrailEntry(BaseModel):

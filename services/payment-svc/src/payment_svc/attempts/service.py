@@ -57,6 +57,8 @@ class InitiatePayment:
     correlation_id: str | None = None
     # the client's request as one logical request (its idempotency key): a rerun answers what it created
     request_id: uuid.UUID | None = None
+    # the gateway authorises the payment and it waits AUTHORIZED for a capture (`attempts.capture`)
+    manual_capture: bool = False
 
 
 async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
@@ -79,12 +81,20 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
             _check_can_start(order, cmd)
             if await repo.in_flight(cmd.order_id) is not None:
                 raise ApiError(409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress")
-            payment = await repo.insert(payment_id, order, summary_or_none(cmd.method), cmd.request_id)
+            payment = await repo.insert(
+                payment_id, order, summary_or_none(cmd.method), cmd.request_id, manual_capture=cmd.manual_capture
+            )
             await repo.record(payment_id, "created", "api", detail={"amount": cmd.amount, "currency": cmd.currency})
 
         try:
             gateway_payment = await deps.gateway.create_payment(
-                payment_id, cmd.order_id, cmd.amount, cmd.currency, cmd.method, cmd.correlation_id
+                payment_id,
+                cmd.order_id,
+                cmd.amount,
+                cmd.currency,
+                cmd.method,
+                cmd.correlation_id,
+                manual_capture=cmd.manual_capture,
             )
             if not verify_payment_signature(
                 deps.signing_secret, cmd.order_id, gateway_payment.id, gateway_payment.signature

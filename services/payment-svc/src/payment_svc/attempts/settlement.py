@@ -1,6 +1,7 @@
 """Applying a report of a payment's outcome, whoever makes it: a webhook, the reconciler, the expiry.
 
-One function, so that every path obeys the same rules: a payment leaves INITIATED once; a report that
+One function, so that every path obeys the same rules: a payment leaves INITIATED once (an AUTHORIZED one
+is then captured or voided once, `attempts.capture`); a report that
 contradicts a settled payment changes nothing and is kept as an anomaly; a SUCCESS for the wrong
 amount or currency ends FAILED, also kept as an anomaly.
 """
@@ -47,7 +48,7 @@ async def apply_report(
     repo = uow.repo(PaymentRepository)
     detail = {"reported": reported.status.value, "current": payment.status.value}
     if not can_transition(payment.status, reported.status):
-        anomaly = conflict_kind(payment.status, reported.status)
+        anomaly = conflict_kind(payment.status, reported.status, payment.error_code)
         kind = "conflict_ignored" if anomaly else "ignored_already_settled"
         await repo.record(payment.id, kind, source.value, event_id, detail)
         if anomaly:
@@ -61,7 +62,7 @@ async def apply_report(
 
     outcome = decide(payment.amount, payment.currency, reported)
     settled = await repo.settle(payment.id, outcome.status, outcome.error_code, outcome.error_description, source.value)
-    assert settled is not None  # the row is locked and was INITIATED
+    assert settled is not None  # the row is locked and in a status that may move there
     if outcome.status is PaymentStatus.SUCCESS:
         await repo.mark_order_paid(payment.order_id, payment.id)
     anomaly = outcome.error_code if is_anomalous(outcome.error_code) else None

@@ -16,10 +16,13 @@ log = get_logger(__name__)
 
 
 class GatewayStatus(StrEnum):
-    """The gateway's own record of a payment: `created` (not settled yet), `captured` or `failed`."""
+    """The gateway's own record of a payment: `created` (not settled yet), `captured` or `failed`; one made
+    for manual capture is `authorized` until it is `captured` or `voided`."""
 
     CREATED = "created"
+    AUTHORIZED = "authorized"
     CAPTURED = "captured"
+    VOIDED = "voided"
     FAILED = "failed"
 
 
@@ -34,6 +37,8 @@ class GatewayRefundStatus(StrEnum):
 # the names the reconcilers match records with, typed as a record's `status` is (any string the gateway sends)
 GATEWAY_CAPTURED: str = GatewayStatus.CAPTURED
 GATEWAY_FAILED: str = GatewayStatus.FAILED
+GATEWAY_AUTHORIZED: str = GatewayStatus.AUTHORIZED
+GATEWAY_VOIDED: str = GatewayStatus.VOIDED
 GATEWAY_REFUND_PROCESSED: str = GatewayRefundStatus.PROCESSED
 GATEWAY_REFUND_FAILED: str = GatewayRefundStatus.FAILED
 
@@ -134,9 +139,14 @@ class GatewayClient:
         currency: str,
         method: dict[str, Any] | None,
         correlation_id: str | None = None,
+        *,
+        manual_capture: bool = False,
     ) -> GatewayPayment:
-        """Idempotent on `payment_id` at the gateway, so retrying after a timeout is safe."""
+        """Idempotent on `payment_id` at the gateway, so retrying after a timeout is safe. A manual capture's
+        payment is only authorised by the gateway: `capture_payment` or `void_payment` settles it."""
         body = {"paymentId": payment_id, "orderId": order_id, "amount": amount, "currency": currency, "method": method}
+        if manual_capture:
+            body["capture"] = "manual"
         data = await self._post_retrying("/v1/payments", body, correlation_id, "payment")
         try:
             return GatewayPayment(id=str(data["id"]), signature=str(data["signature"]))
@@ -147,6 +157,24 @@ class GatewayClient:
         """The gateway's record, by its id when we know it, else by ours; None when it has none."""
         data = await self._lookup("payments", gateway_payment_id, {"paymentId": payment_id}, "lookup")
         return None if data is None else GatewayRecord.from_json(data)
+
+    async def capture_payment(
+        self, gateway_payment_id: str, amount: int, currency: str, correlation_id: str | None = None
+    ) -> GatewayRecord:
+        """Capture an authorised payment; idempotent at the gateway (a captured one answers as it is).
+        `GatewayRejected` when the gateway refuses (voided, not authorised, another amount)."""
+        body = {"amount": amount, "currency": currency}
+        path = f"/v1/payments/{gateway_payment_id}/capture"
+        return GatewayRecord.from_json(await self._post_retrying(path, body, correlation_id, "capture"))
+
+    async def void_payment(
+        self, gateway_payment_id: str, error_code: str, error_description: str, correlation_id: str | None = None
+    ) -> GatewayRecord:
+        """Void an authorised payment, releasing its money, for the reason given (kept on the gateway's
+        record); idempotent at the gateway. `GatewayRejected` when it refuses (captured meanwhile)."""
+        path = f"/v1/payments/{gateway_payment_id}/void"
+        body = {"errorCode": error_code, "errorDescription": error_description}
+        return GatewayRecord.from_json(await self._post_retrying(path, body, correlation_id, "void"))
 
     async def create_refund(
         self,
@@ -215,7 +243,7 @@ class GatewayClient:
     async def _post_json(self, url: str, body: dict[str, Any], headers: dict[str, str], what: str) -> Any:
         try:
             async with (
-                metrics.gateway_call(f"create_{what}") as call,
+                metrics.gateway_call(what if what in ("capture", "void") else f"create_{what}") as call,
                 self._session.post(url, json=body, headers=headers) as response,
             ):
                 call.status = response.status

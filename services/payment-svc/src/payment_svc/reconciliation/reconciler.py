@@ -5,6 +5,9 @@
   failed record settles it through `apply_report`, the webhook's own path, with source
   `reconciliation`. One the gateway has no record of, or still holds as created, past
   `expiry_seconds` ends FAILED `EXPIRED`, source `expiry`.
+- An attempt AUTHORIZED (made for manual capture) that nobody captured within `void_after_seconds`
+  (AUTHORIZATION_VOID_AFTER_SECONDS) is voided at the gateway and ends FAILED `AUTHORIZATION_EXPIRED`,
+  source `expiry`; when a capture won the race at the gateway it ends SUCCESS instead (`attempts.capture`).
 - A SUCCESS whose order the order service has not confirmed paid after `confirm_after_seconds` has
   its event published again (the order service's answer, `order.paid`, confirms it).
 - A refund still PENDING `after_seconds` after it was created is settled from the gateway's record of
@@ -24,14 +27,17 @@ from typing import Any
 
 import asyncpg
 
-from payment_svc.attempts.domain import EXPIRED, PaymentStatus, ReportedOutcome, Source
+from payment_svc.attempts.capture import void_authorization
+from payment_svc.attempts.domain import AUTHORIZATION_EXPIRED, EXPIRED, PaymentStatus, ReportedOutcome, Source
 from payment_svc.attempts.messages import payment_event
 from payment_svc.attempts.repository import Payment, PaymentRepository
 from payment_svc.attempts.service import Deps
 from payment_svc.attempts.settlement import apply_report
 from payment_svc.gateway.client import (
+    GATEWAY_AUTHORIZED,
     GATEWAY_CAPTURED,
     GATEWAY_FAILED,
+    GATEWAY_VOIDED,
     GatewayClient,
     GatewayRecord,
     GatewayRejected,
@@ -47,10 +53,23 @@ from payments_common.uow import UnitOfWork
 log = get_logger(__name__)
 
 EXPIRED_DESCRIPTION = "the payment was not completed in time"
+AUTHORIZATION_EXPIRED_DESCRIPTION = "the authorisation was not captured in time and was voided"
 
 
 # what a reconciled attempt ended as, for `reconciliation_settlements`' outcome label
-_OUTCOMES = {PaymentStatus.SUCCESS: "captured", PaymentStatus.FAILED: "failed", PaymentStatus.INITIATED: "pending"}
+_OUTCOMES = {
+    PaymentStatus.SUCCESS: "captured",
+    PaymentStatus.FAILED: "failed",
+    PaymentStatus.INITIATED: "pending",
+    PaymentStatus.AUTHORIZED: "authorized",
+}
+# the gateway's records that settle an INITIATED attempt, and the status each reports
+_REPORTS = {
+    GATEWAY_CAPTURED: PaymentStatus.SUCCESS,
+    GATEWAY_FAILED: PaymentStatus.FAILED,
+    GATEWAY_AUTHORIZED: PaymentStatus.AUTHORIZED,
+    GATEWAY_VOIDED: PaymentStatus.FAILED,
+}
 
 
 def _expired() -> ReportedOutcome:
@@ -62,6 +81,8 @@ class ReconcileConfig:
     after_seconds: float = 120.0
     expiry_seconds: float = 900.0
     confirm_after_seconds: float = 120.0
+    # an authorisation nobody captured for this long is voided (5 days)
+    void_after_seconds: float = 432000.0
     batch_size: int = 500
     concurrency: int = 8
 
@@ -72,6 +93,7 @@ class ReconcileReport:
     settled: list[dict[str, Any]] = field(default_factory=list)
     still_pending: int = 0
     republished: list[str] = field(default_factory=list)
+    voided: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     refunds: RefundReconcileReport = field(default_factory=RefundReconcileReport)
     started_at: datetime = field(default_factory=utcnow)
@@ -85,6 +107,7 @@ class ReconcileReport:
             "settled": self.settled,
             "stillPending": self.still_pending,
             "republished": self.republished,
+            "voided": self.voided,
             "errors": self.errors,
             "refunds": self.refunds.to_json(),
         }
@@ -122,13 +145,20 @@ class Reconciler:
             unconfirmed = await repo.unconfirmed_successes(
                 now - timedelta(seconds=self._config.confirm_after_seconds), self._config.batch_size
             )
+            unclaimed = await repo.authorized_before(
+                now - timedelta(seconds=self._config.void_after_seconds), self._config.batch_size
+            )
         gate = asyncio.Semaphore(self._config.concurrency)
 
         async def one(payment: Payment) -> None:
             async with gate:
                 await self._reconcile(payment, now, report)
 
-        await asyncio.gather(*(one(payment) for payment in open_attempts))
+        async def void(payment: Payment) -> None:
+            async with gate:
+                await self._void(payment, report)
+
+        await asyncio.gather(*(one(payment) for payment in open_attempts), *(void(p) for p in unclaimed))
         for payment in unconfirmed:
             await self._republish(payment, report)
         report.refunds = await self._refunds.run_once(now - timedelta(seconds=after))
@@ -172,7 +202,7 @@ class Reconciler:
                 log.warning("reconcile.gateway_error", error=str(exc))
                 return
             expired = (now - payment.created_at).total_seconds() >= self._config.expiry_seconds
-            if record is not None and record.status in (GATEWAY_CAPTURED, GATEWAY_FAILED):
+            if record is not None and record.status in _REPORTS:
                 if not self._record_matches(payment, record):
                     # never settled from a record we cannot trust; past the expiry it ends like an
                     # attempt the gateway never settled, instead of being looked up forever
@@ -181,7 +211,7 @@ class Reconciler:
                         await self._settle(payment, _expired(), Source.EXPIRY, None, report)
                     return
                 reported = ReportedOutcome(
-                    status=PaymentStatus.SUCCESS if record.status == GATEWAY_CAPTURED else PaymentStatus.FAILED,
+                    status=_REPORTS[record.status],
                     amount=record.amount,
                     currency=record.currency,
                     error_code=record.error_code,
@@ -192,6 +222,28 @@ class Reconciler:
                 await self._settle(payment, _expired(), Source.EXPIRY, None, report)
             else:
                 report.still_pending += 1
+
+    async def _void(self, payment: Payment, report: ReconcileReport) -> None:
+        """Void an authorisation nobody captured in time; a capture that won the race at the gateway stands."""
+        deps = Deps(pool=self._pool, gateway=self._gateway, signing_secret=self._signing_secret)
+        try:
+            now = await void_authorization(
+                deps, payment, AUTHORIZATION_EXPIRED, AUTHORIZATION_EXPIRED_DESCRIPTION, Source.EXPIRY
+            )
+        except (GatewayUnavailable, GatewayRejected) as exc:
+            report.errors.append({"paymentId": payment.id, "error": str(exc)})
+            log.warning("reconcile.void_error", payment_id=payment.id, error=str(exc))
+            return
+        if now.status is not PaymentStatus.AUTHORIZED:
+            metrics.reconciliation_settled("expiry", _OUTCOMES[now.status])
+        report.voided.append(
+            {
+                "paymentId": payment.id,
+                "orderId": payment.order_id,
+                "status": now.status.value,
+                "errorCode": now.error_code,
+            }
+        )
 
     def _record_matches(self, payment: Payment, record: GatewayRecord) -> bool:
         """The record is the gateway's for this very attempt, and signed as the gateway signs."""

@@ -43,9 +43,9 @@ from payments_common.client_address import IPNetwork, client_address, limit_key,
 from payments_common.errors import ApiError
 from payments_common.http import Handler, correlation_middleware
 from payments_common.logging import get_logger
-from payments_common.ratelimit import Decision, RateLimiter, RefusalTally, flush_refusals_forever
+from payments_common.ratelimit import Decision, RateLimiter, RefusalTally
 from payments_common.signatures import WebhookVerificationError, verify_webhook
-from payments_common.tasks import cancel_and_wait
+from payments_common.tasks import logging_refusals
 from webhook_gateway.ingress.http import VERIFICATION
 from webhook_gateway.ingress.schemas import WebhookRefused, answer
 from webhook_gateway.settings import Settings
@@ -213,12 +213,8 @@ async def report_refusals(app: web.Application) -> AsyncIterator[None]:
         event, source, bucket = key if key is not None else ("webhook.refused", "other sources", "")
         log.warning(event, source=source, refused=count, aggregated=True, **({"bucket": bucket} if bucket else {}))
 
-    flush = flush_refusals_forever(policy.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write)
-    task = asyncio.create_task(flush, name="ingress-refusal-log")
-    try:
+    async with logging_refusals(policy.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write, "ingress-refusal-log"):
         yield
-    finally:
-        await cancel_and_wait(task)
 
 
 def install(app: web.Application, settings: Settings) -> None:

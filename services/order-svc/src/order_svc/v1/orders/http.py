@@ -7,12 +7,12 @@ from aiohttp import web
 from order_svc.access.http import merchant_of
 from order_svc.deps import DEPS
 from order_svc.idempotency.http import REQUEST_ID
-from order_svc.v1.http import parse_query
+from order_svc.v1.http import collection, list_page, parse_query
 from order_svc.v1.orders import service
 from order_svc.v1.orders.schemas import CreateOrderV1, OrderCollection, OrderEntity
 from order_svc.v1.payments import service as payments
 from order_svc.v1.payments.schemas import PaymentCollection
-from order_svc.v1.schemas import ListQuery, OrderListQuery
+from order_svc.v1.schemas import OrderListQuery
 from payments_common.http import parse_model, read_json_object
 from payments_common.openapi import Route, model_response
 
@@ -31,14 +31,13 @@ async def get_orders(request: web.Request) -> web.Response:
     query = parse_query(OrderListQuery, request)
     page = query.page(receipt=query.receipt)
     items = await service.list_orders(request.app[DEPS], merchant_of(request), page, query.authorized_filter())
-    return model_response(OrderCollection(entity="collection", count=len(items), items=items))
+    return collection(OrderCollection, items)
 
 
 async def get_order_payments(request: web.Request) -> web.Response:
-    page = parse_query(ListQuery, request).page()
     order_id = request.match_info["order_id"]
-    items = await payments.list_payments(request.app[DEPS], merchant_of(request), page, order_id)
-    return model_response(PaymentCollection(entity="collection", count=len(items), items=items))
+    items = await payments.list_payments(request.app[DEPS], merchant_of(request), list_page(request), order_id)
+    return collection(PaymentCollection, items)
 
 
 ROUTES = [

@@ -7,42 +7,38 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from order_svc.orders.domain import Notes, Order
-from order_svc.orders.schemas import CreateOrder
+from order_svc.orders.schemas import CreateOrder, SupportedCurrency
 from order_svc.v1.domain import amount_paid, order_status, unix
-from payments_common.money import MAX_AMOUNT, SUPPORTED_CURRENCIES
+from order_svc.v1.schemas import Collection
+from payments_common.money import MAX_AMOUNT
 
 
 class CreateOrderV1(BaseModel):
-    """`POST /v1/orders`. `payment_capture`: 1 or true (the default) captures a payment as it succeeds."""
+    """`POST /v1/orders`. `payment_capture`: 1 or true (the default) captures a payment as it succeeds; 0 or
+    false leaves it `authorized` until `POST /v1/payments/{id}/capture`."""
 
     model_config = ConfigDict(extra="forbid")
 
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
-    currency: StrictStr
+    currency: SupportedCurrency
     receipt: Annotated[StrictStr, Field(max_length=40, pattern="^[^\\u0000]*$")] | None = None
     notes: Notes | None = None
     partial_payment: Literal[False] = False
     # Razorpay takes the flag as 0/1 or as a boolean
     payment_capture: StrictBool | StrictInt | None = None
 
-    @field_validator("currency")
-    @classmethod
-    def _supported(cls, value: str) -> str:
-        if value not in SUPPORTED_CURRENCIES:
-            raise ValueError(f"must be one of {', '.join(sorted(SUPPORTED_CURRENCIES))}")
-        return value
-
     @field_validator("payment_capture")
     @classmethod
     def _capture_flag(cls, value: bool | int | None) -> bool | int | None:
         if value is not None and value not in (0, 1):
             raise ValueError("must be 0, 1, true or false")
-        if value is not None and not value:
-            raise ValueError("manual capture (0 or false) is not offered yet: payments are captured as they succeed")
         return value
 
     def native(self) -> CreateOrder:
-        return CreateOrder(amount=self.amount, currency=self.currency, receipt=self.receipt, notes=self.notes)
+        capture = "manual" if self.payment_capture is not None and not self.payment_capture else "automatic"
+        return CreateOrder(
+            amount=self.amount, currency=self.currency, receipt=self.receipt, notes=self.notes, capture=capture
+        )
 
 
 class OrderEntity(BaseModel):
@@ -82,9 +78,5 @@ class OrderEntity(BaseModel):
         )
 
 
-class OrderCollection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    entity: Literal["collection"]
-    count: int
+class OrderCollection(Collection):
     items: list[OrderEntity]

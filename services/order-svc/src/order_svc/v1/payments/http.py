@@ -7,23 +7,14 @@ from aiohttp import web
 from order_svc.access.http import API_KEYS, merchant_of
 from order_svc.deps import DEPS
 from order_svc.idempotency.http import REQUEST_ID
-from order_svc.v1.http import parse_query
-from order_svc.v1.payments import service
-from order_svc.v1.payments.schemas import (
-    CheckoutResponse,
-    CreatePaymentJson,
-    EditPayment,
-    PaymentCollection,
-    PaymentCreated,
-    PaymentEntity,
-)
-from order_svc.v1.schemas import ListQuery
+from order_svc.v1.http import collection, list_page
+from order_svc.v1.payments import schemas, service
 from payments_common.http import CORRELATION_ID, parse_model, read_json_object
 from payments_common.openapi import Route, model_response
 
 
 async def post_create_json(request: web.Request) -> web.Response:
-    cmd = parse_model(CreatePaymentJson, await read_json_object(request))
+    cmd = parse_model(schemas.CreatePaymentJson, await read_json_object(request))
     created = await service.create_json(
         request.app[DEPS], merchant_of(request), cmd, request.get(CORRELATION_ID), request.get(REQUEST_ID)
     )
@@ -36,13 +27,12 @@ async def get_payment(request: web.Request) -> web.Response:
 
 
 async def get_payments(request: web.Request) -> web.Response:
-    page = parse_query(ListQuery, request).page()
-    items = await service.list_payments(request.app[DEPS], merchant_of(request), page)
-    return model_response(PaymentCollection(entity="collection", count=len(items), items=items))
+    items = await service.list_payments(request.app[DEPS], merchant_of(request), list_page(request))
+    return collection(schemas.PaymentCollection, items)
 
 
 async def patch_payment(request: web.Request) -> web.Response:
-    cmd = parse_model(EditPayment, await read_json_object(request))
+    cmd = parse_model(schemas.EditPayment, await read_json_object(request))
     payment = await service.edit_notes(
         request.app[DEPS], merchant_of(request), request.match_info["payment_id"], cmd.notes
     )
@@ -57,10 +47,19 @@ async def get_checkout(request: web.Request) -> web.Response:
     return model_response(answer)
 
 
+async def post_capture(request: web.Request) -> web.Response:
+    cmd = parse_model(schemas.CapturePaymentV1, await read_json_object(request))
+    payment = await service.capture(
+        request.app[DEPS], merchant_of(request), request.match_info["payment_id"], cmd, request.get(CORRELATION_ID)
+    )
+    return model_response(payment)
+
+
 ROUTES = [
-    Route("POST", "/v1/payments/create/json", post_create_json, PaymentCreated),
-    Route("GET", "/v1/payments", get_payments, PaymentCollection),
-    Route("GET", "/v1/payments/{payment_id}", get_payment, PaymentEntity),
-    Route("PATCH", "/v1/payments/{payment_id}", patch_payment, PaymentEntity),
-    Route("GET", "/v1/payments/{payment_id}/checkout", get_checkout, CheckoutResponse),
+    Route("POST", "/v1/payments/create/json", post_create_json, schemas.PaymentCreated),
+    Route("GET", "/v1/payments", get_payments, schemas.PaymentCollection),
+    Route("GET", "/v1/payments/{payment_id}", get_payment, schemas.PaymentEntity),
+    Route("PATCH", "/v1/payments/{payment_id}", patch_payment, schemas.PaymentEntity),
+    Route("GET", "/v1/payments/{payment_id}/checkout", get_checkout, schemas.CheckoutResponse),
+    Route("POST", "/v1/payments/{payment_id}/capture", post_capture, schemas.PaymentEntity),
 ]

@@ -111,6 +111,16 @@ class PaymentCreated(BaseModel):
     next: list[dict[str, str]]
 
 
+class CapturePaymentV1(BaseModel):
+    """`POST /v1/payments/{id}/capture` (`payment.capture`): `amount` and `currency` must be the authorised
+    ones (Razorpay captures in full here; a partial capture is refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+    currency: Annotated[StrictStr, Field(pattern="^[A-Z]{3}$")]
+
+
 class CheckoutResponse(BaseModel):
     """What Razorpay's checkout hands the merchant's front end once the payment is authorised: the three
     fields `client.utility.verify_payment_signature` takes."""

@@ -15,11 +15,12 @@ from order_svc.orders.repository import OrderRepository
 from order_svc.payments.domain import PaymentView
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.payments.schemas import InitiatePayment
-from order_svc.payments.service import initiate_payment
+from order_svc.payments.service import capture_payment, initiate_payment
 from order_svc.v1.domain import checkout_signature, signable
 from order_svc.v1.payments.repository import PaymentDetailsRepository
 from order_svc.v1.payments.schemas import (
     NATIVE_FIELDS,
+    CapturePaymentV1,
     CheckoutResponse,
     CreatePaymentJson,
     PaymentCreated,
@@ -115,6 +116,15 @@ async def edit_notes(deps: Deps, merchant_id: str, payment_id: str, notes: dict[
         if await uow.repo(PaymentViewRepository).merchant_payment(payment_id, merchant_id) is None:
             raise not_found("payment")
         await uow.repo(PaymentDetailsRepository).set_notes(payment_id, notes)
+    return await fetch(deps, merchant_id, payment_id)
+
+
+async def capture(
+    deps: Deps, merchant_id: str, payment_id: str, cmd: CapturePaymentV1, correlation_id: str | None
+) -> PaymentEntity:
+    """`payment.capture`: the native capture (`order_svc.payments.service.capture_payment`), answered as /v1."""
+    _check_id(payment_id)
+    await capture_payment(deps, merchant_id, payment_id, cmd.amount, cmd.currency, correlation_id)
     return await fetch(deps, merchant_id, payment_id)
 
 

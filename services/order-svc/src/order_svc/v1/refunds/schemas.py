@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from order_svc.refunds.domain import RefundView
 from order_svc.refunds.schemas import CreateRefund
 from order_svc.v1.domain import refund_state, unix
+from order_svc.v1.schemas import Collection
 from payments_common.money import MAX_AMOUNT
 
 
@@ -64,9 +65,5 @@ class RefundEntity(BaseModel):
         )
 
 
-class RefundCollection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    entity: Literal["collection"]
-    count: int
+class RefundCollection(Collection):
     items: list[RefundEntity]
