@@ -19,7 +19,6 @@ from order_svc.admin.repository import order_analytics
 from order_svc.deps import DEPS
 from order_svc.deps import Deps as OrderDeps
 from payment_svc.admin import http as admin_http
-from payment_svc.admin import views as admin_views
 from payment_svc.admin.repository import Search, search_payments
 from payment_svc.admin.service import resolve_anomaly
 from payment_svc.analytics import http as analytics_http
@@ -221,7 +220,6 @@ async def test_the_search_finds_a_payment_by_any_of_its_ids(payments_pool: async
 async def admin_client(payments_pool: asyncpg.Pool) -> AsyncIterator[TestClient]:
     app = base_app(max_body_bytes=64 * 1024)
     admin_http.add_routes(app, SecretStr(TOKEN))
-    admin_views.add_routes(app)
     analytics_http.add_routes(app)
     app[admin_http.POOL] = payments_pool
     app[attempts_http.DEPS] = Deps(pool=payments_pool, gateway=None, signing_secret=b"k")  # type: ignore[arg-type]

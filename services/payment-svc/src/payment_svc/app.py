@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from payment_svc.admin import http as admin_http
-from payment_svc.admin import views as admin_views
 from payment_svc.analytics import http as analytics_http
 from payment_svc.attempts import http as attempts_http
 from payment_svc.attempts.repository import count_open_anomalies
@@ -76,7 +75,6 @@ async def create_app(settings: Settings) -> web.Application:
     attempts_http.add_routes(app, settings.internal_api_tokens())
     refunds_http.add_routes(app)
     admin_http.add_routes(app, settings.ADMIN_TOKEN)
-    admin_views.add_routes(app)
     analytics_http.add_routes(app)
     live = health.Live()
     health.register(app, live, schema=SCHEMA, components=("payments_common", "payment_svc"), broker=True)

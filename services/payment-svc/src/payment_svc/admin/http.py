@@ -2,26 +2,43 @@
 
 Every route answers 401 without the token, and 403 when the service has no token configured, so
 an unconfigured deployment exposes nothing. The operations are the ones the `payments-admin` console
-script runs (`payment_svc.operations`), here on the service's own pool and broker connection.
+script runs (`payment_svc.operations`), here on the service's own pool and broker connection; and what the
+operators' console reads beyond them: the payment search, one payment with everything about it, queue
+depths, the reconciler's last pass, and an anomaly's resolution.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
+from typing import Any, TypeVar
 
+import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
-from payment_svc.admin import dead_letter_actions, dead_letters
+from payment_svc.admin import dead_letter_actions, dead_letters, repository
 from payment_svc.admin.outbox_status import outbox_status
-from payment_svc.admin.schemas import ReconcileBody, SelectionBody
-from payment_svc.attempts.repository import list_anomalies
+from payment_svc.admin.schemas import ReconcileBody, ResolveBody, SelectionBody
+from payment_svc.admin.service import resolve_anomaly
+from payment_svc.attempts.http import DEPS
+from payment_svc.attempts.repository import PaymentRepository, list_anomalies
 from payment_svc.reconciliation.reconciler import Reconciler
-from payments_common import dlq
-from payments_common.admin import admin_middleware, int_query
-from payments_common.admin_api.payments import Anomalies, AnomalyView
+from payments_common import dlq, topology
+from payments_common.admin import admin_middleware, int_query, text_query, time_query
+from payments_common.admin_api.operations import QueueDepth, QueueDepths, ReconcileLast, ReconcileRun
+from payments_common.admin_api.payments import (
+    Anomalies,
+    AnomalyView,
+    PaymentDetail,
+    PaymentRow,
+    PaymentSearch,
+    RefundRow,
+    ResolveResult,
+    TrailEntry,
+)
 from payments_common.errors import BAD_REQUEST, NOT_FOUND, ApiError
 from payments_common.http import json_response, parse_model, read_json_object
 from payments_common.openapi import model_response
@@ -110,3 +127,114 @@ def add_routes(app: web.Application, token: SecretStr | None) -> None:
     app.router.add_get("/admin/outbox", outbox)
     app.router.add_post("/admin/reconcile", reconcile)
     app.router.add_get("/admin/anomalies", anomalies)
+    _add_inspection_routes(app)
+
+
+M = TypeVar("M", bound=BaseModel)
+STATUSES = ("INITIATED", "AUTHORIZED", "SUCCESS", "FAILED")
+METHODS = ("card", "upi", "wallet", "netbanking")
+MAX_RESULTS = 500
+
+
+def _of(model: type[M], row: dict[str, Any]) -> M:
+    return model_of(model, SimpleNamespace(**row))
+
+
+def _one_of(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = text_query(request, name)
+    if value is not None and value not in allowed:
+        raise ApiError(400, BAD_REQUEST, f"{name} is one of {', '.join(allowed)}", field=name)
+    return value
+
+
+async def search(request: web.Request) -> web.Response:
+    """`GET /admin/payments?id=&merchant=&status=&method=&from=&to=&limit=`: newest first; `id` is any id an
+    operator may hold (payment, order, gateway payment, refund, gateway refund)."""
+    wanted = repository.Search(
+        ident=text_query(request, "id"),
+        merchant=text_query(request, "merchant", 64),
+        status=_one_of(request, "status", STATUSES),
+        method=_one_of(request, "method", METHODS),
+        since=time_query(request, "from"),
+        until=time_query(request, "to"),
+        limit=int_query(request, "limit", 100, MAX_RESULTS),
+    )
+    async with request.app[POOL].acquire() as conn:
+        rows = await repository.search_payments(conn, wanted)
+    return model_response(PaymentSearch(payments=[_of(PaymentRow, row) for row in rows]))
+
+
+async def payment(request: web.Request) -> web.Response:
+    payment_id = request.match_info["payment_id"]
+    async with request.app[POOL].acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # one snapshot: the attempt, its order's attempts, its refunds, trail and anomalies agree
+        row = await repository.payment_row(conn, payment_id)
+        if row is None:
+            raise ApiError(404, NOT_FOUND, "payment not found")
+        attempts = await repository.attempts_of_order(conn, row["order_id"])
+        refunds = await repository.refunds_of(conn, payment_id)
+        trail = await PaymentRepository(conn).events_of(payment_id)
+        anomalies = await repository.anomalies_of(conn, payment_id)
+    detail = PaymentDetail(
+        payment=_of(PaymentRow, row),
+        attempts=[_of(PaymentRow, attempt) for attempt in attempts],
+        refunds=[_of(RefundRow, refund) for refund in refunds],
+        events=[model_of(TrailEntry, entry) for entry in trail],
+        anomalies=[model_of(AnomalyView, anomaly) for anomaly in anomalies],
+    )
+    return model_response(detail)
+
+
+async def _depth(connection: AbstractRobustConnection, name: str) -> QueueDepth:
+    # a passive declare of a missing queue closes its channel: each gets one of its own
+    channel = await connection.channel()
+    try:
+        declared = await channel.declare_queue(name, passive=True, robust=False)
+        result = declared.declaration_result
+        return QueueDepth(queue=name, messages=result.message_count, consumers=result.consumer_count, exists=True)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        return QueueDepth(queue=name, messages=None, consumers=None, exists=False)
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
+async def queues(request: web.Request) -> web.Response:
+    """`GET /admin/queues`: every consumer queue of the system and its dead-letter queue, as the broker counts."""
+    names = [name for spec in topology.CONSUMER_QUEUES for name in (spec.name, spec.dlq)]
+    connection = request.app[CONNECTION]
+    return model_response(QueueDepths(queues=[await _depth(connection, name) for name in names]))
+
+
+async def reconcile_last(request: web.Request) -> web.Response:
+    last = request.app[RECONCILER].last
+    run = None
+    if last is not None:
+        run = ReconcileRun(
+            startedAt=last.started_at,
+            finishedAt=last.finished_at,
+            checked=last.checked + last.refunds.checked,
+            settled=len(last.settled) + len(last.refunds.settled),
+            stillPending=last.still_pending + last.refunds.still_pending,
+            republished=len(last.republished),
+            errors=list(last.errors),
+        )
+    return model_response(ReconcileLast(lastRun=run))
+
+
+async def resolve(request: web.Request) -> web.Response:
+    try:
+        anomaly_id = int(request.match_info["anomaly_id"])
+    except ValueError:
+        raise ApiError(404, NOT_FOUND, "anomaly not found") from None
+    body = parse_model(ResolveBody, await read_json_object(request))
+    resolved = await resolve_anomaly(request.app[DEPS], anomaly_id, body.operator, body.action, body.note)
+    return model_response(ResolveResult(anomaly=model_of(AnomalyView, resolved.anomaly), refundId=resolved.refund_id))
+
+
+def _add_inspection_routes(app: web.Application) -> None:
+    app.router.add_get("/admin/payments", search)
+    app.router.add_get("/admin/payments/{payment_id}", payment)
+    app.router.add_get("/admin/queues", queues)
+    app.router.add_get("/admin/reconcile/last", reconcile_last)
+    app.router.add_post("/admin/anomalies/{anomaly_id}/resolve", resolve)
