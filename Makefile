@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
 .PHONY: help install install-runtime services migrate run test lint unit integration system e2e acceptance \
-	clean chaos fuzz bench-flood bench attacks browser chromium promtool test-tools
+	clean chaos fuzz bench-flood bench attacks browser chromium promtool test-tools kubectl
 
 help:
 	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them)"
@@ -63,8 +63,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# promtool: the unit tier checks the alert rules with it (tests/unit/test_prometheus_rules.py)
-unit: install promtool
+# promtool: the unit tier checks the alert rules with it (tests/unit/test_prometheus_rules.py); kubectl renders
+# the Kubernetes manifests for tests/deploy/test_k8s*.py
+unit: install promtool kubectl
 	$(BIN)/pytest -q tests/unit tests/deploy
 
 integration: install services
@@ -104,14 +105,18 @@ endif
 test: test-tools lint unit integration system
 
 # what the test tiers need beyond the venv, from Debian when missing: chromium for the browser tier, promtool
-# for the alert rules' checks. A fresh machine gets them here, from `make test` itself
-test-tools: chromium promtool
+# for the alert rules' checks, kubectl for the Kubernetes manifests'. A fresh machine gets them here, from
+# `make test` itself
+test-tools: chromium promtool kubectl
 
 chromium:
 	@scripts/ensure-chromium.sh
 
 promtool:
 	@scripts/ensure-promtool.sh
+
+kubectl:
+	@scripts/ensure-kubectl.sh
 
 # the operators' console driven by Playwright in Debian's chromium (tests/browser). Under payments-stack exec,
 # which starts the console beside the services (CONSOLE_URL, and a fresh operator's CONSOLE_PASSWORD), every
