@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start PostgreSQL and RabbitMQ when they are not answering on their local ports, then wait for them.
+# Start PostgreSQL, RabbitMQ and Redis when they are not answering on their local ports, then wait for them.
 # Used by `make test` and CI; a developer machine that already runs them is left alone.
 set -euo pipefail
 
@@ -7,6 +7,8 @@ PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5432}
 AMQP_HOST=${AMQP_HOST:-127.0.0.1}
 AMQP_PORT=${AMQP_PORT:-5672}
+REDIS_HOST=${REDIS_HOST:-127.0.0.1}
+REDIS_PORT=${REDIS_PORT:-6379}
 
 listening() { # host port
   timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
@@ -47,4 +49,18 @@ if ! listening "$AMQP_HOST" "$AMQP_PORT"; then
   # the port opens before every plugin and vhost is ready
   command -v rabbitmqctl >/dev/null 2>&1 && timeout 120 rabbitmqctl await_startup >/dev/null 2>&1 || true
 fi
-echo "ensure-services: PostgreSQL ($PG_HOST:$PG_PORT) and RabbitMQ ($AMQP_HOST:$AMQP_PORT) are up"
+
+# the rate limits' shared buckets (REDIS_URL): nothing in them needs to survive a restart
+if ! listening "$REDIS_HOST" "$REDIS_PORT"; then
+  echo "ensure-services: starting Redis"
+  if command -v redis-server >/dev/null 2>&1; then
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+  else
+    echo "ensure-services: Redis is not running and redis-server is not available; start it yourself" >&2
+    exit 1
+  fi
+  wait_for Redis "$REDIS_HOST" "$REDIS_PORT" 30
+fi
+echo "ensure-services: PostgreSQL ($PG_HOST:$PG_PORT), RabbitMQ ($AMQP_HOST:$AMQP_PORT) and Redis ($REDIS_HOST:$REDIS_PORT) are up"

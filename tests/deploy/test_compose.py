@@ -46,13 +46,19 @@ APPS: dict[str, App] = {
     # the operators' console (tests/deploy/test_compose_console.py checks the rest of it)
     "payments-console": App("services/console", "payments_console.settings", 8084, "CONSOLE_URL"),
 }
-INFRASTRUCTURE = ("postgres", "rabbitmq", "migrate", "mailpit")
+INFRASTRUCTURE = ("postgres", "rabbitmq", "migrate", "mailpit", "redis")
 # compose's mail catcher: its SMTP port on the compose network, its web UI on the host's loopback only
 MAIL_CATCHER = "mailpit"
 MAIL_CATCHER_SMTP_PORT = 1025
 MAIL_CATCHER_UI_PORT = 8025
 # defaults compose sets on purpose where the code has none: (service, variable) -> compose's default
-DELIBERATE_DEFAULTS = {("order-svc", "SMTP_URL"): f"smtp://{MAIL_CATCHER}:{MAIL_CATCHER_SMTP_PORT}"}
+# the rate limits' store: the code's default is none (buckets in memory); compose shares them in its redis
+RATE_LIMIT_STORE = "redis://redis:6379/0"
+DELIBERATE_DEFAULTS = {
+    ("order-svc", "SMTP_URL"): f"smtp://{MAIL_CATCHER}:{MAIL_CATCHER_SMTP_PORT}",
+    ("order-svc", "REDIS_URL"): RATE_LIMIT_STORE,
+    ("webhook-gateway", "REDIS_URL"): RATE_LIMIT_STORE,
+}
 PUBLIC = ("order-svc", "webhook-gateway")
 INTERNAL = ("payment-svc", "mock-gateway")
 URL_VARIABLES = {app.url_variable: name for name, app in APPS.items()}
@@ -286,6 +292,21 @@ def test_infrastructure_images(services: dict[str, dict[str, Any]]) -> None:
     assert str(services["postgres"]["image"]).split(":")[0] == "postgres"
     assert str(services["postgres"]["image"]).split(":")[1].startswith("15")
     assert re.fullmatch(r"rabbitmq:3\.(13|10)(\.\d+)?(-management)?(-alpine)?", services["rabbitmq"]["image"])
+    assert services["redis"]["image"] == "redis:7-alpine"
+
+
+@pytest.mark.parametrize("name", ["order-svc", "webhook-gateway"])
+def test_rate_limits_are_shared_in_the_compose_redis(
+    name: str, services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cls = settings_class(name)
+    for field in cls.model_fields:
+        monkeypatch.delenv(field, raising=False)
+    for key, value in resolved_environment(services[name]).items():
+        monkeypatch.setenv(key, value)
+    settings: Any = cls()
+    assert settings.REDIS_URL.get_secret_value() == RATE_LIMIT_STORE
+    assert not services["redis"].get("ports"), "redis must stay on the compose network"
 
 
 # ---------------------------------------------------------------------------------------------

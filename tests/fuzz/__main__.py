@@ -40,9 +40,11 @@ SYSTEM_ENV = {
     "WEBHOOK_RATE_BURST": "100000",
     "WEBHOOK_UNVERIFIED_RATE_PER_SECOND": "100000",
     "WEBHOOK_UNVERIFIED_RATE_BURST": "100000",
-    # generated requests with broken credentials must not lock the right ones out
+    # generated requests with broken credentials must get their 401s, not 429s
     "AUTH_FAILURE_RATE_PER_SECOND": "100000",
     "AUTH_FAILURE_RATE_BURST": "100000",
+    "AUTH_FAILURE_SOURCE_RATE_PER_SECOND": "100000",
+    "AUTH_FAILURE_SOURCE_RATE_BURST": "100000",
     "WEBHOOK_REFUSAL_DELAY_SECONDS": "0",
 }
 

@@ -5,6 +5,7 @@ from 127.0.0.1, a trusted proxy here, so `X-Forwarded-For` picks the source addr
 from __future__ import annotations
 
 import base64
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -85,31 +86,50 @@ async def test_each_api_key_has_its_own_budget(make_client: MakeClient) -> None:
     assert (await client.get("/health")).status == 200
 
 
-async def test_failed_authentications_per_address_turn_into_429(make_client: MakeClient) -> None:
+async def test_failed_authentications_per_key_id_and_address_turn_into_429(make_client: MakeClient) -> None:
     client = await make_client(AUTH_FAILURE_RATE_BURST=2, AUTH_FAILURE_RATE_PER_SECOND=SLOW)
     for _ in range(2):
         status, answer, headers = await get(client, WRONG)
         assert (status, answer["error"]["code"]) == (401, "UNAUTHORIZED")
         assert "WWW-Authenticate" in headers
     assert_rate_limited(*await get(client, WRONG))
-    # no credentials at all is a failure as well
-    assert_rate_limited(*await get(client, None))
+    # no credentials at all is a failure as well, with a bucket of its own (no key id)
+    assert [(await get(client, None))[0] for _ in range(3)] == [401, 401, 429]
     # another address is not held to this one's failures
     assert (await get(client, WRONG, source="203.0.113.5"))[0] == 401
     assert (await get(client, MERCHANT_A, source="203.0.113.5"))[0] == 200
 
 
-async def test_right_credentials_from_a_failing_address_are_refused_before_they_are_checked(
-    make_client: MakeClient,
-) -> None:
-    """Otherwise a guesser would still tell a right guess (200) from the wrong ones (429)."""
+async def test_a_guesser_never_locks_out_a_right_key_from_its_address(make_client: MakeClient) -> None:
+    """Formerly an empty bucket refused right credentials as well, before checking them: one guesser
+    behind a shared address locked every merchant there out. Now only wrong attempts are refused."""
     client = await make_client(AUTH_FAILURE_RATE_BURST=1, AUTH_FAILURE_RATE_PER_SECOND=SLOW)
     assert (await get(client, WRONG))[0] == 401
-    right = await get(client, MERCHANT_A)
-    wrong = await get(client, WRONG)
-    assert_rate_limited(*right)
-    assert_rate_limited(*wrong)
-    assert right[1] == wrong[1]  # the same answer: nothing to learn from it
+    assert_rate_limited(*await get(client, WRONG))
+    for merchant in (MERCHANT_A, MERCHANT_B):
+        status, answer, _ = await get(client, merchant)
+        assert (status, answer) == (200, {"merchant": merchant[0]})
+    assert_rate_limited(*await get(client, WRONG))
+
+
+async def test_many_key_ids_from_one_address_draw_from_its_coarser_bucket(make_client: MakeClient) -> None:
+    client = await make_client(AUTH_FAILURE_SOURCE_RATE_BURST=3, AUTH_FAILURE_SOURCE_RATE_PER_SECOND=SLOW)
+    statuses = [(await get(client, (f"rzp_test_guess_{n}", "nope")))[0] for n in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    # right keys from that address still pass, and other addresses are not held to it
+    assert (await get(client, MERCHANT_A))[0] == 200
+    assert (await get(client, ("rzp_test_guess_9", "nope"), source="203.0.113.5"))[0] == 401
+
+
+async def test_with_the_limits_store_down_right_keys_pass_and_wrong_ones_get_429(make_client: MakeClient) -> None:
+    """REDIS_URL names a closed port: the per-key limit fails open, the failure limits closed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = await make_client(REDIS_URL=SecretStr(f"redis://127.0.0.1:{port}/0"), API_RATE_BURST=1)
+    assert [(await get(client, MERCHANT_A))[0] for _ in range(3)] == [200] * 3
+    assert_rate_limited(*await get(client, WRONG))
+    assert_rate_limited(*await get(client, None))
 
 
 async def test_successful_requests_do_not_spend_the_failure_budget(make_client: MakeClient) -> None:

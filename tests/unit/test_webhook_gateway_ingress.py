@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -190,6 +191,21 @@ async def test_past_the_unverified_burst_failures_get_429_while_genuine_webhooks
         assert (status, answer["error"]["code"]) == (429, "RATE_LIMITED")
         assert int(response_headers["Retry-After"]) >= 1
     assert len(sink.messages) == 5
+
+
+async def test_with_the_limits_store_down_genuine_webhooks_pass_and_forgeries_get_429(
+    make_client: MakeClient, sink: RecordingSink
+) -> None:
+    """REDIS_URL names a closed port: the verified bucket fails open, the unverified one closed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = await make_client(REDIS_URL=SecretStr(f"redis://127.0.0.1:{port}/0"))
+    assert [(await post(client, genuine()))[0] for _ in range(3)] == [200] * 3
+    assert len(sink.messages) == 3
+    status, answer, _ = await post(client, forged())
+    assert (status, answer["error"]["code"]) == (429, "RATE_LIMITED")
+    assert len(sink.messages) == 3
 
 
 async def test_a_verified_webhook_the_view_refuses_draws_from_the_unverified_bucket(

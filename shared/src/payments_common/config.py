@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/payments"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+# the rate limits' shared store as payments-stack and scripts/ensure-services.sh run it; the services'
+# own default is none (REDIS_URL empty: limits in each process's memory)
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 ORDER_SVC_PORT = 8080
 WEBHOOK_GATEWAY_PORT = 8081

@@ -88,6 +88,9 @@ GATEWAY_REQUEST_DURATION = Histogram(
 )
 EMAILS_SENT = Counter("emails_sent", "Customer emails handed to the SMTP server, by outcome", ["outcome"])
 ANOMALIES_OPEN = Gauge("anomalies_open", "Payment anomalies recorded and not yet resolved")
+RATELIMIT_STORE_ERRORS = Counter(
+    "ratelimit_store_errors", "Rate-limit decisions the shared store (Redis) could not make, by limit", ["limit"]
+)
 
 # every name a rule may use (deploy/prometheus/alerts.yml is checked against it); a counter's
 # samples carry the `_total` suffix, a histogram's `_bucket`, `_sum` and `_count`
@@ -112,6 +115,7 @@ METRICS: tuple[Counter | Gauge | Histogram, ...] = (
     GATEWAY_REQUEST_DURATION,
     EMAILS_SENT,
     ANOMALIES_OPEN,
+    RATELIMIT_STORE_ERRORS,
 )
 
 
@@ -188,6 +192,11 @@ def webhook_refused(kind: str, reason: str) -> None:
     WEBHOOKS_REFUSED.labels(
         bounded("webhooks_refused", "kind", kind), bounded("webhooks_refused", "reason", reason)
     ).inc()
+
+
+def ratelimit_store_error(limit: str) -> None:
+    """One decision of `limit` (a bucket's name) the rate-limit store failed to make in time."""
+    RATELIMIT_STORE_ERRORS.labels(bounded("ratelimit_store_errors", "limit", limit)).inc()
 
 
 def reconciliation_settled(kind: str, outcome: str) -> None:

@@ -34,6 +34,8 @@ STACK_SETTINGS = (
     "CONSOLE_URL",
     "SMTP_URL",
     "SMTP_FROM",
+    # the rate limits' store; payments-stack defaults it to this machine's Redis (empty: in memory)
+    "REDIS_URL",
     # the console's operators, when a developer brings their own (else payments-stack makes `admin`)
     "CONSOLE_OPERATORS",
 )

@@ -19,6 +19,9 @@ Secrets: `run` reads them from the environment, else from `.env`, which it creat
 first use (`payments_tools/localenv.py`); with the contract's secrets in the environment and no `.env`,
 it generates only the internal tokens. `exec` uses the environment's and generates what it lacks.
 
+Rate limits: the services share their buckets in Redis, `REDIS_URL` (default redis://127.0.0.1:6379/0,
+which `scripts/ensure-services.sh` starts; an empty `REDIS_URL` keeps them in each process's memory).
+
 Ports: each service listens on the port of its `*_URL` (8080-8084 by default), so a second system can
 run beside the first on other ports, its own database and its own RabbitMQ vhost.
 
@@ -50,6 +53,7 @@ import aiohttp
 import orjson
 
 from payments_common.config import (
+    DEFAULT_REDIS_URL,
     MOCK_GATEWAY_PORT,
     ORDER_SVC_PORT,
     PAYMENT_SVC_PORT,
@@ -335,6 +339,7 @@ def main() -> None:
 
     if args.command == "run":
         env, created = load_or_create(args.env_file)
+        env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
         raise SystemExit(
             asyncio.run(run_command(env, args.env_file, created, pretty=not args.json_logs, mail_port=args.mail_port))
         )
@@ -352,6 +357,7 @@ def main() -> None:
             "ADMIN_TOKEN",
             "INTERNAL_API_TOKEN",
             "SMTP_URL",
+            "REDIS_URL",
             # operators of one's own, and the password of one of them for the browser tests
             "CONSOLE_OPERATORS",
             "CONSOLE_OPERATOR",
@@ -360,6 +366,7 @@ def main() -> None:
         if os.environ.get(name)
     }
     env = {**generate_secrets(), **env}
+    env.setdefault("REDIS_URL", os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     env["DATABASE_URL"] = args.database_url or os.environ.get(
         "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 
 from pydantic import Field, SecretStr, field_validator
+from yarl import URL
 
 from order_svc.emails.smtp import SmtpConfig, parse_smtp_url
 from payments_common.client_address import Cidrs
@@ -30,8 +31,14 @@ class Settings(PaymentServiceSettings):
     # per API key once authenticated, and per source address for failed authentications (order_svc/access/limits.py)
     API_RATE_PER_SECOND: float = Field(default=200.0, gt=0)
     API_RATE_BURST: int = Field(default=400, ge=1)
+    # failed authentications per (key id presented, address), and per address whatever the key id
     AUTH_FAILURE_RATE_PER_SECOND: float = Field(default=5.0, gt=0)
     AUTH_FAILURE_RATE_BURST: int = Field(default=20, ge=1)
+    AUTH_FAILURE_SOURCE_RATE_PER_SECOND: float = Field(default=20.0, gt=0)
+    AUTH_FAILURE_SOURCE_RATE_BURST: int = Field(default=100, ge=1)
+    # where the limits' buckets live, shared by every replica (payments_common/ratelimit_store.py); empty:
+    # in this process's memory. A secret, since it may carry a password
+    REDIS_URL: SecretStr = SecretStr("")
     # peers whose X-Forwarded-For names the client's address
     TRUSTED_PROXIES: Cidrs = ""
     # how long an Idempotency-Key is bound to its first request and answer (order_svc/idempotency/)
@@ -78,8 +85,13 @@ class Settings(PaymentServiceSettings):
             *secret_list_parts(self.PAYMENT_SIGNING_SECRET.get_secret_value()),
             *secret_list_parts(self.INTERNAL_API_TOKEN.get_secret_value()),
             *self._smtp_password(),
+            *self._redis_url_parts(),
             *([self.ADMIN_TOKEN.get_secret_value()] if self.ADMIN_TOKEN is not None else []),
         ]
+
+    def _redis_url_parts(self) -> list[str]:
+        url = self.REDIS_URL.get_secret_value()
+        return [part for part in (url, URL(url).password if url else None) if part]
 
     def _smtp_password(self) -> list[str]:
         smtp = self.smtp()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from yarl import URL
 
 from payments_common.client_address import Cidrs
@@ -27,6 +27,9 @@ class Settings(GatewaySecretsSettings):
     WEBHOOK_UNVERIFIED_RATE_BURST: int = Field(default=50, ge=1)
     # how long the answer to a request refused by the allowlist or an empty unverified bucket is held
     WEBHOOK_REFUSAL_DELAY_SECONDS: float = Field(default=1.0, ge=0, le=30)
+    # where the per-source buckets live, shared by every replica (payments_common/ratelimit_store.py);
+    # empty: in this process's memory. A secret, since it may carry a password
+    REDIS_URL: SecretStr = SecretStr("")
 
     @property
     def port(self) -> int:
@@ -34,9 +37,7 @@ class Settings(GatewaySecretsSettings):
 
     def secrets(self) -> list[str]:
         """Every value that must never reach a log line."""
-        amqp_url = self.AMQP_URL.get_secret_value()
-        values = [*self.gateway_secret_parts(), amqp_url]
-        password = URL(amqp_url).password
-        if password:
-            values.append(password)
+        values = [*self.gateway_secret_parts()]
+        for url in (self.AMQP_URL.get_secret_value(), self.REDIS_URL.get_secret_value()):
+            values.extend([url, URL(url).password or ""] if url else [])
         return [value for value in values if value]

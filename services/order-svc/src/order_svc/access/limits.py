@@ -1,22 +1,33 @@
-"""The client API's rate limits: per API key once authenticated, and per source address for failed
-authentications.
+"""The client API's rate limits: per API key once authenticated, and for failed authentications per
+(key id presented, source address) and per source address.
 
 Two middlewares around the authentication one:
 
-- `auth_failure_middleware`, outside it: every 401 draws from the source address's failure bucket
-  (the address is the socket peer, or `X-Forwarded-For` from a `TRUSTED_PROXIES` peer). While that
-  bucket is empty, a request that carries credentials is answered 429 *before* they are checked.
-  Checking first would leave the limit useless against guessing: a 200 among the 429s would still
-  tell the guesser it had found a secret. The price is that a merchant sharing an address with
-  someone who keeps failing is mostly refused as well, for as long as the failing goes on.
+- `auth_failure_middleware`, outside it: the credentials are always checked first (in constant time,
+  `order_svc.access.domain`). A right key goes on, whatever its address has been doing: a guesser
+  behind an office's or a carrier's shared address must not lock out the merchants behind it. Only
+  a wrong attempt (a 401) draws, from the bucket of the key id it presented at its address and from
+  its address's coarser bucket (many different key ids); once either is empty it is answered 429
+  with `Retry-After` instead of 401. That a right key still gets its 200 tells a guesser nothing
+  it could use: an API key's secret is random, far beyond guessing at any rate, so the limit is about
+  the noise and the work of guessing, not about hiding which guess was right.
 - `api_key_middleware`, inside it: each authenticated request draws from its API key's bucket, so
   one merchant's burst cannot take the service from the others.
+
+The buckets live in Redis when `REDIS_URL` is set, so they hold for all replicas together
+(`payments_common.ratelimit_store`). When Redis fails to answer, the per-key limit fails open (an
+outage of the store must not become an outage of the API) and the failure buckets fail closed: a
+wrong attempt gets 429, so a guesser gets no free tries while the store is down, and a right key,
+checked first, is admitted all the same.
 
 Refusals are logged per source or key in aggregate (the first at once, then a count per interval).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -29,7 +40,8 @@ from payments_common.client_address import IPNetwork, client_address, limit_key,
 from payments_common.errors import ApiError
 from payments_common.http import Handler, json_response
 from payments_common.logging import get_logger
-from payments_common.ratelimit import Decision, RateLimiter, RefusalTally
+from payments_common.ratelimit import Decision, RefusalTally
+from payments_common.ratelimit_store import Limiter, RateLimits
 from payments_common.tasks import logging_refusals
 
 log = get_logger(__name__)
@@ -37,22 +49,40 @@ log = get_logger(__name__)
 RATE_LIMITED = "RATE_LIMITED"
 # how often the refusals counted but not yet logged are written out
 REFUSAL_LOG_INTERVAL_SECONDS = 10.0
+# a presented key id longer than any real one is cut: it only names a bucket
+MAX_KEY_ID_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
 class ApiLimits:
     trusted_proxies: tuple[IPNetwork, ...]
-    per_key: RateLimiter
-    auth_failures: RateLimiter
+    store: RateLimits
+    per_key: Limiter
+    # wrong attempts per (key id presented, source), and per source whatever the key id
+    auth_failures: Limiter
+    auth_failure_sources: Limiter
     # (log event, field, source address or key id) -> refusals not logged yet
     refusals: RefusalTally[tuple[str, str, str]]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiLimits:
+        store = RateLimits.connect(settings.REDIS_URL.get_secret_value())
         return cls(
             trusted_proxies=parse_cidrs(settings.TRUSTED_PROXIES),
-            per_key=RateLimiter(settings.API_RATE_PER_SECOND, settings.API_RATE_BURST),
-            auth_failures=RateLimiter(settings.AUTH_FAILURE_RATE_PER_SECOND, settings.AUTH_FAILURE_RATE_BURST),
+            store=store,
+            per_key=store.limiter("api-key", settings.API_RATE_PER_SECOND, settings.API_RATE_BURST, fail_open=True),
+            auth_failures=store.limiter(
+                "auth-failure",
+                settings.AUTH_FAILURE_RATE_PER_SECOND,
+                settings.AUTH_FAILURE_RATE_BURST,
+                fail_open=False,
+            ),
+            auth_failure_sources=store.limiter(
+                "auth-failure-source",
+                settings.AUTH_FAILURE_SOURCE_RATE_PER_SECOND,
+                settings.AUTH_FAILURE_SOURCE_RATE_BURST,
+                fail_open=False,
+            ),
             refusals=RefusalTally(REFUSAL_LOG_INTERVAL_SECONDS),
         )
 
@@ -77,24 +107,38 @@ def _source(request: web.Request, limits: ApiLimits) -> str:
     return limit_key(address) if address is not None else "unknown"
 
 
+def presented_key_id(header: str | None) -> str:
+    """The key id a `Basic` header names, right or wrong; "" when there is none to read."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+    key_id, sep, _ = decoded.partition(":")
+    return key_id[:MAX_KEY_ID_CHARS] if sep else ""
+
+
 @web.middleware
 async def auth_failure_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    limits = request.app[LIMITS]
-    source = _source(request, limits)
-    if "Authorization" in request.headers:
-        decision = limits.auth_failures.peek(source)
-        if not decision.allowed:
-            _report(limits, "api.auth_failures_limited", "source", source)
-            return _too_many("too many failed authentications from this address; retry later", decision)
     try:
+        # the credentials are checked first, always: a right key is never refused on its address's account
         return await handler(request)
     except ApiError as error:
         if error.status != 401:
             raise
-        decision = limits.auth_failures.acquire(source)
-        if not decision.allowed:
+        limits = request.app[LIMITS]
+        source = _source(request, limits)
+        key_id = presented_key_id(request.headers.get("Authorization"))
+        decisions = await asyncio.gather(
+            limits.auth_failures.acquire((key_id, source)), limits.auth_failure_sources.acquire(source)
+        )
+        refused = [decision for decision in decisions if not decision.allowed]
+        if refused:
             _report(limits, "api.auth_failures_limited", "source", source)
-            return _too_many("too many failed authentications from this address; retry later", decision)
+            wait = max(refused, key=lambda decision: decision.retry_after)
+            return _too_many("too many failed authentications from this address; retry later", wait)
         raise
 
 
@@ -104,7 +148,7 @@ async def api_key_middleware(request: web.Request, handler: Handler) -> web.Stre
     if merchant is None:  # a public route
         return await handler(request)
     limits = request.app[LIMITS]
-    decision = limits.per_key.acquire(merchant)
+    decision = await limits.per_key.acquire(merchant)
     if not decision.allowed:
         # the key id names the merchant and is no secret; the key's secret never reaches this point
         _report(limits, "api.rate_limited", "key_id", merchant)
@@ -119,8 +163,11 @@ async def report_refusals(app: web.Application) -> AsyncIterator[None]:
         event, field, subject = key if key is not None else ("api.refused", "source", "other sources")
         log.warning(event, refused=count, aggregated=True, **{field: subject})
 
-    async with logging_refusals(limits.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write, "api-refusal-log"):
-        yield
+    try:
+        async with logging_refusals(limits.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write, "api-refusal-log"):
+            yield
+    finally:
+        await limits.store.close()
 
 
 def install(app: web.Application, settings: Settings, authenticate: Middleware) -> None:

@@ -26,6 +26,11 @@ immediate one would invite the next at once: measured on 2 cores, an unheld floo
 takes the gateway's CPU from genuine webhooks and multiplies their latency by hundreds
 (`benchmarks/webhook_flood.py`). A sleeping request costs a timer and its connection; at most
 `MAX_HELD_REFUSALS` are held at once, and past that the answer goes out at once.
+
+The buckets live in Redis when `REDIS_URL` is set, so a source's budget holds for all replicas
+together (`payments_common.ratelimit_store`). When Redis fails to answer, the verified bucket fails
+open (a genuine, signed webhook must not be turned away because the limit's store is down) and the
+unverified one fails closed (a forger gets 429, not free tries, while the store is down).
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from payments_common.client_address import IPNetwork, client_address, limit_key,
 from payments_common.errors import ApiError
 from payments_common.http import Handler, correlation_middleware
 from payments_common.logging import get_logger
-from payments_common.ratelimit import Decision, RateLimiter, RefusalTally
+from payments_common.ratelimit import Decision, RefusalTally
+from payments_common.ratelimit_store import Limiter, RateLimits
 from payments_common.signatures import WebhookVerificationError, verify_webhook
 from payments_common.tasks import logging_refusals
 from webhook_gateway.ingress.http import VERIFICATION
@@ -92,19 +98,29 @@ class Tarpit:
 class IngressPolicy:
     allowed: tuple[IPNetwork, ...]
     trusted_proxies: tuple[IPNetwork, ...]
-    verified: RateLimiter
-    unverified: RateLimiter
+    store: RateLimits
+    verified: Limiter
+    unverified: Limiter
     # (log event, source, bucket or "") -> refusals not logged yet
     refusals: RefusalTally[tuple[str, str, str]]
     tarpit: Tarpit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngressPolicy:
+        store = RateLimits.connect(settings.REDIS_URL.get_secret_value())
         return cls(
             allowed=parse_cidrs(settings.WEBHOOK_ALLOWED_CIDRS),
             trusted_proxies=parse_cidrs(settings.TRUSTED_PROXIES),
-            verified=RateLimiter(settings.WEBHOOK_RATE_PER_SECOND, settings.WEBHOOK_RATE_BURST),
-            unverified=RateLimiter(settings.WEBHOOK_UNVERIFIED_RATE_PER_SECOND, settings.WEBHOOK_UNVERIFIED_RATE_BURST),
+            store=store,
+            verified=store.limiter(
+                "webhook-verified", settings.WEBHOOK_RATE_PER_SECOND, settings.WEBHOOK_RATE_BURST, fail_open=True
+            ),
+            unverified=store.limiter(
+                "webhook-unverified",
+                settings.WEBHOOK_UNVERIFIED_RATE_PER_SECOND,
+                settings.WEBHOOK_UNVERIFIED_RATE_BURST,
+                fail_open=False,
+            ),
             refusals=RefusalTally(REFUSAL_LOG_INTERVAL_SECONDS),
             tarpit=Tarpit(settings.WEBHOOK_REFUSAL_DELAY_SECONDS),
         )
@@ -168,14 +184,14 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
 
     if _headers_fail(request, request.app[VERIFICATION].tolerance_seconds):
         request[DREW_UNVERIFIED] = True
-        decision = policy.unverified.acquire(source)
+        decision = await policy.unverified.acquire(source)
         if not decision.allowed:
             return await _too_many(policy, source, "unverified", decision)
 
     # the error middleware, inside this one, has turned every refusal into a response by now
     response = await handler(request)
     if 400 <= response.status < 500 and response.status != 429 and not request.get(DREW_UNVERIFIED):
-        decision = policy.unverified.acquire(source)
+        decision = await policy.unverified.acquire(source)
         if not decision.allowed:
             return await _too_many(policy, source, "unverified", decision)
     return response
@@ -194,13 +210,13 @@ async def limit_middleware(request: web.Request, handler: Handler) -> web.Stream
         verify_webhook(verification.webhook_keys, request.headers, body, verification.tolerance_seconds)
     except WebhookVerificationError:
         request[DREW_UNVERIFIED] = True
-        decision = policy.unverified.acquire(source)
+        decision = await policy.unverified.acquire(source)
         if not decision.allowed:
             return await _too_many(policy, source, "unverified", decision)
         # the view refuses it with the precise reason, and logs it
         return await handler(request)
 
-    decision = policy.verified.acquire(source)
+    decision = await policy.verified.acquire(source)
     if not decision.allowed:
         return await _too_many(policy, source, "verified", decision)
     return await handler(request)
@@ -213,8 +229,11 @@ async def report_refusals(app: web.Application) -> AsyncIterator[None]:
         event, source, bucket = key if key is not None else ("webhook.refused", "other sources", "")
         log.warning(event, source=source, refused=count, aggregated=True, **({"bucket": bucket} if bucket else {}))
 
-    async with logging_refusals(policy.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write, "ingress-refusal-log"):
-        yield
+    try:
+        async with logging_refusals(policy.refusals, REFUSAL_LOG_INTERVAL_SECONDS, write, "ingress-refusal-log"):
+            yield
+    finally:
+        await policy.store.close()
 
 
 def install(app: web.Application, settings: Settings) -> None:
