@@ -13,8 +13,9 @@ from aiohttp import web
 
 from payment_svc.attempts.capture import CapturePayment, capture_payment
 from payment_svc.attempts.messages import snapshot
-from payment_svc.attempts.schemas import CaptureBody, InitiateBody, PaymentTrail, TrailEntry
+from payment_svc.attempts.schemas import CaptureBody, InitiateBody, PaymentTrail
 from payment_svc.attempts.service import Deps, InitiatePayment, get_payment, get_payment_events, initiate_payment
+from payments_common.admin_api.payments import TrailEntry
 from payments_common.bearer import bearer_middleware
 from payments_common.errors import NOT_FOUND, ApiError
 from payments_common.http import CORRELATION_ID, parse_model, read_json_object

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from payments_common.openapi import Timestamp
+from payments_common.admin_api.payments import TrailEntry
 
 
 class InitiateBody(BaseModel):
@@ -33,17 +33,6 @@ class CaptureBody(BaseModel):
     merchantId: StrictStr = Field(min_length=1, max_length=128)
     amount: StrictInt = Field(gt=0)
     currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
-
-
-class TrailEntry(BaseModel):
-    """One entry of a payment's trail (`payment_events`), as order-svc reads it."""
-
-    id: int
-    kind: str
-    source: str
-    eventId: str | None
-    detail: dict[str, Any]
-    createdAt: Timestamp
 
 
 class PaymentTrail(BaseModel):
