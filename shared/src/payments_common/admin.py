@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from payments_common.bearer import bearer_middleware
-from payments_common.errors import BAD_REQUEST, ApiError
+from payments_common.errors import bad_request
 from payments_common.timeutil import utcnow
 
 PREFIX = "/admin/"
@@ -30,10 +30,6 @@ def admin_middleware(token: SecretStr | None) -> Any:
     return bearer_middleware(PREFIX, accepted, api="admin", setting="ADMIN_TOKEN")
 
 
-def _bad(message: str, field: str) -> ApiError:
-    return ApiError(400, BAD_REQUEST, message, field=field)
-
-
 def time_query(request: web.Request, name: str) -> datetime | None:
     raw = request.query.get(name)
     if raw is None or not raw.strip():
@@ -41,9 +37,9 @@ def time_query(request: web.Request, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise _bad(f"{name} must be an ISO 8601 date and time with its offset", name) from None
+        raise bad_request(f"{name} must be an ISO 8601 date and time with its offset", name) from None
     if moment.tzinfo is None:
-        raise _bad(f"{name} must carry its offset (Z or +hh:mm)", name)
+        raise bad_request(f"{name} must carry its offset (Z or +hh:mm)", name)
     return moment
 
 
@@ -59,9 +55,9 @@ def int_query(request: web.Request, name: str, default: int | None, ceiling: int
     try:
         value = int(raw)
     except ValueError:
-        raise _bad(f"{name} must be an integer", name) from None
+        raise bad_request(f"{name} must be an integer", name) from None
     if not 1 <= value <= ceiling:
-        raise _bad(f"{name} must be between 1 and {ceiling}", name)
+        raise bad_request(f"{name} must be between 1 and {ceiling}", name)
     return value
 
 
@@ -70,7 +66,7 @@ def text_query(request: web.Request, name: str, max_length: int = 100) -> str | 
     if not raw:
         return None
     if len(raw) > max_length or not raw.isprintable():
-        raise _bad(f"{name} is at most {max_length} printable characters", name)
+        raise bad_request(f"{name} is at most {max_length} printable characters", name)
     return raw
 
 
@@ -93,13 +89,13 @@ def window_query(request: web.Request) -> Window:
     until = time_query(request, "to") or utcnow()
     since = time_query(request, "from") or until - DEFAULT_WINDOW
     if until <= since:
-        raise _bad("from must be before to", "from")
+        raise bad_request("from must be before to", "from")
     if until - since > MAX_WINDOW:
-        raise _bad(f"a window is at most {MAX_WINDOW.days} days", "from")
+        raise bad_request(f"a window is at most {MAX_WINDOW.days} days", "from")
     bucket = request.query.get("bucket", "hour")
     if bucket not in BUCKETS:
-        raise _bad("bucket is minute or hour", "bucket")
+        raise bad_request("bucket is minute or hour", "bucket")
     step = timedelta(minutes=1) if bucket == "minute" else timedelta(hours=1)
     if (until - since) / step > MAX_BUCKETS:
-        raise _bad(f"at most {MAX_BUCKETS} buckets: use a longer bucket or a shorter window", "bucket")
+        raise bad_request(f"at most {MAX_BUCKETS} buckets: use a longer bucket or a shorter window", "bucket")
     return Window(since, until, text_query(request, "merchant", 64), bucket)

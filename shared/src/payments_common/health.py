@@ -73,10 +73,6 @@ class Readiness:
             raise ValueError(f"a readiness check named {name!r} is registered already")
         self._checks[name] = check
 
-    @property
-    def names(self) -> list[str]:
-        return list(self._checks)
-
     async def run(self) -> dict[str, CheckResult]:
         """Every check's result; a run already in flight is joined rather than started again. Shielded:
         a probe whose client gave up does not cancel the run the others wait on."""

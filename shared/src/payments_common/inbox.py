@@ -4,20 +4,16 @@ applies it, so a redelivery finds the claim and does nothing, and a rollback rel
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import asyncpg
-from pydantic import BaseModel
 
 from payments_common import metrics
+from payments_common.consumer import M, Step
 from payments_common.logging import bound, get_logger
 from payments_common.uow import UnitOfWork
 
 log = get_logger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
-# what a consumer does with one decoded message: its id, the message, the correlation id it carried
-Step = Callable[[str, M, str | None], Awaitable[None]]
 # the part of a step that runs inside the unit of work, after the claim
 Apply = Callable[[UnitOfWork, M, str | None], Awaitable[None]]
 Duplicate = Callable[[UnitOfWork, M], Awaitable[None]]

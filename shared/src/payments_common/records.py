@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import Enum
 from typing import Any, TypeVar
@@ -11,6 +12,8 @@ from pydantic import BaseModel
 M = TypeVar("M", bound=BaseModel)
 
 
+# a function of the name alone, asked for every field of every record rendered: computed once per name
+@functools.cache
 def attribute_of(field: str) -> str:
     """`gatewayPaymentId` -> `gateway_payment_id`: the wire's name of a field as the record's attribute."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import asyncpg
 
@@ -22,6 +22,9 @@ class UnitOfWork:
     Handlers emit events with `uow.emit(...)`; they are written to the outbox inside the same
     transaction, just before it commits, so state and events are never out of step.
     """
+
+    # how the transaction is opened: asyncpg's defaults (read committed, read-write) here
+    _transaction_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -50,7 +53,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._conn = await self._pool.acquire()
         try:
-            self._tx = self._conn.transaction()
+            self._tx = self._conn.transaction(**self._transaction_options)
             await self._tx.start()
         except BaseException:
             await self._pool.release(self._conn)
@@ -86,15 +89,10 @@ class ReadSnapshot(UnitOfWork):
     read through `snapshot.repo(...)` sees one moment (an order and its attempts never disagree in one
     answer). It emits nothing; leaving it ends the transaction."""
 
+    _transaction_options: ClassVar[dict[str, Any]] = {"isolation": "repeatable_read", "readonly": True}
+
     async def __aenter__(self) -> ReadSnapshot:
-        conn = await self._pool.acquire()
-        tx = conn.transaction(isolation="repeatable_read", readonly=True)
-        try:
-            await tx.start()
-        except BaseException:
-            await self._pool.release(conn)
-            raise
-        self._conn, self._tx = conn, tx
+        await super().__aenter__()
         return self
 
 

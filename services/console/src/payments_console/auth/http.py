@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from yarl import URL
 
+from payments_common import observability
 from payments_common.logging import get_logger
 from payments_common.ratelimit import retry_after_header
 from payments_console.auth import service
@@ -35,7 +36,7 @@ AUTH = web.AppKey("auth", Auth)
 # before a session exists the login form is protected by a double-submitted token of its own
 LOGIN_COOKIE = "console_login"
 # the probes and /metrics (payments_common.observability) too, which ask no credential
-PUBLIC = ("/login", "/static/", "/health", "/healthz", "/readyz", "/metrics")
+PUBLIC = ("/login", "/static/", *sorted(observability.PUBLIC_PATHS))
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 

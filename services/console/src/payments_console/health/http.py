@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from payments_common import http, observability
 from payments_console.auth import repository
 from payments_console.auth.http import AUTH
 from payments_console.deps import ADMIN_API, SERVICES
@@ -18,10 +19,6 @@ async def system(request: web.Request) -> web.Response:
     return render(request, "system.html", {"health": found, "actions": actions})
 
 
-async def alive(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/system", system)
-    app.router.add_get("/health", alive)
+    app.router.add_get(observability.HEALTH_PATH, http.health)

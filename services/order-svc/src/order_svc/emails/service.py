@@ -25,8 +25,9 @@ from order_svc.emails.repository import PaymentEmail, PaymentEmailRepository
 from order_svc.emails.smtp import SmtpError, SmtpSender
 from order_svc.settings import Settings
 from payments_common import events, methods, metrics
+from payments_common.consumer import Step
 from payments_common.errors import PermanentError
-from payments_common.inbox import Step, claim_once
+from payments_common.inbox import claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.uow import UnitOfWork
 

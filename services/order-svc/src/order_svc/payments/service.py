@@ -17,6 +17,7 @@ from order_svc.payments.messages import PAYMENT_EVENTS_CONSUMER, order_paid
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.payments.schemas import InitiatePayment, PaymentLogEntry, PaymentVerified, VerifyPayment
 from payments_common import events, ids
+from payments_common.consumer import Step
 from payments_common.errors import (
     INVALID_SIGNATURE,
     NOT_FOUND,
@@ -25,7 +26,7 @@ from payments_common.errors import (
     PermanentError,
     not_found,
 )
-from payments_common.inbox import Step, bound_to, claim_once
+from payments_common.inbox import bound_to, claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.signatures import verify_payment_signature
 from payments_common.uow import ReadSnapshot, UnitOfWork, read_found

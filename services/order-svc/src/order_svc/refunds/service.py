@@ -15,8 +15,9 @@ from order_svc.refunds.messages import REFUND_EVENTS_CONSUMER
 from order_svc.refunds.repository import RefundViewRepository
 from order_svc.refunds.schemas import CreateRefund
 from payments_common import events, ids
+from payments_common.consumer import Step
 from payments_common.errors import PermanentError, RetryableError
-from payments_common.inbox import Step, bound_to, claim_once
+from payments_common.inbox import bound_to, claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.uow import UnitOfWork, read_found
 

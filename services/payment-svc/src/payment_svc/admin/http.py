@@ -23,9 +23,11 @@ from payment_svc.admin import dead_letter_actions, dead_letters, repository
 from payment_svc.admin.outbox_status import outbox_status
 from payment_svc.admin.schemas import ReconcileBody, ResolveBody, SelectionBody
 from payment_svc.admin.service import resolve_anomaly
+from payment_svc.attempts.domain import PaymentStatus
 from payment_svc.attempts.http import DEPS
 from payment_svc.attempts.repository import PaymentRepository, list_anomalies
 from payment_svc.reconciliation.reconciler import Reconciler
+from payment_svc.refunds.repository import RefundRepository
 from payments_common import dlq, topology
 from payments_common.admin import admin_middleware, int_query, text_query, time_query
 from payments_common.admin_api.operations import QueueDepth, QueueDepths, ReconcileLast, ReconcileRun
@@ -131,7 +133,7 @@ def add_routes(app: web.Application, token: SecretStr | None) -> None:
 
 
 M = TypeVar("M", bound=BaseModel)
-STATUSES = ("INITIATED", "AUTHORIZED", "SUCCESS", "FAILED")
+STATUSES = tuple(status.value for status in PaymentStatus)
 METHODS = ("card", "upi", "wallet", "netbanking")
 MAX_RESULTS = 500
 
@@ -172,13 +174,13 @@ async def payment(request: web.Request) -> web.Response:
         if row is None:
             raise ApiError(404, NOT_FOUND, "payment not found")
         attempts = await repository.attempts_of_order(conn, row["order_id"])
-        refunds = await repository.refunds_of(conn, payment_id)
+        refunds = await RefundRepository(conn).of_payment(payment_id)
         trail = await PaymentRepository(conn).events_of(payment_id)
         anomalies = await repository.anomalies_of(conn, payment_id)
     detail = PaymentDetail(
         payment=_of(PaymentRow, row),
         attempts=[_of(PaymentRow, attempt) for attempt in attempts],
-        refunds=[_of(RefundRow, refund) for refund in refunds],
+        refunds=[model_of(RefundRow, refund) for refund in refunds],
         events=[model_of(TrailEntry, entry) for entry in trail],
         anomalies=[model_of(AnomalyView, anomaly) for anomaly in anomalies],
     )

@@ -69,15 +69,6 @@ async def attempts_of_order(conn: asyncpg.Connection, order_id: str) -> list[dic
     return [dict(row) for row in rows]
 
 
-async def refunds_of(conn: asyncpg.Connection, payment_id: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        """SELECT id, payment_id, amount, currency, status, gateway_refund_id, error_code, created_at, updated_at
-             FROM refunds WHERE payment_id = $1 ORDER BY created_at, id""",
-        payment_id,
-    )
-    return [dict(row) for row in rows]
-
-
 async def anomalies_of(conn: asyncpg.Connection, payment_id: str) -> list[Anomaly]:
     rows = await conn.fetch(f"SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE payment_id = $1 ORDER BY id", payment_id)
     return [Anomaly(**dict(row)) for row in rows]
