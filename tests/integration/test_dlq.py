@@ -318,14 +318,18 @@ async def test_two_operators_requeueing_at_once_requeue_each_message_once(
         operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq]),
     )
 
-    # the broker hands each message to one scan at a time: whoever saw it requeued it, and only once
+    # the broker hands each message to one scan at a time; AMQP does not confirm an acknowledgement, so
+    # a message may rarely be requeued by both (the module's notes): never lost, repeated only under its id
     requeued = [o.id for o in first.outcomes + second.outcomes if o.status == "requeued"]
-    assert len(requeued) == len(set(requeued))
+    assert set(requeued) <= {f"evt_{n}" for n in range(50)}
+    assert not [o for o in first.outcomes + second.outcomes if o.status == "failed"]
     # the other operator's scan may end before the first hands anything back; a third run takes the rest
-    await operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq])
-    await eventually(lambda: ready_is(amqp_connection, spec.name, 50), 3.0, "all fifty in the work queue")
+    third = await operations.requeue(amqp_connection, Selector(all=True), queues=[spec.dlq])
+    expected = len(requeued) + len(third.outcomes)
+    await eventually(lambda: ready_is(amqp_connection, spec.name, expected), 3.0, "every requeue in the work queue")
     arrived = [m.message_id for m in await drain(await channel.get_queue(spec.name))]
-    assert sorted(arrived) == sorted(f"evt_{n}" for n in range(50))
+    assert set(arrived) == {f"evt_{n}" for n in range(50)}
+    assert sorted(arrived) == sorted(requeued + [o.id for o in third.outcomes])
     assert await ready(amqp_connection, spec.dlq) == 0
 
 
