@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -171,3 +172,57 @@ class RefundWebhookPayload(_Report):
 
 class RefundWebhookEnvelope(_Envelope):
     data: RefundWebhookPayload
+
+
+# ---------------------------------------------------------------------------------------------------
+# Webhooks to merchants: order-svc records each one in its outbox, in the transaction of the change it
+# reports, and the merchant-webhooks process delivers it to every endpoint of the merchant subscribed to it
+
+MERCHANT_EVENT_TYPE = "merchant.event"
+# the routing key of a merchant event on `orders.events`: `merchant.` + its event name
+MERCHANT_EVENT_KEY_PREFIX = "merchant."
+MerchantEventName = Literal[
+    "payment.authorized",
+    "payment.captured",
+    "payment.failed",
+    "order.paid",
+    "refund.created",
+    "refund.processed",
+    "refund.failed",
+]
+MERCHANT_EVENT_NAMES: tuple[str, ...] = typing.get_args(MerchantEventName)
+
+
+class MerchantEvent(BaseModel):
+    """One event a merchant's endpoints are told of, in Razorpay's webhook shape once delivered.
+
+    `id` (`evt_…`) is fixed when the event is recorded, so every delivery and redelivery of it carries the
+    same `X-Razorpay-Event-Id` / `webhook-id`; `payload` maps each entity named in `contains` to
+    `{"entity": {…}}`, the `/v1` entity as it was at the change; `created_at` is in Unix seconds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: StrictStr = Field(pattern=r"^evt_[A-Za-z0-9]{14,32}$")
+    merchant_id: StrictStr
+    event: MerchantEventName
+    contains: list[StrictStr]
+    payload: dict[str, dict[str, Any]]
+    created_at: StrictInt
+
+
+WEBHOOK_ENDPOINT_DISABLED_TYPE = "email.webhook_endpoint_disabled"
+
+
+class WebhookEndpointDisabled(BaseModel):
+    """merchant-webhooks disabled an endpoint that kept failing: order-svc's mailer tells the merchant's
+    alert email, once per disabling (`id` is the inbox key)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: StrictStr
+    merchant_id: StrictStr
+    endpoint_id: StrictStr
+    url: StrictStr
+    failing_since: datetime
+    disabled_at: datetime
+    last_error: StrictStr | None = None
