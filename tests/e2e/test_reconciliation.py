@@ -118,6 +118,7 @@ def test_the_admin_api_answers_what_the_console_shows(system: System) -> None:
         "order-svc.emails.dlq",
         "payment-svc.refund-requests.dlq",
         "order-svc.refund-events.dlq",
+        "merchant-webhooks.events.dlq",
     }
 
     unknown = system.admin.get("/admin/dlq", params={"queue": "no-such-queue"})

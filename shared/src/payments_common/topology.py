@@ -133,6 +133,9 @@ ORDER_SVC_REFUND_EVENTS = _work_queue(
 )
 # order-svc's own outbox asks its mailer for the customer's email of a successful payment (order_svc/emails/service.py)
 ORDER_SVC_EMAILS = _work_queue("order-svc", "emails", (ORDER_EVENTS_EXCHANGE, "email.#"))
+# order-svc's outbox records each event a merchant's webhook endpoints are told of (`merchant.<event name>`);
+# the merchant-webhooks process stores it and fans it out into one delivery per subscribed endpoint
+MERCHANT_WEBHOOKS_EVENTS = _work_queue("merchant-webhooks", "events", (ORDER_EVENTS_EXCHANGE, "merchant.#"))
 
 # every work queue, and so every dead-letter queue, of the system: what the operator tooling looks at
 CONSUMER_QUEUES: tuple[QueueSpec, ...] = (
@@ -142,4 +145,5 @@ CONSUMER_QUEUES: tuple[QueueSpec, ...] = (
     PAYMENT_SVC_REFUND_REQUESTS,
     ORDER_SVC_REFUND_EVENTS,
     ORDER_SVC_EMAILS,
+    MERCHANT_WEBHOOKS_EVENTS,
 )

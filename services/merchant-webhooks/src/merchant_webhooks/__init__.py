@@ -1,0 +1,1 @@
+"""merchant-webhooks: tells merchants' servers of their events, signed, retried and logged."""

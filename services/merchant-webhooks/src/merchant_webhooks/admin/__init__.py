@@ -1,0 +1,1 @@
+"""The operators' admin API of deliveries: list, show, redeliver."""
