@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
@@ -131,3 +132,26 @@ async def messaging(url: str) -> AsyncIterator[tuple[AbstractRobustConnection, P
             await publisher.close()
     finally:
         await connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCount:
+    messages: int
+    consumers: int
+
+
+async def queue_count(connection: AbstractRobustConnection, name: str) -> QueueCount | None:
+    """The broker's ready count and consumers of queue `name`, None when there is no such queue: a passive
+    declare, which reads the counts and creates nothing."""
+    # a passive declare of a missing queue closes its channel, so it gets one of its own; robust=False, or
+    # the robust channel would answer from its cache of declared queues
+    channel = await connection.channel()
+    try:
+        declared = await channel.declare_queue(name, passive=True, robust=False)
+        result = declared.declaration_result
+        return QueueCount(result.message_count or 0, result.consumer_count or 0)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        return None
+    finally:
+        with suppress(Exception):
+            await channel.close()

@@ -25,6 +25,7 @@ import structlog
 from aio_pika.abc import AbstractRobustConnection
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 
+from payments_common.broker import queue_count
 from payments_common.logging import get_logger
 from payments_common.topology import QueueSpec
 
@@ -92,6 +93,21 @@ RATELIMIT_STORE_ERRORS = Counter(
     "ratelimit_store_errors", "Rate-limit decisions the shared store (Redis) could not make, by limit", ["limit"]
 )
 
+# webhooks to merchants (merchant-webhooks): each attempt's outcome and time, and the deliveries still to make
+WEBHOOK_DELIVERY_ATTEMPTS = Counter(
+    "webhook_delivery_attempts",
+    "Attempts to deliver a webhook to a merchant's endpoint: delivered, retrying (failed, tried again later) or "
+    "failed (failed, and the delivery given up)",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_DURATION = Histogram(
+    "webhook_attempt_duration_seconds",
+    "Time a webhook attempt took, from the request to the answer or the error",
+    ["outcome"],
+    buckets=_LATENCY_BUCKETS,
+)
+WEBHOOK_DELIVERIES_PENDING = Gauge("webhook_deliveries_pending", "Webhook deliveries not yet delivered nor given up")
+
 # every name a rule may use (deploy/prometheus/alerts.yml is checked against it); a counter's
 # samples carry the `_total` suffix, a histogram's `_bucket`, `_sum` and `_count`
 METRICS: tuple[Counter | Gauge | Histogram, ...] = (
@@ -116,6 +132,9 @@ METRICS: tuple[Counter | Gauge | Histogram, ...] = (
     EMAILS_SENT,
     ANOMALIES_OPEN,
     RATELIMIT_STORE_ERRORS,
+    WEBHOOK_DELIVERY_ATTEMPTS,
+    WEBHOOK_ATTEMPT_DURATION,
+    WEBHOOK_DELIVERIES_PENDING,
 )
 
 
@@ -305,22 +324,14 @@ def dead_letter_depth(
         connection = connection_getter()
         if connection is None or connection.is_closed:
             return
-        channel = await connection.channel()
-        try:
-            for name in queues:
-                if channel.is_closed:
-                    # a passive declare of a queue that does not exist closes the channel it was sent on
-                    channel = await connection.channel()
-                try:
-                    queue = await channel.declare_queue(name, passive=True)
-                except Exception as exc:
-                    log.debug("metrics.dead_letter_depth_unknown", queue=name, error=type(exc).__name__)
-                    continue
-                count = queue.declaration_result.message_count
-                DEAD_LETTER_MESSAGES.labels(name).set(count or 0)
-        finally:
-            if not channel.is_closed:
-                await channel.close()
+        for name in queues:
+            try:
+                counted = await queue_count(connection, name)
+            except Exception as exc:
+                log.debug("metrics.dead_letter_depth_unknown", queue=name, error=type(exc).__name__)
+                continue
+            if counted is not None:
+                DEAD_LETTER_MESSAGES.labels(name).set(counted.messages)
 
     return refresh
 
@@ -330,6 +341,21 @@ def anomalies_open_from(count: Callable[[], Awaitable[int]]) -> Refresh:
 
     async def refresh() -> None:
         ANOMALIES_OPEN.set(await count())
+
+    return refresh
+
+
+def webhook_attempt(outcome: str, seconds: float) -> None:
+    """One attempt of a merchant webhook: `delivered`, `retrying` or `failed`."""
+    WEBHOOK_DELIVERY_ATTEMPTS.labels(bounded("webhook_delivery_attempts", "outcome", outcome)).inc()
+    WEBHOOK_ATTEMPT_DURATION.labels(bounded("webhook_attempt_duration_seconds", "outcome", outcome)).observe(seconds)
+
+
+def webhook_pending_from(count: Callable[[], Awaitable[int]]) -> Refresh:
+    """`webhook_deliveries_pending` from merchant-webhooks' own count."""
+
+    async def refresh() -> None:
+        WEBHOOK_DELIVERIES_PENDING.set(await count())
 
     return refresh
 

@@ -33,9 +33,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 
-import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from payments_common.broker import queue_count
 from payments_common.dlq import (
     SYSTEM_DEAD_LETTER_QUEUES,
     DeadLetter,
@@ -68,21 +68,6 @@ Progress = Callable[[str, int, int], None]
 # Reading a dead-letter queue
 
 
-async def _ready_count(connection: AbstractRobustConnection, queue: str) -> int | None:
-    """The broker's ready count of `queue`, None when there is no such queue."""
-    # a passive declare of a missing queue closes its channel: it gets one of its own
-    channel = await connection.channel()
-    try:
-        # robust=False: the robust channel would otherwise answer from its cache of declared queues
-        declared = await channel.declare_queue(queue, passive=True, robust=False)
-        return declared.declaration_result.message_count or 0
-    except aio_pika.exceptions.ChannelNotFoundEntity:
-        return None
-    finally:
-        with contextlib.suppress(Exception):
-            await channel.close()
-
-
 async def scope(
     connection: AbstractRobustConnection, queues: Sequence[str] | None, selector: Selector | None
 ) -> list[QueueState]:
@@ -92,7 +77,8 @@ async def scope(
         scope = (dead_letter_queue(selector.queue),)
     states = []
     for name in scope:
-        count = await _ready_count(connection, name)
+        counted = await queue_count(connection, name)
+        count = None if counted is None else counted.messages
         if count is None and name not in SYSTEM_DEAD_LETTER_QUEUES:
             raise UnknownQueueError(
                 f"no dead-letter queue {name!r} on the broker; the system's are {', '.join(SYSTEM_DEAD_LETTER_QUEUES)}"

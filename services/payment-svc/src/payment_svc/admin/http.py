@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
@@ -41,6 +40,7 @@ from payments_common.admin_api.payments import (
     ResolveResult,
     TrailEntry,
 )
+from payments_common.broker import queue_count
 from payments_common.errors import BAD_REQUEST, NOT_FOUND, ApiError
 from payments_common.http import json_response, parse_model, read_json_object
 from payments_common.openapi import model_response
@@ -188,17 +188,10 @@ async def payment(request: web.Request) -> web.Response:
 
 
 async def _depth(connection: AbstractRobustConnection, name: str) -> QueueDepth:
-    # a passive declare of a missing queue closes its channel: each gets one of its own
-    channel = await connection.channel()
-    try:
-        declared = await channel.declare_queue(name, passive=True, robust=False)
-        result = declared.declaration_result
-        return QueueDepth(queue=name, messages=result.message_count, consumers=result.consumer_count, exists=True)
-    except aio_pika.exceptions.ChannelNotFoundEntity:
+    counted = await queue_count(connection, name)
+    if counted is None:
         return QueueDepth(queue=name, messages=None, consumers=None, exists=False)
-    finally:
-        if not channel.is_closed:
-            await channel.close()
+    return QueueDepth(queue=name, messages=counted.messages, consumers=counted.consumers, exists=True)
 
 
 async def queues(request: web.Request) -> web.Response:
