@@ -24,6 +24,10 @@ class PaymentViewRepository:
         )
         return [PaymentView(**dict(row)) for row in rows]
 
+    async def get(self, payment_id: str) -> PaymentView | None:
+        row = await self._conn.fetchrow(f"SELECT {_COLUMNS} FROM payment_views WHERE id = $1", payment_id)
+        return PaymentView(**dict(row)) if row else None
+
     async def merchant_payment(self, payment_id: str, merchant_id: str) -> PaymentView | None:
         """Scoped to the merchant through the attempt's order: another merchant's attempt reads as missing."""
         row = await self._conn.fetchrow(

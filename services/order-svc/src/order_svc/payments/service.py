@@ -4,12 +4,14 @@ order) from payment-svc's events, answer the client's callback, and show the att
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from pydantic import ValidationError
 
 from order_svc.deps import Deps
 from order_svc.emails.service import request_email
-from order_svc.orders.domain import OrderStatus
+from order_svc.merchant_events import service as merchant_events
+from order_svc.orders.domain import Order, OrderStatus
 from order_svc.orders.repository import OrderRepository
 from order_svc.payments.client import unavailable
 from order_svc.payments.domain import PaymentView, order_moves_to
@@ -72,8 +74,9 @@ async def initiate_payment(
             # the order row first, as the payment-event consumer takes it: inserting the view row alone
             # takes the order's key-share lock after the view row's, and deadlocks with that consumer
             # applying this very attempt's `payment.initiated` at the same moment
-            await uow.repo(OrderRepository).lock(order.id)
-            await uow.repo(PaymentViewRepository).upsert(payment)
+            locked = await uow.repo(OrderRepository).lock(order.id)
+            # a rerun's attempt may have moved on already: what it moved to is told here if not yet told
+            await _keep(uow, locked or order, payment)
         log.info("payment.initiated", payment_id=payment.id, gateway_payment_id=payment.gatewayPaymentId)
         return payment
 
@@ -89,10 +92,24 @@ async def capture_payment(
         payment = await deps.payments.capture(payment_id, merchant_id, amount, currency, correlation_id)
         async with UnitOfWork(deps.pool) as uow:
             # the order row first, as the payment-event consumer takes it
-            await uow.repo(OrderRepository).lock(payment.orderId)
-            await uow.repo(PaymentViewRepository).upsert(payment)
+            order = await uow.repo(OrderRepository).lock(payment.orderId)
+            if order is None:
+                raise not_found("payment")
+            await _keep(uow, order, payment)
         log.info("payment.captured", amount=amount, currency=currency)
     return await merchant_payment(deps, merchant_id, payment_id)
+
+
+async def _keep(uow: UnitOfWork, order: Order, payment: events.PaymentSnapshot) -> bool:
+    """Keep the snapshot if it is the newest (True), recording the merchant events of the attempt's move.
+    Every writer of the view goes through here, under the order's lock: whichever of them applies a move
+    (the consumer, or the answer of a capture or of a rerun) tells it, and the others find nothing new."""
+    views = uow.repo(PaymentViewRepository)
+    before = await views.get(payment.id)
+    fresh = await views.upsert(payment)
+    if fresh:
+        await merchant_events.payment_changed(uow, order, before.status if before else None, payment.id)
+    return fresh
 
 
 async def _apply(uow: UnitOfWork, event: events.PaymentEvent, _: str | None) -> None:
@@ -103,13 +120,15 @@ async def _apply(uow: UnitOfWork, event: events.PaymentEvent, _: str | None) -> 
     order = await orders.lock(payment.orderId)
     if order is None:
         raise PermanentError("no such order", reason="UNKNOWN_ORDER")
-    fresh = await uow.repo(PaymentViewRepository).upsert(payment)
+    fresh = await _keep(uow, order, payment)
     target = order_moves_to(payment.status)
     if target is OrderStatus.PAID:
         changed = await orders.move(order.id, target)
         # told on every SUCCESS heard, not only the first: payment-svc's reconciler publishes the
         # SUCCESS again when it has not heard back, and this answer is what it waits for
         uow.emit(order_paid(order, payment))
+        if changed:
+            await merchant_events.order_paid(uow, replace(order, status=OrderStatus.PAID), payment.id)
         if changed and order.customer_email is not None:
             await request_email(uow, order.id, payment)
     elif not fresh:

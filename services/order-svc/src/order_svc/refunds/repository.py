@@ -23,6 +23,10 @@ class RefundViewRepository:
         )
         return [RefundView(**dict(row)) for row in rows]
 
+    async def get(self, refund_id: str) -> RefundView | None:
+        row = await self._conn.fetchrow(f"SELECT {_COLUMNS} FROM refund_views WHERE id = $1", refund_id)
+        return RefundView(**dict(row)) if row else None
+
     async def merchant_refund(self, refund_id: str, merchant_id: str) -> RefundView | None:
         """Scoped to the merchant through the refund's order: another merchant's refund reads as missing."""
         row = await self._conn.fetchrow(

@@ -5,8 +5,11 @@ than it took); order-svc checks the merchant on its own view first, so another m
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from order_svc.deps import Deps
+from order_svc.merchant_events import service as merchant_events
+from order_svc.orders.domain import Order
 from order_svc.orders.repository import OrderRepository
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.payments.service import merchant_payment
@@ -16,7 +19,7 @@ from order_svc.refunds.repository import RefundViewRepository
 from order_svc.refunds.schemas import CreateRefund
 from payments_common import events, ids
 from payments_common.consumer import Step
-from payments_common.errors import PermanentError, RetryableError
+from payments_common.errors import PermanentError, RetryableError, not_found
 from payments_common.inbox import bound_to, claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.uow import UnitOfWork, read_found
@@ -31,9 +34,12 @@ async def create_refund(
     cmd: CreateRefund,
     correlation_id: str | None,
     request_id: uuid.UUID | None = None,
+    details: Callable[[UnitOfWork, str], Awaitable[None]] | None = None,
 ) -> events.RefundSnapshot:
     """The refund as payment-svc created it (PENDING), already in our view. `request_id`, from the
-    request's idempotency key, makes a rerun after a crash answer the refund its first run created."""
+    request's idempotency key, makes a rerun after a crash answer the refund its first run created.
+    `details(uow, refund_id)` stores what a caller keeps beside the refund in the same transaction, before
+    the refund's merchant events are recorded, so that they show it."""
     with bound(payment_id=payment_id):
         await merchant_payment(deps, merchant_id, payment_id)
         refund = await deps.payments.create_refund(
@@ -42,8 +48,12 @@ async def create_refund(
         # read-your-writes: the refund is in our view before the client hears of it
         async with UnitOfWork(deps.pool) as uow:
             # the order row first, as every writer of an order's views takes it, so none deadlocks another
-            await uow.repo(OrderRepository).lock(refund.orderId)
-            await uow.repo(RefundViewRepository).upsert(refund)
+            order = await uow.repo(OrderRepository).lock(refund.orderId)
+            if order is None:
+                raise not_found("order")
+            if details is not None:
+                await details(uow, refund.id)
+            await _keep(uow, order, refund)
         log.info("refund.requested", refund_id=refund.id, amount=refund.amount)
         return refund
 
@@ -58,15 +68,28 @@ async def get_refund(deps: Deps, merchant_id: str, refund_id: str) -> RefundView
     )
 
 
+async def _keep(uow: UnitOfWork, order: Order, refund: events.RefundSnapshot) -> bool:
+    """Keep the snapshot if it is the newest (True), recording the merchant events of the refund's move.
+    Both writers of the view (the consumer, and the answer of the refund's creation) go through here under
+    the order's lock, so whichever applies a move tells it and the other finds nothing new."""
+    views = uow.repo(RefundViewRepository)
+    before = await views.get(refund.id)
+    fresh = await views.upsert(refund)
+    if fresh:
+        await merchant_events.refund_changed(uow, order, before.status if before else None, refund.id)
+    return fresh
+
+
 async def _apply(uow: UnitOfWork, event: events.RefundEvent, _: str | None) -> None:
     """Keep the newest snapshot of the refund; the order itself never changes."""
     refund = event.refund
-    if await uow.repo(OrderRepository).lock(refund.orderId) is None:
+    order = await uow.repo(OrderRepository).lock(refund.orderId)
+    if order is None:
         raise PermanentError("no such order", reason="UNKNOWN_ORDER")
     if not await uow.repo(PaymentViewRepository).known(refund.paymentId):
         # the attempt's own event is still on its way (its initiation answered before we stored it)
         raise RetryableError("no view of the refunded payment yet", reason="UNKNOWN_PAYMENT")
-    fresh = await uow.repo(RefundViewRepository).upsert(refund)
+    fresh = await _keep(uow, order, refund)
     log.info("refund_event.applied" if fresh else "refund_event.stale_ignored", version=refund.version)
 
 

@@ -32,9 +32,11 @@ async def create(
         native = cmd.native()
     except ValidationError as exc:
         raise validation_error(exc) from None
-    snapshot = await create_refund(deps, merchant_id, payment_id, native, correlation_id, request_id)
-    async with UnitOfWork(deps.pool) as uow:
-        await uow.repo(RefundDetailsRepository).insert(snapshot.id, cmd.receipt, cmd.speed)
+
+    async def details(uow: UnitOfWork, refund_id: str) -> None:
+        await uow.repo(RefundDetailsRepository).insert(refund_id, cmd.receipt, cmd.speed)
+
+    snapshot = await create_refund(deps, merchant_id, payment_id, native, correlation_id, request_id, details)
     return await fetch(deps, merchant_id, snapshot.id)
 
 
