@@ -94,9 +94,13 @@ async def create_app(settings: Settings) -> web.Application:
                 connection,
                 publisher,
                 consumers(deps, mailer_deps(pool, settings), settings),
-                # the relay publishes `order.paid` to payment-svc and the email requests to our own mailer:
-                # both queues must exist before its first mandatory publish
-                publishes_into=(topology.PAYMENT_SVC_ORDER_EVENTS, topology.ORDER_SVC_EMAILS),
+                # the relay publishes `order.paid` to payment-svc, the email requests to our own mailer and the
+                # merchant events to merchant-webhooks: each queue must exist before its first mandatory publish
+                publishes_into=(
+                    topology.PAYMENT_SVC_ORDER_EVENTS,
+                    topology.ORDER_SVC_EMAILS,
+                    topology.MERCHANT_WEBHOOKS_EVENTS,
+                ),
                 retry_delays_ms=settings.retry_delays_ms,
                 prefetch=settings.CONSUMER_PREFETCH,
             )
