@@ -17,6 +17,8 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "gateway": ("mock_gateway",),
     # the operators' console: sessions, the failed-login throttle, the audit log (no outbox, no inbox)
     "console": ("payments_console",),
+    # webhooks to merchants: endpoints, events, deliveries and their attempts (its own outbox for the emails)
+    "merchant_webhooks": ("payments_common", "merchant_webhooks"),
 }
 
 

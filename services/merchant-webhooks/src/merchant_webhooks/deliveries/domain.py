@@ -62,6 +62,6 @@ class RetryPolicy:
             return None
         return min(now + timedelta(seconds=self.delay_seconds(failures, rng)), deadline)
 
-    def disables(self, failing_since: datetime, now: datetime) -> bool:
-        """An endpoint whose attempts have all failed since `failing_since` is disabled past the limit."""
-        return now - failing_since > timedelta(seconds=self.disable_after_seconds)
+    def failing_before(self, now: datetime) -> datetime:
+        """An endpoint whose attempts have all failed since before this moment is disabled."""
+        return now - timedelta(seconds=self.disable_after_seconds)
