@@ -191,7 +191,8 @@ async def test_outbox_status_per_service_schema(system_database: str, tmp_path: 
 
     assert (status.code, status.stderr) == (0, "")
     schemas = {s["schema"]: s for s in status.json()["schemas"]}
-    assert set(schemas) == {"orders", "payments"}
+    assert set(schemas) == {"orders", "payments", "merchant_webhooks"}
+    assert (schemas["merchant_webhooks"]["exists"], schemas["merchant_webhooks"]["unpublished"]) == (True, 0)
     payments = schemas["payments"]
     assert (payments["exists"], payments["unpublished"], payments["retrying"], payments["published_last_minute"]) == (
         True,
