@@ -22,7 +22,7 @@ it generates only the internal tokens. `exec` uses the environment's and generat
 Rate limits: the services share their buckets in Redis, `REDIS_URL` (default redis://127.0.0.1:6379/0,
 which `scripts/ensure-services.sh` starts; an empty `REDIS_URL` keeps them in each process's memory).
 
-Ports: each service listens on the port of its `*_URL` (8080-8084 by default), so a second system can
+Ports: each service listens on the port of its `*_URL` (8080-8085 by default), so a second system can
 run beside the first on other ports, its own database and its own RabbitMQ vhost.
 
 In both, a service that exits by itself (a crash, a `kill -9`) is restarted, as a process manager
@@ -52,6 +52,7 @@ from typing import IO, Any
 import aiohttp
 import orjson
 
+from merchant_webhooks.settings import MERCHANT_WEBHOOKS_PORT
 from payments_common.config import (
     DEFAULT_REDIS_URL,
     MOCK_GATEWAY_PORT,
@@ -85,7 +86,11 @@ SERVICES = (
     ServiceSpec("mock-gateway", "mock_gateway", "MOCK_GATEWAY_URL", MOCK_GATEWAY_PORT, "32"),
     # the operators' console: its own process, reading the others only through their admin APIs
     ServiceSpec("payments-console", "payments_console", "CONSOLE_URL", CONSOLE_PORT, "34"),
+    # webhooks to merchants: its own process, the one that calls merchants' (untrusted) servers
+    ServiceSpec("merchant-webhooks", "merchant_webhooks", "MERCHANT_WEBHOOKS_URL", MERCHANT_WEBHOOKS_PORT, "31"),
 )
+# merchants' webhook endpoints on this machine may be plain http (a receiver started by a test or a developer)
+LOCAL_WEBHOOK_HOSTS = "127.0.0.1,localhost"
 STOP_TIMEOUT = 10.0
 START_TIMEOUT = 60.0
 RUN_DIR = Path(".run")
@@ -340,6 +345,7 @@ def main() -> None:
     if args.command == "run":
         env, created = load_or_create(args.env_file)
         env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+        env.setdefault("WEBHOOK_ALLOWED_HTTP_HOSTS", LOCAL_WEBHOOK_HOSTS)
         raise SystemExit(
             asyncio.run(run_command(env, args.env_file, created, pretty=not args.json_logs, mail_port=args.mail_port))
         )
@@ -367,6 +373,7 @@ def main() -> None:
     }
     env = {**generate_secrets(), **env}
     env.setdefault("REDIS_URL", os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    env.setdefault("WEBHOOK_ALLOWED_HTTP_HOSTS", os.environ.get("WEBHOOK_ALLOWED_HTTP_HOSTS", LOCAL_WEBHOOK_HOSTS))
     env["DATABASE_URL"] = args.database_url or os.environ.get(
         "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
     )
