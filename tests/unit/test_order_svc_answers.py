@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import v1_samples
+import webhook_samples
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from openapi_schema_validator import OAS31Validator
@@ -150,6 +151,7 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/readyz"): ("/readyz", None),
     ("GET", "/metrics"): ("/metrics", None),
     **v1_samples.calls(ORDER_ID, PAYMENT_ID, REFUND_ID),
+    **webhook_samples.calls(),
 }
 
 
@@ -194,6 +196,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(refunds_http, "get_refund", _returning(REFUND))
     monkeypatch.setattr(receipts_http, "receipt_pdf", _returning((receipt, render(receipt))))
     v1_samples.stub(monkeypatch, ORDER, VIEW, REFUND)
+    webhook_samples.stub(monkeypatch)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from order_svc.payments.service import payment_event_step
 from order_svc.refunds.service import refund_event_step
 from order_svc.settings import SCHEMA, Settings
 from order_svc.v1 import http as v1
+from order_svc.webhook_endpoints.client import MerchantWebhooksClient
 from payments_common import broker, health, metrics, observability, topology
 from payments_common.consumer import Consumes, handler, start_consumers
 from payments_common.events import PaymentEvent, RefundEvent
@@ -83,6 +84,7 @@ async def create_app(settings: Settings) -> web.Application:
                 pool=pool,
                 payments=PaymentsClient(session, settings.PAYMENT_SVC_URL, settings.internal_api_token()),
                 signing_keys=settings.payment_signing_keys(),
+                webhooks=MerchantWebhooksClient(session, settings.MERCHANT_WEBHOOKS_URL, settings.internal_api_token()),
             )
             app[DEPS] = deps
             connection, publisher = await stack.enter_async_context(

@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 from order_svc.payments.client import PaymentsClient
+from order_svc.webhook_endpoints.client import MerchantWebhooksClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,8 @@ class Deps:
     payments: PaymentsClient
     # every key of PAYMENT_SIGNING_SECRET, for `POST /payments/verify`; with none, no signature verifies
     signing_keys: tuple[bytes, ...] = ()
+    # the merchant-webhooks process's internal API, behind the webhook endpoints' routes; None: they answer 503
+    webhooks: MerchantWebhooksClient | None = None
 
 
 # where the views find them: set on the app once its resources have started

@@ -27,6 +27,8 @@ from order_svc.refunds import http as refunds_http
 from order_svc.refunds.schemas import CreateRefund
 from order_svc.v1 import openapi as v1_openapi
 from order_svc.v1.schemas import RazorpayError
+from order_svc.webhook_endpoints import http as webhook_endpoints_http
+from order_svc.webhook_endpoints import openapi as webhook_endpoints_openapi
 from payments_common import openapi
 from payments_common.money import SUPPORTED_CURRENCIES
 from payments_common.openapi import Route
@@ -42,6 +44,7 @@ ROUTES: Sequence[Route] = (
     *receipts_http.ROUTES,
     *refunds_http.ROUTES,
     *lists_http.ROUTES,
+    *webhook_endpoints_http.ROUTES,
     # the Razorpay-compatible surface (order_svc.v1)
     *v1_openapi.ROUTES,
 )
@@ -52,6 +55,7 @@ REQUESTS: Sequence[type[BaseModel]] = (
     VerifyPayment,
     CapturePayment,
     CreateRefund,
+    *webhook_endpoints_openapi.REQUESTS.values(),
     *v1_openapi.REQUESTS.values(),
 )
 
@@ -355,6 +359,8 @@ def document() -> dict[str, Any]:
         # the failed-authentication guard answers any request that carries credentials
         **openapi.meta_paths(ref, public=True, refusals=_errors(error, 429)),
     }
+    for path, item in webhook_endpoints_openapi.paths(ref, error).items():
+        paths.setdefault(path, {}).update(item)
     _idempotent(paths, error)
     # after the native POSTs' idempotency answers: /v1 documents its own, in Razorpay's error object
     paths.update(v1_openapi.paths(ref, IDEMPOTENCY_KEY_PARAMETER))

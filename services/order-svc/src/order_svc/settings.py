@@ -10,6 +10,7 @@ from payments_common.client_address import Cidrs
 from payments_common.config import (
     ORDER_SVC_PORT,
     ApiKey,
+    BaseUrl,
     PaymentServiceSettings,
     parse_api_keys,
     parse_bearer_tokens,
@@ -28,6 +29,8 @@ class Settings(PaymentServiceSettings):
 
     API_KEYS: SecretStr
     PAYMENT_SVC_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
+    # the merchant-webhooks process, behind the webhook endpoints' routes (the same INTERNAL_API_TOKEN)
+    MERCHANT_WEBHOOKS_URL: BaseUrl = "http://127.0.0.1:8085"
     # per API key once authenticated, and per source address for failed authentications (order_svc/access/limits.py)
     API_RATE_PER_SECOND: float = Field(default=200.0, gt=0)
     API_RATE_BURST: int = Field(default=400, ge=1)

@@ -18,6 +18,9 @@ from order_svc.v1.payments.schemas import CapturePaymentV1, CreatePaymentJson, E
 from order_svc.v1.refunds import http as refunds_http
 from order_svc.v1.refunds.schemas import CreateRefundV1
 from order_svc.v1.schemas import MAX_UNIX, RazorpayError
+from order_svc.v1.webhooks import http as webhooks_http
+from order_svc.v1.webhooks.schemas import CreateWebhookV1, EditWebhookV1
+from order_svc.webhook_endpoints.schemas import DEFAULT_DELIVERIES, MAX_DELIVERIES
 from payments_common import openapi
 from payments_common.openapi import Route
 
@@ -25,6 +28,7 @@ ROUTES: Sequence[Route] = (
     *orders_http.ROUTES,
     *payments_http.ROUTES,
     *refunds_http.ROUTES,
+    *webhooks_http.ROUTES,
     *v1_http.ROUTES,
 )
 # the request body of each route that takes one
@@ -34,6 +38,8 @@ REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
     ("PATCH", "/v1/payments/{payment_id}"): EditPayment,
     ("POST", "/v1/payments/{payment_id}/refund"): CreateRefundV1,
     ("POST", "/v1/payments/{payment_id}/capture"): CapturePaymentV1,
+    ("POST", "/v1/webhooks"): CreateWebhookV1,
+    ("PATCH", "/v1/webhooks/{webhook_id}"): EditWebhookV1,
 }
 # routes that call payment-svc (and through it the gateway)
 _UPSTREAM = frozenset(
@@ -43,6 +49,19 @@ _UPSTREAM = frozenset(
         ("POST", "/v1/payments/{payment_id}/capture"),
     }
 )
+# routes that call merchant-webhooks, which keeps the endpoints and their deliveries
+_WEBHOOKS = frozenset((route.method, route.path) for route in webhooks_http.ROUTES)
+# the collections that are not pages of `count`, `skip`, `from` and `to`
+_COLLECTION_QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("GET", "/v1/webhooks"): [],
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): [
+        openapi.query_parameter(
+            "count",
+            f"the newest 1 to {MAX_DELIVERIES}, {DEFAULT_DELIVERIES} by default",
+            {"type": "integer", "minimum": 1, "maximum": MAX_DELIVERIES},
+        )
+    ],
+}
 _UNIX = {"type": "integer", "minimum": 0, "maximum": MAX_UNIX}
 _PAGE = [
     openapi.query_parameter(
@@ -76,7 +95,7 @@ _MEANING = {
     413: "`BAD_REQUEST_ERROR`: request body over the size limit",
     429: "`BAD_REQUEST_ERROR`: this API key's request rate, or this address's failed authentications",
     502: "`GATEWAY_ERROR`: the payment gateway refused or failed",
-    503: "`SERVER_ERROR`: payments cannot be taken right now; retry",
+    503: "`SERVER_ERROR`: payments (or, on /v1/webhooks, webhook endpoints) cannot be reached right now; retry",
 }
 
 
@@ -95,7 +114,9 @@ def _operation(
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"\{(\w+)\}", route.path)
     ]
-    if route.method == "GET" and route.answer is not None and route.answer.__name__.endswith("Collection"):
+    if key in _COLLECTION_QUERIES:
+        parameters += _COLLECTION_QUERIES[key]
+    elif route.method == "GET" and route.answer is not None and route.answer.__name__.endswith("Collection"):
         parameters += _PAGE + (_ORDER_FILTERS if route.path == "/v1/orders" else [])
     statuses = [400, 401, 429]
     operation: dict[str, Any] = {
@@ -110,6 +131,8 @@ def _operation(
         parameters.append(idempotency)
     if key in _UPSTREAM:
         statuses += [502, 503]
+    if key in _WEBHOOKS:
+        statuses += [503]
     assert route.answer is not None
     operation["parameters"] = parameters
     ok = openapi.json_body(ref(route.answer), f"the {route.answer.__name__}")

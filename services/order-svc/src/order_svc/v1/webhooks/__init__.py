@@ -1,0 +1,1 @@
+"""/v1 webhooks: a merchant's endpoints and their delivery log, as Razorpay's `webhook` entities."""
