@@ -45,6 +45,8 @@ APPS: dict[str, App] = {
     "mock-gateway": App("services/mock-gateway", "mock_gateway.settings", 8083, "MOCK_GATEWAY_URL"),
     # the operators' console (tests/deploy/test_compose_console.py checks the rest of it)
     "payments-console": App("services/console", "payments_console.settings", 8084, "CONSOLE_URL"),
+    # webhooks to merchants: internal, called by order-svc only
+    "merchant-webhooks": App("services/merchant-webhooks", "merchant_webhooks.settings", 8085, "MERCHANT_WEBHOOKS_URL"),
 }
 INFRASTRUCTURE = ("postgres", "rabbitmq", "migrate", "mailpit", "redis")
 # compose's mail catcher: its SMTP port on the compose network, its web UI on the host's loopback only
@@ -60,7 +62,7 @@ DELIBERATE_DEFAULTS = {
     ("webhook-gateway", "REDIS_URL"): RATE_LIMIT_STORE,
 }
 PUBLIC = ("order-svc", "webhook-gateway")
-INTERNAL = ("payment-svc", "mock-gateway")
+INTERNAL = ("payment-svc", "mock-gateway", "merchant-webhooks")
 URL_VARIABLES = {app.url_variable: name for name, app in APPS.items()}
 
 # the configuration names the contract fixes, plus the two every process also reads

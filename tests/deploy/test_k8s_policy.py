@@ -213,6 +213,50 @@ def test_payment_svc_is_reached_only_from_order_svc_and_the_console(overlay: str
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_merchant_webhooks_is_reached_only_from_order_svc(overlay: str) -> None:
+    target = app_labels(overlay, "merchant-webhooks")
+    for name in DEPLOYMENTS[overlay]:
+        assert allowed(overlay, NAMESPACE_LABELS, app_labels(overlay, name), target, 8085) is (name == "order-svc"), (
+            name
+        )
+    assert not allowed(overlay, NAMESPACE_LABELS, {"app": "intruder"}, target, 8085)
+
+
+PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "127.0.0.0/8"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_merchant_webhooks_egress_is_the_internet_and_its_data_stores_only(overlay: str) -> None:
+    """It calls untrusted URLs: no policy lets it reach another pod of ours, or a private or metadata address."""
+    labels = app_labels(overlay, "merchant-webhooks")
+    peers = [
+        (peer, rule.get("ports"))
+        for policy in objects(overlay, "NetworkPolicy").values()
+        if "Egress" in policy["spec"].get("policyTypes", []) and selects(policy["spec"]["podSelector"], labels)
+        for rule in policy["spec"].get("egress") or []
+        for peer in rule.get("to") or [{}]
+    ]
+    pods = [peer["podSelector"] for peer, _ in peers if "podSelector" in peer and "namespaceSelector" not in peer]
+    assert all(selector.get("matchLabels") for selector in pods), "an open podSelector reaches every pod"
+    assert {tuple(sorted(selector["matchLabels"].items())) for selector in pods} == {
+        (("cnpg.io/poolerName", "payments-db-pooler"),),
+        (("app.kubernetes.io/name", "payments-mq"),),
+    }
+    elsewhere = [peer for peer, _ in peers if "namespaceSelector" in peer]
+    assert [peer["namespaceSelector"]["matchLabels"] for peer in elsewhere] == [
+        {"kubernetes.io/metadata.name": "kube-system"}
+    ], "only DNS in another namespace"
+    blocks = [(peer["ipBlock"], ports) for peer, ports in peers if "ipBlock" in peer]
+    assert blocks
+    for block, ports in blocks:
+        assert [p["port"] for p in ports] == [443]
+        if block["cidr"] == "0.0.0.0/0":
+            assert set(block["except"]) >= PRIVATE_RANGES
+        else:
+            assert block["cidr"] == "::/0" and {"fc00::/7", "fe80::/10"} <= set(block["except"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_console_is_reached_only_through_the_ingress(overlay: str) -> None:
     target = app_labels(overlay, "payments-console")
     for name in DEPLOYMENTS[overlay]:
@@ -269,7 +313,9 @@ def test_egress_leaves_the_cluster_only_where_it_must(overlay: str) -> None:
     for labels in DATA_STORE_PODS:
         assert egress_outside(overlay, labels, 443), labels
     for name in DEPLOYMENTS[overlay]:
-        assert egress_outside(overlay, app_labels(overlay, name), 443) is (name == "payment-svc"), name
+        # payment-svc calls the gateway; merchant-webhooks calls merchants' servers
+        expected = name in ("payment-svc", "merchant-webhooks")
+        assert egress_outside(overlay, app_labels(overlay, name), 443) is expected, name
         assert egress_outside(overlay, app_labels(overlay, name), 587) is (name == "order-svc"), name
         assert not egress_outside(overlay, app_labels(overlay, name), 5432), name
     assert not egress_outside(overlay, pod_labels(objects(overlay, "Job")["payments-migrate"]), 443)

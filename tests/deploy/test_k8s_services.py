@@ -120,7 +120,9 @@ def test_no_configmap_holds_a_secret(overlay: str) -> None:
     for name, config_map in objects(overlay, "ConfigMap").items():
         for key, value in (config_map.get("data") or {}).items():
             assert not any(key in cls.model_fields and is_secret(cls, key) for cls in classes), f"{name}: {key}"
-            assert not re.search(r"(?i)(password|secret|token|whsec_)", key), f"{name}: {key}"
+            # a duration is no secret, whatever it is the duration of (WEBHOOK_SECRET_OVERLAP_SECONDS)
+            if not key.endswith("_SECONDS"):
+                assert not re.search(r"(?i)(password|secret|token|whsec_)", key), f"{name}: {key}"
             assert not re.search(r"://[^/\s]*:[^/\s]*@", str(value)), f"{name}: {key} holds credentials"
             assert "whsec_" not in str(value), f"{name}: {key}"
 
