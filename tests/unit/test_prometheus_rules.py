@@ -23,7 +23,7 @@ ALERTS_TEST = PROMETHEUS / "alerts_test.yml"
 CONFIG = PROMETHEUS / "prometheus.yml"
 COMPOSE = REPO / "docker-compose.yml"
 
-SERVICES = ("order-svc", "webhook-gateway", "payment-svc", "mock-gateway")
+SERVICES = ("order-svc", "webhook-gateway", "payment-svc", "mock-gateway", "merchant-webhooks")
 # Prometheus's own series: a target's scrape result
 PROMETHEUS_SERIES = frozenset({"up"})
 # the PromQL words the rules use that are not series names
@@ -103,6 +103,7 @@ def test_the_alerts_asked_for_are_there() -> None:
         "webhooks_received_total",
         "message_retries_total",
         "events_consumed_total",
+        "webhook_delivery_attempts_total",
     ):
         assert wanted in by_series, wanted
     outbox = next(rule for rule in rules() if rule["alert"] == "OutboxLagging")
