@@ -86,6 +86,7 @@ APP_SECRETS = (
     "ADMIN_TOKEN",
     "INTERNAL_API_TOKEN",
     "CONSOLE_OPERATORS",
+    "KEY_SEALING_KEY",
 )
 INFRA_SECRETS = ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD")
 SECRETS = (*APP_SECRETS, *INFRA_SECRETS)
@@ -97,6 +98,7 @@ FAKE_ENV = {
     "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(bytes(range(24))).decode(),
     "ADMIN_TOKEN": "admin-token-89ab",
     "INTERNAL_API_TOKEN": "internal-token-cdef0123",
+    "KEY_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
     "CONSOLE_OPERATORS": "ops:" + hash_password("an operator's password", salt=bytes(16)),
     "POSTGRES_PASSWORD": "pg-password-0123",
     "RABBITMQ_PASSWORD": "mq-password-4567",

@@ -112,6 +112,10 @@ def secrets_from(env: Mapping[str, str]) -> list[Secret]:
     add("INTERNAL_API_TOKEN", internal)
     for n, entry in enumerate(_entries(internal), 1):
         add(f"INTERNAL_API_TOKEN entry {n}", entry)
+    sealing = env.get("KEY_SEALING_KEY", "")
+    add("KEY_SEALING_KEY", sealing)
+    for n, entry in enumerate(_entries(sealing), 1):
+        add(f"KEY_SEALING_KEY entry {n}", entry)
     for name in ("DATABASE_URL", "AMQP_URL", "SMTP_URL"):
         add(f"{name} password", _url_password(env.get(name, "")))
     for name in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD"):

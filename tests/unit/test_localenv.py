@@ -96,7 +96,12 @@ def test_some_but_not_all_of_the_contracts_secrets_is_refused_and_writes_nothing
 
 
 def test_every_secret_from_the_environment_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    own = {**OWN, "ADMIN_TOKEN": "admin-token-0123456789", "INTERNAL_API_TOKEN": "internal-token-0123456789"}
+    own = {
+        **OWN,
+        "ADMIN_TOKEN": "admin-token-0123456789",
+        "INTERNAL_API_TOKEN": "internal-token-0123456789",
+        "KEY_SEALING_KEY": "c2VhbGluZy1rZXktb2YtdGhpcy1kZXZlbG9wZXIhISE=",
+    }
     for name, value in own.items():
         monkeypatch.setenv(name, value)
     path = tmp_path / ".env"

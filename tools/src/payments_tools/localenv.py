@@ -3,7 +3,7 @@
 Two kinds of secret. The contract's (`API_KEYS`, `PAYMENT_SIGNING_SECRET`, `WEBHOOK_SECRETS`) are shared
 with the world outside: merchants, the gateway. A developer may bring their own in the environment, and
 then they are used as they are and never written down. The internal ones (`ADMIN_TOKEN`,
-`INTERNAL_API_TOKEN`) are the system's own business; whatever the environment and the file lack of them
+`INTERNAL_API_TOKEN`, `KEY_SEALING_KEY`) are the system's own business; whatever the environment and the file lack of them
 is generated into the file, so the next start and `payments-admin` use the same.
 """
 
@@ -22,7 +22,7 @@ from payments_tools.mail_catcher import LOCAL_SMTP_URL
 
 CONTRACT_SECRETS = ("API_KEYS", "PAYMENT_SIGNING_SECRET", "WEBHOOK_SECRETS")
 # the services' own: no one outside needs them, so they are generated whenever they are missing
-INTERNAL_SECRETS = ("ADMIN_TOKEN", "INTERNAL_API_TOKEN")
+INTERNAL_SECRETS = ("ADMIN_TOKEN", "INTERNAL_API_TOKEN", "KEY_SEALING_KEY")
 # not secrets, but read by payments-stack itself (the database it migrates, the ports it waits on, is
 # there a mail catcher to start?), so the environment must win over the file for them too
 STACK_SETTINGS = (
@@ -49,7 +49,7 @@ _INTERNAL_ONLY_HEADER = (
 
 def generate_secrets() -> dict[str, str]:
     """Two merchants' keys (so merchant scoping can be tried), a payment signing key, a webhook key, the
-    admin API's token and the internal API's (order-svc to payment-svc)."""
+    admin API's token, the internal API's (order-svc to payment-svc) and the key secrets' sealing key."""
     keys = ",".join(f"rzp_test_{secrets.token_hex(6)}:{secrets.token_urlsafe(24)}" for _ in range(2))
     return {
         "API_KEYS": keys,
@@ -57,6 +57,8 @@ def generate_secrets() -> dict[str, str]:
         "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "ADMIN_TOKEN": secrets.token_urlsafe(32),
         "INTERNAL_API_TOKEN": secrets.token_urlsafe(32),
+        # the AES-256 key order-svc seals merchants' key secrets under (order_svc/merchants/sealing.py)
+        "KEY_SEALING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
 
 

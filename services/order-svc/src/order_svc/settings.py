@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from email.utils import parseaddr
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from yarl import URL
 
 from order_svc.emails.smtp import SmtpConfig, parse_smtp_url
+from order_svc.merchants.sealing import Sealer, parse_sealing_keys
 from payments_common.client_address import Cidrs
 from payments_common.config import (
     ORDER_SVC_PORT,
@@ -15,12 +17,24 @@ from payments_common.config import (
     parse_api_keys,
     parse_bearer_tokens,
     port_of,
+    refused_unless,
     secret_list_parts,
 )
+
+# KEY_SEALING_KEY as a setting: refused at start-up when an entry is not a 32-byte base64 key
+SealingKeys = Annotated[SecretStr, refused_unless(parse_sealing_keys)]
 
 SERVICE = "order-svc"
 SCHEMA = "orders"
 DEFAULT_SMTP_FROM = "Payments <receipts@payments.local>"
+
+
+def parse_retry_days(value: str) -> tuple[int, ...]:
+    """`1,3,5`: whole days, each 1 to 60; empty: no retry, a failed charge halts the subscription."""
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not all(part.isascii() and part.isdigit() and 1 <= int(part) <= 60 for part in parts):
+        raise ValueError("SUBSCRIPTION_RETRY_DAYS must be comma-separated whole days, each 1 to 60")
+    return tuple(int(part) for part in parts)
 
 
 class Settings(PaymentServiceSettings):
@@ -31,6 +45,9 @@ class Settings(PaymentServiceSettings):
     PAYMENT_SVC_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
     # the merchant-webhooks process, behind the webhook endpoints' routes (the same INTERNAL_API_TOKEN)
     MERCHANT_WEBHOOKS_URL: BaseUrl = "http://127.0.0.1:8085"
+    # comma-separated base64 AES-256 keys that seal the merchants' key secrets (the first seals, all open;
+    # order_svc/merchants/sealing.py); unset: new keys are kept as digests only and cannot sign callbacks
+    KEY_SEALING_KEY: SealingKeys | None = None
     # per API key once authenticated, and per source address for failed authentications (order_svc/access/limits.py)
     API_RATE_PER_SECOND: float = Field(default=200.0, gt=0)
     API_RATE_BURST: int = Field(default=400, ge=1)
@@ -54,12 +71,26 @@ class Settings(PaymentServiceSettings):
     SMTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     # emails sent at once; each holds a database connection while its server answers
     MAILER_PREFETCH: int = Field(default=4, gt=0)
+    # the subscriptions' scheduler (order_svc/subscriptions/scheduler.py): a pass this often, and at once
+    # when a test clock moves
+    SUBSCRIPTION_SCHEDULER_INTERVAL_SECONDS: float = Field(default=5.0, gt=0)
+    # comma-separated days after a failed subscription charge before each retry; past the last, it halts
+    SUBSCRIPTION_RETRY_DAYS: str = "1,3,5"
 
     @field_validator("SMTP_URL")
     @classmethod
     def _smtp_url_valid(cls, value: SecretStr) -> SecretStr:
         parse_smtp_url(value.get_secret_value())
         return value
+
+    @field_validator("SUBSCRIPTION_RETRY_DAYS")
+    @classmethod
+    def _retry_days_valid(cls, value: str) -> str:
+        parse_retry_days(value)
+        return value
+
+    def subscription_retry_days(self) -> tuple[int, ...]:
+        return parse_retry_days(self.SUBSCRIPTION_RETRY_DAYS)
 
     @field_validator("SMTP_FROM")
     @classmethod
@@ -90,7 +121,12 @@ class Settings(PaymentServiceSettings):
             *self._smtp_password(),
             *self._redis_url_parts(),
             *([self.ADMIN_TOKEN.get_secret_value()] if self.ADMIN_TOKEN is not None else []),
+            *(secret_list_parts(self.KEY_SEALING_KEY.get_secret_value()) if self.KEY_SEALING_KEY else []),
         ]
+
+    def sealer(self) -> Sealer | None:
+        raw = self.KEY_SEALING_KEY
+        return Sealer(parse_sealing_keys(raw.get_secret_value())) if raw is not None else None
 
     def _redis_url_parts(self) -> list[str]:
         url = self.REDIS_URL.get_secret_value()
