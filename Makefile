@@ -15,10 +15,11 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
 .PHONY: help install install-runtime services migrate run test lint unit integration system e2e acceptance \
-	clean chaos fuzz bench-flood bench attacks browser chromium promtool test-tools kubectl
+	clean chaos fuzz bench-flood bench attacks browser chromium promtool test-tools kubectl scale haproxy
 
 help:
-	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them)"
+	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them); SCALE=2: two"
+	@echo "                  instances of each (the mock gateway one) behind HAProxy on the same ports"
 	@echo "make test         start PostgreSQL/RabbitMQ (and install chromium, promtool) if needed; lint, unit,"
 	@echo "                  integration, then e2e, browser and acceptance against one system"
 	@echo "make lint | unit | integration    one tier each"
@@ -27,6 +28,7 @@ help:
 	@echo "make browser      the operators' console in chromium (Playwright), against a system payments-stack starts"
 	@echo "make system       e2e, browser and acceptance against one system, then no secret in its logs"
 	@echo "make chaos        1,000 payments under kill -9 and restarts of the local PostgreSQL and RabbitMQ"
+	@echo "make scale        two instances of everything under load: work split, kill -9 of one of each, shared limit"
 	@echo "make fuzz         schemathesis against the running system's OpenAPI documents, about a minute"
 	@echo "make attacks      hostile requests against the system; prints what each was answered and changed"
 	@echo "make bench-flood  genuine webhook latency with and without a flood of forged ones, about 3 minutes"
@@ -55,8 +57,10 @@ services:
 migrate: install-runtime services
 	$(BIN)/payments-migrate
 
-run: install-runtime services
-	$(BIN)/payments-stack run
+# SCALE=2: two instances of every service but the mock gateway, behind HAProxy on the usual ports
+SCALE ?= 1
+run: install-runtime services $(if $(filter-out 1,$(SCALE)),haproxy)
+	$(BIN)/payments-stack run $(if $(filter-out 1,$(SCALE)),--scale $(SCALE))
 
 lint: install
 	$(BIN)/ruff check .
@@ -118,6 +122,9 @@ promtool:
 kubectl:
 	@scripts/ensure-kubectl.sh
 
+haproxy:
+	@scripts/ensure-haproxy.sh
+
 # the operators' console driven by Playwright in Debian's chromium (tests/browser). Under payments-stack exec,
 # which starts the console beside the services (CONSOLE_URL, and a fresh operator's CONSOLE_PASSWORD), every
 # test runs and the screenshots in docs/images/ are taken again; where the stack does not start the console
@@ -130,6 +137,19 @@ browser: install services chromium
 # passes options, e.g. CHAOS_ARGS="--payments 200 --faults kill-payment-svc,poison"
 chaos: install services
 	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
+
+# two instances of every service but the mock gateway behind HAProxy (payments-stack exec --scale 2), on
+# their own database (payments_scale, dropped first) and vhost, with a per-key limit of SCALE_LIMIT/s and the
+# chaos run's short reconciliation settings: a few hundred payments, then kill -9 of one instance of each
+# mid-run, then one key pressed at four times its limit; prints the split between instances and the counts.
+# About two minutes; take /tmp/payments-system.lock like `make system`. SCALE_ARGS passes pytest options
+SCALE_LIMIT ?= 25
+scale: install services haproxy
+	psql -q -h 127.0.0.1 -U postgres -d postgres -c 'DROP DATABASE IF EXISTS payments_scale WITH (FORCE)'
+	AMQP_URL=$$(scripts/test-vhost.sh payments_scale) DATABASE_URL=postgresql://postgres@127.0.0.1:5432/payments_scale \
+	  API_RATE_PER_SECOND=$(SCALE_LIMIT) API_RATE_BURST=$(SCALE_LIMIT) RETRY_DELAYS_MS=200,500,1000,2000 \
+	  RECONCILE_INTERVAL_SECONDS=2 RECONCILE_AFTER_SECONDS=5 PAYMENT_EXPIRY_SECONDS=15 ORDER_CONFIRM_AFTER_SECONDS=10 \
+	  $(BIN)/payments-stack exec --scale 2 -- bash -c '$(BIN)/pytest -q -s tests/scale $(SCALE_ARGS) && $(LOG_CHECK)'
 
 # forged, tampered, replayed, stale, oversized, deep and non-ASCII webhooks, a flood, another merchant's
 # order, a wrong Content-Digest, and webhooks from outside the allowlist (which is narrowed to 127.0.0.1

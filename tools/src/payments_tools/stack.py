@@ -25,6 +25,11 @@ which `scripts/ensure-services.sh` starts; an empty `REDIS_URL` keeps them in ea
 Ports: each service listens on the port of its `*_URL` (8080-8085 by default), so a second system can
 run beside the first on other ports, its own database and its own RabbitMQ vhost.
 
+Scale: `--scale 2` runs two instances of every service but the mock gateway (`order-svc-1` on 8180,
+`order-svc-2` on 8280, …) behind HAProxy on the services' usual ports (`payments_tools/stack_scale.py`
+says how, and why the internal URLs go through it too); the balancer is one more supervised process,
+`balancer`, its configuration in `.run/haproxy.cfg`. Pid, log and hold files are per instance.
+
 In both, a service that exits by itself (a crash, a `kill -9`) is restarted, as a process manager
 in production would; each one's pid is in `.run/pids/<name>.pid`. One that keeps exiting at once is
 given up on, and the stack stops.
@@ -41,6 +46,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -65,6 +71,7 @@ from payments_console.settings import CONSOLE_PORT
 from payments_tools import mail_catcher
 from payments_tools.localenv import generate_secrets, load_or_create
 from payments_tools.stack_env import ensure_console_operator, mail_line, use_mail_catcher
+from payments_tools.stack_scale import BALANCER, haproxy_config, plan, public_ports
 
 # what the tests and the chaos runner import from here
 __all__ = ["SERVICES", "Stack", "hold_file", "mail_line", "use_mail_catcher"]
@@ -77,13 +84,29 @@ class ServiceSpec:
     url_var: str
     default_port: int
     colour: str
+    # run as several instances behind the balancer at --scale 2 and above
+    scaled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    """One process the stack runs and restarts: an instance of a service, or the balancer."""
+
+    name: str
+    argv: tuple[str, ...]
+    # beyond the system's environment
+    env: dict[str, str]
+    colour: str
+    # it is up once /readyz answers 200 on each of these
+    ready_ports: tuple[int, ...]
 
 
 SERVICES = (
     ServiceSpec("order-svc", "order_svc", "ORDER_SVC_URL", ORDER_SVC_PORT, "36"),
     ServiceSpec("webhook-gateway", "webhook_gateway", "WEBHOOK_GATEWAY_URL", WEBHOOK_GATEWAY_PORT, "35"),
     ServiceSpec("payment-svc", "payment_svc", "PAYMENT_SVC_URL", PAYMENT_SVC_PORT, "33"),
-    ServiceSpec("mock-gateway", "mock_gateway", "MOCK_GATEWAY_URL", MOCK_GATEWAY_PORT, "32"),
+    # a test double: one instance whatever the scale
+    ServiceSpec("mock-gateway", "mock_gateway", "MOCK_GATEWAY_URL", MOCK_GATEWAY_PORT, "32", scaled=False),
     # the operators' console: its own process, reading the others only through their admin APIs
     ServiceSpec("payments-console", "payments_console", "CONSOLE_URL", CONSOLE_PORT, "34"),
     # webhooks to merchants: its own process, the one that calls merchants' (untrusted) servers
@@ -94,6 +117,7 @@ LOCAL_WEBHOOK_HOSTS = "127.0.0.1,localhost"
 STOP_TIMEOUT = 10.0
 START_TIMEOUT = 60.0
 RUN_DIR = Path(".run")
+BALANCER_COLOUR = "37"
 # more exits than this within the window: the service is crash-looping, stop restarting it
 RESTART_LIMIT = 5
 RESTART_WINDOW_SECONDS = 60.0
@@ -148,8 +172,12 @@ class Stack:
         restart_limit: int = RESTART_LIMIT,
         mail_dir: Path | None = None,
         mail_port: int = mail_catcher.PORT,
+        scale: int = 1,
     ) -> None:
         self.env = env
+        self.scale = scale
+        self.instances = plan(env, SERVICES, scale)
+        self.procs = self._processes()
         # the console's dev operator (unless CONSOLE_OPERATORS names the operators): its password, for the
         # banner and an exec command
         self.console_password = ensure_console_operator(env)
@@ -166,8 +194,39 @@ class Stack:
         self._files: dict[str, IO[bytes]] = {}
         self._stopping = False
 
+    def _processes(self) -> dict[str, Process]:
+        modules = {spec.name: spec for spec in SERVICES}
+        procs = {
+            i.name: Process(
+                i.name, (sys.executable, "-m", modules[i.service].module), i.env(), modules[i.service].colour, (i.port,)
+            )
+            for i in self.instances
+        }
+        balanced = public_ports(self.instances)
+        if balanced:
+            config = RUN_DIR / "haproxy.cfg"
+            # -db: in the foreground, so that the supervisor sees it exit and restarts it like a service
+            argv = (shutil.which("haproxy") or "haproxy", "-db", "-f", str(config))
+            procs[BALANCER] = Process(BALANCER, argv, {}, BALANCER_COLOUR, tuple(balanced.values()))
+        return procs
+
+    def _write_balancer_config(self) -> None:
+        if BALANCER not in self.procs:
+            return
+        if shutil.which("haproxy") is None:
+            raise SystemExit("payments-stack: --scale needs HAProxy; scripts/ensure-haproxy.sh installs it")
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        (RUN_DIR / "haproxy.cfg").write_text(haproxy_config(self.instances))
+
+    def ports(self) -> dict[str, int]:
+        """Where each process listens; the balancer under each service it fronts."""
+        ports = {i.name: i.port for i in self.instances}
+        ports |= {f"{BALANCER} ({service})": p for service, p in public_ports(self.instances).items()}
+        return ports
+
     async def start(self) -> None:
-        busy = [f"{s.name} ({port(self.env, s)})" for s in SERVICES if not _free(port(self.env, s))]
+        self._write_balancer_config()
+        busy = [f"{name} ({p})" for name, p in self.ports().items() if not _free(p)]
         if self.mail_dir is not None and not _free(self.mail_port):
             busy.append(f"mail catcher ({self.mail_port})")
         if busy:
@@ -177,11 +236,11 @@ class Stack:
         if self.mail_dir is not None:
             # before order-svc, whose first email may come at once
             self._catcher = await mail_catcher.start(self.mail_dir, port=self.mail_port)
-        for spec in SERVICES:
-            await self._spawn(spec)
+        for proc in self.procs.values():
+            await self._spawn(proc)
         await self.wait_healthy()
 
-    async def _spawn(self, spec: ServiceSpec) -> None:
+    async def _spawn(self, spec: Process) -> None:
         if self.log_dir is not None:
             if spec.name not in self._files:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -192,10 +251,8 @@ class Stack:
         else:
             stdout = asyncio.subprocess.PIPE
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            spec.module,
-            env={**os.environ, **self.env},
+            *spec.argv,
+            env={**os.environ, **self.env, **spec.env},
             stdout=stdout,
             stderr=asyncio.subprocess.STDOUT,
             # our own process group: a terminal's Ctrl-C reaches us only, and we stop them in order
@@ -207,8 +264,11 @@ class Stack:
         if process.stdout is not None:
             self._pumps.append(asyncio.create_task(self._pump(spec, process.stdout)))
 
-    async def _pump(self, spec: ServiceSpec, stream: asyncio.StreamReader) -> None:
-        prefix = f"\x1b[{spec.colour}m{spec.name:<15}\x1b[0m | " if sys.stdout.isatty() else f"{spec.name:<15} | "
+    async def _pump(self, spec: Process, stream: asyncio.StreamReader) -> None:
+        width = max(15, *(len(name) for name in self.procs))
+        prefix = (
+            f"\x1b[{spec.colour}m{spec.name:<{width}}\x1b[0m | " if sys.stdout.isatty() else f"{spec.name:<{width}} | "
+        )
         async for raw in stream:
             line = raw.decode(errors="replace").rstrip("\n")
             sys.stdout.write(prefix + (_render(line) if self.pretty else line) + "\n")
@@ -217,19 +277,22 @@ class Stack:
     async def wait_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            for spec in SERVICES:
-                url = f"http://127.0.0.1:{port(self.env, spec)}/readyz"
-                while True:
-                    process = self.processes[spec.name]
-                    if process.returncode is not None:
-                        raise SystemExit(f"payments-stack: {spec.name} exited with {process.returncode} at start")
-                    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                        async with session.get(url) as response:
-                            if response.status == 200:
-                                break
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"payments-stack: {spec.name} did not answer on {url} in time")
-                    await asyncio.sleep(0.2)
+            for spec in self.procs.values():
+                for ready_port in spec.ready_ports:
+                    await self._wait_ready(session, spec.name, f"http://127.0.0.1:{ready_port}/readyz", deadline)
+
+    async def _wait_ready(self, session: aiohttp.ClientSession, name: str, url: str, deadline: float) -> None:
+        while True:
+            process = self.processes[name]
+            if process.returncode is not None:
+                raise SystemExit(f"payments-stack: {name} exited with {process.returncode} at start")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"payments-stack: {name} did not answer on {url} in time")
+            await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -250,8 +313,8 @@ class Stack:
                 await pump
         for file in self._files.values():
             file.close()
-        for spec in SERVICES:
-            (self.pid_dir / f"{spec.name}.pid").unlink(missing_ok=True)
+        for name in self.procs:
+            (self.pid_dir / f"{name}.pid").unlink(missing_ok=True)
         if self._catcher is not None:
             self._catcher.close()
             await self._catcher.wait_closed()
@@ -278,7 +341,7 @@ class Stack:
 
         A service that exits while its hold file exists is left down until the file is removed.
         """
-        specs = {spec.name: spec for spec in SERVICES}
+        specs = self.procs
         exits: dict[str, list[float]] = {name: [] for name in specs}
         held: set[str] = set()
         while True:
@@ -331,6 +394,14 @@ def main() -> None:
     mail.add_argument(
         "--mail-port", type=int, default=mail_catcher.PORT, help="the local mail catcher's port (default: %(default)s)"
     )
+    mail.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        choices=range(1, 10),
+        metavar="N",
+        help="instances of each service but the mock gateway, behind HAProxy when more than 1 (default: 1)",
+    )
     run = sub.add_parser("run", help="run every service in the foreground", parents=[mail])
     run.add_argument("--env-file", type=Path, default=Path(".env"))
     run.add_argument("--json-logs", action="store_true", help="print the services' JSON log lines as they are")
@@ -347,7 +418,11 @@ def main() -> None:
         env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
         env.setdefault("WEBHOOK_ALLOWED_HTTP_HOSTS", LOCAL_WEBHOOK_HOSTS)
         raise SystemExit(
-            asyncio.run(run_command(env, args.env_file, created, pretty=not args.json_logs, mail_port=args.mail_port))
+            asyncio.run(
+                run_command(
+                    env, args.env_file, created, pretty=not args.json_logs, mail_port=args.mail_port, scale=args.scale
+                )
+            )
         )
 
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -368,6 +443,8 @@ def main() -> None:
             "CONSOLE_OPERATORS",
             "CONSOLE_OPERATOR",
             "CONSOLE_PASSWORD",
+            # where each service listens (a second system beside the first), which the stack waits on
+            *(spec.url_var for spec in SERVICES),
         )
         if os.environ.get(name)
     }
@@ -377,7 +454,7 @@ def main() -> None:
     env["DATABASE_URL"] = args.database_url or os.environ.get(
         "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
     )
-    raise SystemExit(asyncio.run(exec_command(env, command, args.log_dir, args.mail_port)))
+    raise SystemExit(asyncio.run(exec_command(env, command, args.log_dir, args.mail_port, args.scale)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from payments_console.auth.domain import hash_password
 from payments_console.settings import CONSOLE_PORT
 from payments_tools import mail_catcher
 from payments_tools.localenv import secrets_origin
+from payments_tools.stack_scale import Instance, balanced
 
 # the console's operator payments-stack makes for a local run, with a fresh password each start
 DEV_OPERATOR = "admin"
@@ -73,6 +74,15 @@ def exec_env(
         child["CONSOLE_OPERATOR"] = env.get("CONSOLE_OPERATOR", DEV_OPERATOR)
         child["CONSOLE_PASSWORD"] = console_password
     return child
+
+
+def instances_line(instances: list[Instance]) -> str:
+    """At --scale 2 and above: which instances the balancer spreads each service's port over."""
+    parts = [
+        f"{service} :{group[0].public_port} -> " + ", ".join(f"{i.name} :{i.port}" for i in group)
+        for service, group in balanced(instances).items()
+    ]
+    return "Balanced by HAProxy (.run/haproxy.cfg):\n" + "\n".join(f"  {part}" for part in parts) + "\n"
 
 
 def banner(

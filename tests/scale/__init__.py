@@ -1,0 +1,1 @@
+"""`make scale`: two instances of every service under load."""
