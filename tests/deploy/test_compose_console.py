@@ -26,7 +26,7 @@ def test_the_console_is_published_on_the_hosts_loopback_only(services: dict[str,
 
 
 def test_the_console_and_the_admin_apis_share_the_admin_token(services: dict[str, dict[str, Any]]) -> None:
-    for name in ("payments-console", "order-svc", "payment-svc"):
+    for name in ("payments-console", "order-svc", "payment-svc", "merchant-webhooks"):
         assert resolved_environment(services[name])["ADMIN_TOKEN"] == FAKE_ENV["ADMIN_TOKEN"], name
 
 
@@ -40,6 +40,7 @@ def test_the_console_reads_the_services_it_shows(
     settings = Settings()  # type: ignore[call-arg]
     assert settings.ORDER_SVC_URL == "http://order-svc:8080"
     assert settings.PAYMENT_SVC_URL == "http://payment-svc:8082"
+    assert settings.MERCHANT_WEBHOOKS_URL == "http://merchant-webhooks:8085"
     # served over https behind a proxy: the session cookie is Secure unless the env file says false
     assert settings.CONSOLE_COOKIE_SECURE is True
     assert settings.CONSOLE_URL == "http://payments-console:8084"

@@ -213,12 +213,11 @@ def test_payment_svc_is_reached_only_from_order_svc_and_the_console(overlay: str
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_merchant_webhooks_is_reached_only_from_order_svc(overlay: str) -> None:
+def test_merchant_webhooks_is_reached_only_from_order_svc_and_the_console(overlay: str) -> None:
     target = app_labels(overlay, "merchant-webhooks")
     for name in DEPLOYMENTS[overlay]:
-        assert allowed(overlay, NAMESPACE_LABELS, app_labels(overlay, name), target, 8085) is (name == "order-svc"), (
-            name
-        )
+        expected = name in ("order-svc", "payments-console")
+        assert allowed(overlay, NAMESPACE_LABELS, app_labels(overlay, name), target, 8085) is expected, name
     assert not allowed(overlay, NAMESPACE_LABELS, {"app": "intruder"}, target, 8085)
 
 

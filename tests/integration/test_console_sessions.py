@@ -1,6 +1,7 @@
 """The console's sessions against the real PostgreSQL (its `console` migrations in a fresh schema), through
 its HTTP surface with a fake of the admin APIs: signing in and out, the cookie, expiry and idle expiry, CSRF
-on every state-changing request, the failed-login throttle, and the audit log."""
+on every state-changing request, the failed-login throttle, and the audit log; a webhook delivery searched
+for, and redelivered only with the session's token and recorded with the operator's name."""
 
 from __future__ import annotations
 
@@ -218,3 +219,54 @@ async def test_over_https_the_cookie_is_secure_and_host_only(database_dsn: str) 
             assert response.status == 303
             session = next(c for c in response.headers.getall("Set-Cookie") if c.startswith("__Host-console_session="))
             assert "Secure" in session and "HttpOnly" in session and "SameSite=Strict" in session
+
+
+async def test_the_list_asks_merchant_webhooks_with_the_pages_filters(console: Console) -> None:
+    await console.login()
+    response = await console.client.get("/webhooks", params={"status": "failed", "merchant": "acme", "x": "y"})
+    text = await response.text()
+    assert response.status == 200
+    assert ("webhook_deliveries", {"status": "failed", "merchant": "acme", "limit": "100"}) in console.api.calls
+    assert re.findall(r'data-delivery-id="([^"]+)"', text) == ["whdl_1"]
+    assert 'aria-current="page"' in text[text.index('href="/webhooks"') - 5 : text.index('href="/webhooks"') + 40]
+    refused = await console.client.get("/webhooks", params={"status": "lost"})
+    assert refused.status == 400 and "status is one of pending, delivered, failed" in await refused.text()
+
+
+async def test_a_redelivery_needs_the_csrf_token_and_is_recorded_with_the_operator(console: Console) -> None:
+    await console.login()
+    for data in ({}, {"csrf": "forged"}):
+        refused = await console.client.post("/webhooks/whdl_1/redeliver", data=data, allow_redirects=False)
+        assert refused.status == 403
+    assert ("redeliver_webhook", "whdl_1") not in console.api.calls
+    assert await console.pool.fetchval("SELECT count(*) FROM audit_log") == 0
+
+    token = await console.csrf()
+    response = await console.client.post("/webhooks/whdl_1/redeliver", data={"csrf": token}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/webhooks/whdl_1?redelivered=1"
+    assert console.api.calls.count(("redeliver_webhook", "whdl_1")) == 1
+    page = await (await console.client.get(response.headers["Location"])).text()
+    assert "Redelivery requested" in page and 'data-figure="status">pending<' in page
+    [action] = await console.pool.fetch("SELECT operator, action, target, outcome FROM audit_log")
+    assert (action["operator"], action["action"], action["target"]) == ("alice", "webhook.redeliver", "delivery whdl_1")
+    assert action["outcome"] == "payment.captured evt_whdl_1 to whep_1: pending"
+    system = await (await console.client.get("/system")).text()
+    assert "webhook.redeliver" in system and "delivery whdl_1" in system
+
+
+async def test_an_unknown_delivery_is_not_found_and_not_recorded(console: Console) -> None:
+    await console.login()
+    assert (await console.client.get("/webhooks/whdl_404")).status == 404
+    token = await console.csrf()
+    response = await console.client.post("/webhooks/whdl_404/redeliver", data={"csrf": token})
+    assert response.status == 404 and "merchant-webhooks has no delivery whdl_404" in await response.text()
+    assert await console.pool.fetchval("SELECT count(*) FROM audit_log") == 0
+
+
+async def test_a_signed_out_browser_is_sent_to_the_login(console: Console) -> None:
+    for path in ("/webhooks", "/webhooks/whdl_1"):
+        response = await console.client.get(path, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"].startswith("/login")
+    refused = await console.client.post("/webhooks/whdl_1/redeliver", data={"csrf": "x"}, allow_redirects=False)
+    assert refused.status == 403
+    assert console.api.calls == []

@@ -1,6 +1,7 @@
 """A fake of the admin APIs the console reads (`payments_console.admin_api.client.AdminApi`), holding a few
-payments, dead letters and anomalies in memory: the console's unit and session tests run without the
-services. Actions change its state as the real ones would (a requeued letter leaves the listing)."""
+payments, dead letters, anomalies and webhook deliveries in memory: the console's unit and session tests run
+without the services. Actions change its state as the real ones would (a requeued letter leaves the listing,
+a redelivered delivery is pending again)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from payments_common.admin_api.payments import (
     ResolveResult,
     TrailEntry,
 )
+from payments_common.merchant_webhooks import Delivery, DeliveryList
 from payments_console.admin_api.client import AdminApiError, NotFound
 from payments_console.admin_api.schemas import DeadLetter, OrderView, Selection
 
@@ -55,6 +57,22 @@ def payment_row(payment_id: str = "pay_1", status: str = "SUCCESS", **overrides:
     }
     data.update(overrides)
     return PaymentRow.model_validate(data)
+
+
+def delivery(delivery_id: str, status: str, attempts: list[dict[str, object]], **overrides: object) -> Delivery:
+    data: dict[str, object] = {
+        "id": delivery_id,
+        "merchantId": "acme",
+        "endpointId": "whep_1",
+        "eventId": f"evt_{delivery_id}",
+        "event": "payment.captured",
+        "status": status,
+        "attempts": attempts,
+        "nextAttemptAt": NOW + timedelta(seconds=30) if status == "pending" else None,
+        "createdAt": NOW,
+    }
+    data.update(overrides)
+    return Delivery.model_validate(data)
 
 
 def dead_letter(message_id: str, reason: str = "UNKNOWN_PAYMENT") -> DeadLetter:
@@ -102,6 +120,12 @@ class FakeAdminApi:
                 }
             )
         ]
+        self.deliveries = [
+            delivery("whdl_3", "pending", [{"at": NOW, "statusCode": 503, "latencyMs": 41, "error": "<b>busy</b>"}]),
+            delivery("whdl_2", "delivered", [{"at": NOW, "statusCode": 200, "latencyMs": 12}], merchantId="globex",
+                     endpointId="whep_2", event="order.paid"),
+            delivery("whdl_1", "failed", [{"at": NOW, "error": "refused: 10.0.0.1 is a private address"}]),
+        ]  # fmt: skip
         self.fail_analytics = False
         self.calls: list[tuple[str, object]] = []
 
@@ -257,6 +281,30 @@ class FakeAdminApi:
 
     async def reconcile_last(self) -> ReconcileLast:
         return ReconcileLast(lastRun=None)
+
+    async def webhook_deliveries(self, query: Mapping[str, str]) -> DeliveryList:
+        self.calls.append(("webhook_deliveries", dict(query)))
+        fields = {"status": "status", "merchant": "merchantId", "endpoint": "endpointId", "event": "eventId"}
+        return DeliveryList(
+            items=[
+                d
+                for d in self.deliveries
+                if all(getattr(d, field) == query[name] for name, field in fields.items() if name in query)
+            ][: int(query.get("limit", "25"))]
+        )
+
+    async def webhook_delivery(self, delivery_id: str) -> Delivery:
+        for found in self.deliveries:
+            if found.id == delivery_id:
+                return found
+        raise NotFound("merchant-webhooks", 404, "webhook delivery not found")
+
+    async def redeliver_webhook(self, delivery_id: str) -> Delivery:
+        self.calls.append(("redeliver_webhook", delivery_id))
+        found = await self.webhook_delivery(delivery_id)
+        again = found.model_copy(update={"status": "pending", "nextAttemptAt": NOW})
+        self.deliveries = [again if d.id == delivery_id else d for d in self.deliveries]
+        return again
 
     async def readiness(self, service: str) -> Readiness:
         if service == "mock-gateway":

@@ -1,5 +1,5 @@
 """What the console's pages read from a query or a form, pure: the analytics window, a payment search, a
-dead-letter selection, an anomaly's resolution."""
+dead-letter selection, an anomaly's resolution, a search of webhook deliveries."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from payments_console.analytics.domain import WindowError, window_of
 from payments_console.anomalies.domain import ResolutionError, resolution_from_form
 from payments_console.dead_letters.domain import SelectionError, describe, selection_from_form
 from payments_console.payments.domain import SearchError, search_params
+from payments_console.webhooks.domain import FilterError, delivery_filters, delivery_id_of
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -62,3 +63,20 @@ def test_a_resolution_needs_an_action_and_a_note() -> None:
                 {"action": ["resolve"], "note": ["x" * 501]}):  # fmt: skip
         with pytest.raises(ResolutionError):
             resolution_from_form(bad)
+
+
+def test_a_delivery_search_passes_only_known_filters() -> None:
+    assert delivery_filters({}) == {"limit": "100"}
+    params = delivery_filters({"status": "failed", "merchant": " acme ", "endpoint": "whep_1", "event": "evt_9",
+                               "limit": "5000", "other": "x"})  # fmt: skip
+    assert params == {"status": "failed", "merchant": "acme", "endpoint": "whep_1", "event": "evt_9", "limit": "100"}
+    for bad in ({"status": "lost"}, {"endpoint": "x" * 101}, {"event": "evt\x00"}, {"merchant": "a\nb"}):
+        with pytest.raises(FilterError):
+            delivery_filters(bad)
+
+
+def test_a_delivery_page_names_a_delivery_or_none() -> None:
+    assert delivery_id_of("whdl_1") == "whdl_1"
+    assert delivery_id_of("") is None
+    assert delivery_id_of("x" * 101) is None
+    assert delivery_id_of("whdl\x07") is None

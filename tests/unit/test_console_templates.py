@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from console_fake import NOW, FakeAdminApi
 
+from payments_common.merchant_webhooks import Attempt
 from payments_console.analytics.domain import window_of
 from payments_console.analytics.service import figures
 from payments_console.dead_letters.domain import grouped
 from payments_console.health.service import health
 from payments_console.http import environment, render_text
+from payments_console.webhooks.domain import STATUSES, delivery_filters
 
 CSRF = "csrf-token-of-this-session-0123456789abcdef"
 BASE = {"operator": "alice", "csrf_token": CSRF, "refresh_seconds": 5.0, "path": "/"}
@@ -99,15 +101,56 @@ async def test_anomalies_offer_a_refund_only_where_money_was_captured() -> None:
     assert "by <strong>alice</strong>" in figure_block(html, "resolved-7")
 
 
+async def test_webhook_deliveries_show_their_latest_attempt_escaped_and_search_without_a_token() -> None:
+    api = FakeAdminApi()
+    found = (await api.webhook_deliveries(delivery_filters({}))).items
+    html = render("webhooks.html", {"query": {"status": "pending"}, "deliveries": found, "error": None,
+                                    "statuses": STATUSES})  # fmt: skip
+    assert html.count('data-delivery-id="') == 3
+    assert figure(html, "status-whdl_3") == "pending"
+    assert figure(html, "attempts-whdl_2") == "1"
+    row = html[html.index('data-delivery-id="whdl_3"') : html.index("</tr>", html.index('data-delivery-id="whdl_3"'))]
+    assert "HTTP 503" in row and "&lt;b&gt;busy&lt;/b&gt;" in row and "<b>busy" not in row
+    assert "2025-06-01 12:00:30 UTC" in row  # the next retry
+    failed = html[html.index('data-delivery-id="whdl_1"') :]
+    assert "refused: 10.0.0.1 is a private address" in failed[: failed.index("</tr>")]
+    assert "<option selected>pending</option>" in html
+    assert 'method="get" action="/webhooks"' in html
+    assert_forms_carry_csrf(html)
+
+
+def test_webhook_deliveries_say_when_merchant_webhooks_failed() -> None:
+    error = "merchant-webhooks: unreachable (ClientConnectorError)"
+    html = render("webhooks.html", {"query": {}, "deliveries": [], "error": error, "statuses": STATUSES})
+    assert error in html and "No delivery matches" not in html
+
+
+async def test_a_delivery_shows_every_attempt_and_a_redeliver_form_with_csrf() -> None:
+    api = FakeAdminApi()
+    shown = await api.webhook_delivery("whdl_3")
+    shown = shown.model_copy(update={"attempts": [*shown.attempts, Attempt(at=NOW, statusCode=200, latencyMs=1200)]})
+    html = render("webhook_delivery.html", {"d": shown, "redelivered": True})
+    assert figure(html, "status") == "pending"
+    assert figure(html, "attempts") == "2"
+    assert figure(html, "next-attempt") == "2025-06-01 12:00:30 UTC"
+    assert html.count("data-attempt=") == 2
+    assert "41 ms" in html and "1200 ms" in html and "HTTP 200" in html
+    assert 'action="/webhooks/whdl_3/redeliver"' in html and "Redelivery requested" in html
+    assert_forms_carry_csrf(html)
+    plain = render("webhook_delivery.html", {"d": shown, "redelivered": False})
+    assert "Redelivery requested" not in plain
+
+
 def figure_block(html: str, name: str) -> str:
     start = html.index(f'data-figure="{name}"')
     return html[start : html.index("</dd>", start)]
 
 
 async def test_health_shows_unknown_for_what_a_service_does_not_have_yet() -> None:
-    found = await health(FakeAdminApi(), ("order-svc", "mock-gateway"))
+    found = await health(FakeAdminApi(), ("order-svc", "mock-gateway", "merchant-webhooks"))
     html = render("system.html", {"health": found, "actions": []})
     assert figure(html, "ready-order-svc") == "ready"
+    assert figure(html, "ready-merchant-webhooks") == "ready"
     assert figure(html, "ready-mock-gateway") == "unknown"
     assert figure(html, "outbox-payments") == "3"
     assert "no such route yet" in html

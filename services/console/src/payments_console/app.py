@@ -23,10 +23,11 @@ from payments_console.deps import ADMIN_API, SERVICES
 from payments_console.health import http as health_http
 from payments_console.payments import http as payments_http
 from payments_console.settings import SCHEMA, Settings
+from payments_console.webhooks import http as webhooks_http
 
 STATIC = Path(__file__).parent / "static"
 # the services the health page asks for readiness, in the order it shows them
-SERVICE_NAMES = ("order-svc", "payment-svc", "webhook-gateway", "mock-gateway")
+SERVICE_NAMES = ("order-svc", "payment-svc", "webhook-gateway", "mock-gateway", "merchant-webhooks")
 MAX_FORM_BYTES = 256 * 1024
 
 
@@ -36,6 +37,7 @@ def service_urls(settings: Settings) -> dict[str, str]:
         "payment-svc": settings.PAYMENT_SVC_URL,
         "webhook-gateway": settings.WEBHOOK_GATEWAY_URL,
         "mock-gateway": settings.MOCK_GATEWAY_URL,
+        "merchant-webhooks": settings.MERCHANT_WEBHOOKS_URL,
     }
 
 
@@ -59,6 +61,7 @@ async def create_app(settings: Settings, admin_api: AdminApi | None = None, sche
     payments_http.add_routes(app)
     dead_letters_http.add_routes(app)
     anomalies_http.add_routes(app)
+    webhooks_http.add_routes(app)
     health_http.add_routes(app)
     app.router.add_static("/static/", STATIC, append_version=True)
 

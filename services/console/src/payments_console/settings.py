@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from payments_common.config import CommonSettings, port_of, secret_list_parts
+from payments_common.config import BaseUrl, CommonSettings, port_of, secret_list_parts
 from payments_console.auth.domain import parse_operators
 
 SERVICE = "payments-console"
@@ -14,6 +14,8 @@ CONSOLE_PORT = 8084
 
 class Settings(CommonSettings):
     CONSOLE_URL: str = f"http://127.0.0.1:{CONSOLE_PORT}"
+    # the merchant-webhooks process: its admin API (the delivery log, redeliveries) and its readiness
+    MERCHANT_WEBHOOKS_URL: BaseUrl = "http://127.0.0.1:8085"
     # `name:hash` pairs, comma-separated; a hash from `payments-console hash-password`. Required: a console
     # with nobody allowed in has nothing to serve
     CONSOLE_OPERATORS: SecretStr

@@ -1,5 +1,6 @@
-"""HTTP client of the services' admin APIs (payment-svc's and order-svc's, behind `ADMIN_TOKEN`) and of
-every service's readiness. The token stays on this side: nothing the console sends a browser holds it."""
+"""HTTP client of the services' admin APIs (payment-svc's, order-svc's and merchant-webhooks', behind
+`ADMIN_TOKEN`) and of every service's readiness. The token stays on this side: nothing the console sends a
+browser holds it."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from payments_common.admin_api.operations import (
     ReconcileLast,
 )
 from payments_common.admin_api.payments import Anomalies, PaymentDetail, PaymentSearch, ResolveResult
+from payments_common.merchant_webhooks import Delivery, DeliveryList
 from payments_common.timeutil import iso
 from payments_console.admin_api.schemas import OrderView, Selection
 
 M = TypeVar("M", bound=BaseModel)
 PAYMENT_SVC = "payment-svc"
 ORDER_SVC = "order-svc"
+MERCHANT_WEBHOOKS = "merchant-webhooks"
 
 
 class AdminApiError(Exception):
@@ -75,6 +78,9 @@ class AdminApi(Protocol):
     async def queues(self) -> QueueDepths: ...
     async def reconcile_last(self) -> ReconcileLast: ...
     async def readiness(self, service: str) -> Readiness: ...
+    async def webhook_deliveries(self, query: Mapping[str, str]) -> DeliveryList: ...
+    async def webhook_delivery(self, delivery_id: str) -> Delivery: ...
+    async def redeliver_webhook(self, delivery_id: str) -> Delivery: ...
 
 
 class AdminClient:
@@ -174,6 +180,18 @@ class AdminClient:
 
     async def reconcile_last(self) -> ReconcileLast:
         return await self._call(PAYMENT_SVC, "GET", "/admin/reconcile/last", ReconcileLast)
+
+    async def webhook_deliveries(self, query: Mapping[str, str]) -> DeliveryList:
+        path = "/admin/webhook-deliveries"
+        return await self._call(MERCHANT_WEBHOOKS, "GET", path, DeliveryList, params=query)
+
+    async def webhook_delivery(self, delivery_id: str) -> Delivery:
+        path = f"/admin/webhook-deliveries/{_segment(delivery_id)}"
+        return await self._call(MERCHANT_WEBHOOKS, "GET", path, Delivery)
+
+    async def redeliver_webhook(self, delivery_id: str) -> Delivery:
+        path = f"/admin/webhook-deliveries/{_segment(delivery_id)}/redeliver"
+        return await self._call(MERCHANT_WEBHOOKS, "POST", path, Delivery)
 
     async def readiness(self, service: str) -> Readiness:
         """GET /readyz: 200 ready, 503 not ready (the body says why), 404 a service without the route yet."""
