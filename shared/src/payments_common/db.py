@@ -19,8 +19,23 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pool's connection that skips asyncpg's reset query on release.
+
+    By default every release sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`: one more
+    round trip and statement per unit of work, a tenth of a service's CPU under load. Nothing leaves
+    session state on a pooled connection here: work runs in transactions (transaction-scoped locks,
+    `SET LOCAL`, cursors closed at commit); the session-level advisory lock of migrations and the outbox
+    relay's LISTEN have connections of their own. asyncpg still rolls back an open transaction and drops
+    listeners on release."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(dsn: str, schema: str, size: int = 10, **kwargs: Any) -> asyncpg.Pool:
     """A pool whose connections see the service's own schema first."""
+    kwargs.setdefault("connection_class", PooledConnection)
     pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
