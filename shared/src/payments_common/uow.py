@@ -96,15 +96,57 @@ class ReadSnapshot(UnitOfWork):
         return self
 
 
+class SingleRead(ReadSnapshot):
+    """`async with SingleRead(pool) as read:` a pooled connection outside any transaction, for a read of
+    ONE statement: PostgreSQL runs a lone statement in a snapshot of its own, so BEGIN and COMMIT would add
+    two round trips and nothing else. A read of several statements that must agree takes a ReadSnapshot."""
+
+    async def __aenter__(self) -> SingleRead:
+        self._conn = await self._pool.acquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            await self._pool.release(self._conn)
+        finally:
+            self._conn = None
+            self._repositories.clear()
+
+
+async def _read_found(
+    unit: type[ReadSnapshot],
+    pool: asyncpg.Pool,
+    what: str,
+    prefix: str,
+    wanted: str,
+    read: Callable[[ReadSnapshot], Awaitable[R | None]],
+) -> R:
+    if not ids.is_valid(prefix, wanted):
+        raise not_found(what)
+    async with unit(pool) as snapshot:
+        found = await read(snapshot)
+    if found is None:
+        raise not_found(what)
+    return found
+
+
 async def read_found(
     pool: asyncpg.Pool, what: str, prefix: str, wanted: str, read: Callable[[ReadSnapshot], Awaitable[R | None]]
 ) -> R:
     """What `read` finds in one snapshot, or the 404 of `what`: when `wanted` is no id of `prefix`'s kind, or
     `read` finds nothing (there is no such thing, or it is not the caller's)."""
-    if not ids.is_valid(prefix, wanted):
-        raise not_found(what)
-    async with ReadSnapshot(pool) as snapshot:
-        found = await read(snapshot)
-    if found is None:
-        raise not_found(what)
-    return found
+    return await _read_found(ReadSnapshot, pool, what, prefix, wanted, read)
+
+
+async def read_one_found(
+    pool: asyncpg.Pool, what: str, prefix: str, wanted: str, read: Callable[[ReadSnapshot], Awaitable[R | None]]
+) -> R:
+    """`read_found` for a `read` of one statement, made through a SingleRead (no BEGIN and COMMIT): the
+    hot paths' lookups of one order or one attempt."""
+    return await _read_found(SingleRead, pool, what, prefix, wanted, read)

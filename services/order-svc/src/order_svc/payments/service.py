@@ -31,7 +31,7 @@ from payments_common.errors import (
 from payments_common.inbox import bound_to, claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.signatures import verify_payment_signature
-from payments_common.uow import ReadSnapshot, UnitOfWork, read_found
+from payments_common.uow import ReadSnapshot, UnitOfWork, read_one_found
 
 log = get_logger(__name__)
 
@@ -49,7 +49,7 @@ async def initiate_payment(
     """`request_id`, from the request's idempotency key, lets payment-svc answer the attempt an earlier
     run of this very request created (its process died before answering) instead of starting another."""
     with bound(order_id=cmd.orderId):
-        order = await read_found(
+        order = await read_one_found(
             deps.pool,
             "order",
             ids.ORDER,
@@ -192,7 +192,7 @@ async def verify_payment(deps: Deps, merchant_id: str, cmd: VerifyPayment) -> Pa
 
 async def merchant_payment(deps: Deps, merchant_id: str, payment_id: str) -> PaymentView:
     """The merchant's attempt, or 404: for a malformed id, no such attempt, or another merchant's."""
-    return await read_found(
+    return await read_one_found(
         deps.pool,
         "payment",
         ids.PAYMENT,

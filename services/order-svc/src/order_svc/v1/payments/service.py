@@ -29,7 +29,7 @@ from order_svc.v1.payments.schemas import (
 from payments_common import ids
 from payments_common.errors import bad_request, not_found
 from payments_common.http import validation_error
-from payments_common.uow import ReadSnapshot, UnitOfWork
+from payments_common.uow import ReadSnapshot, SingleRead, UnitOfWork
 
 
 def _initiation(cmd: CreatePaymentJson) -> InitiatePayment:
@@ -50,8 +50,8 @@ async def create_json(
     initiation = _initiation(cmd)
     if not ids.is_valid(ids.ORDER, cmd.order_id):
         raise not_found("order")
-    async with ReadSnapshot(deps.pool) as snapshot:
-        order = await snapshot.repo(OrderRepository).get(cmd.order_id, merchant_id)
+    async with SingleRead(deps.pool) as read:
+        order = await read.repo(OrderRepository).get(cmd.order_id, merchant_id)
     if order is None:
         raise not_found("order")
     if cmd.amount != order.amount:
@@ -132,8 +132,8 @@ async def checkout(deps: Deps, merchant_id: str, key_secret: str, payment_id: st
     """The checkout response of an authorised (or captured) payment; before that, or for a failed one, a 400
     that says so (the merchant polls while it is `created`)."""
     _check_id(payment_id)
-    async with ReadSnapshot(deps.pool) as snapshot:
-        view = await _view(snapshot, merchant_id, payment_id)
+    async with SingleRead(deps.pool) as read:
+        view = await _view(read, merchant_id, payment_id)
     if not signable(view):
         state = "failed" if view.status == "FAILED" else "not authorised yet"
         raise bad_request(f"the payment is {state}: it has no checkout signature")
