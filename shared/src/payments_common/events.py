@@ -189,6 +189,8 @@ MerchantEventName = Literal[
     "refund.created",
     "refund.processed",
     "refund.failed",
+    "payment_link.paid",
+    "payment_link.cancelled",
 ]
 MERCHANT_EVENT_NAMES: tuple[str, ...] = typing.get_args(MerchantEventName)
 

@@ -85,6 +85,7 @@ async def create_app(settings: Settings) -> web.Application:
                 payments=PaymentsClient(session, settings.PAYMENT_SVC_URL, settings.internal_api_token()),
                 signing_keys=settings.payment_signing_keys(),
                 webhooks=MerchantWebhooksClient(session, settings.MERCHANT_WEBHOOKS_URL, settings.internal_api_token()),
+                checkout_url=settings.CHECKOUT_URL,
             )
             app[DEPS] = deps
             connection, publisher = await stack.enter_async_context(

@@ -23,6 +23,8 @@ class Deps:
     # the merchants' key secrets, which their payment-link and subscription callbacks are signed with;
     # None: no callback can be signed
     key_secrets: KeySecrets | None = None
+    # the base of the hosted checkout pages' URLs (CHECKOUT_URL): a payment link's short_url
+    checkout_url: str = "http://127.0.0.1:8080"
 
     async def signing_secret(self, merchant_id: str) -> str:
         """The secret of the merchant's newest active API key (`merchants.signing`)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from order_svc.checkout import http as checkout_http
 from order_svc.lists import http as lists_http
 from order_svc.lists import openapi as lists_openapi
 from order_svc.orders import http as orders_http
@@ -47,6 +48,8 @@ ROUTES: Sequence[Route] = (
     *webhook_endpoints_http.ROUTES,
     # the Razorpay-compatible surface (order_svc.v1)
     *v1_openapi.ROUTES,
+    # the hosted checkout pages (HTML, public; documented apart)
+    *checkout_http.ROUTES,
 )
 # the request bodies the views validate
 REQUESTS: Sequence[type[BaseModel]] = (
@@ -364,6 +367,7 @@ def document() -> dict[str, Any]:
     _idempotent(paths, error)
     # after the native POSTs' idempotency answers: /v1 documents its own, in Razorpay's error object
     paths.update(v1_openapi.paths(ref, IDEMPOTENCY_KEY_PARAMETER))
+    paths.update(checkout_http.document_paths())
     for path, item in lists_openapi.paths(ref, error).items():
         paths.setdefault(path, {}).update(item)
     return {

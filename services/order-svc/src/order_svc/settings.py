@@ -48,6 +48,8 @@ class Settings(PaymentServiceSettings):
     # comma-separated base64 AES-256 keys that seal the merchants' key secrets (the first seals, all open;
     # order_svc/merchants/sealing.py); unset: new keys are kept as digests only and cannot sign callbacks
     KEY_SEALING_KEY: SealingKeys | None = None
+    # where customers reach this service's hosted checkout pages: the base of each payment link's short_url
+    CHECKOUT_URL: BaseUrl = f"http://127.0.0.1:{ORDER_SVC_PORT}"
     # per API key once authenticated, and per source address for failed authentications (order_svc/access/limits.py)
     API_RATE_PER_SECOND: float = Field(default=200.0, gt=0)
     API_RATE_BURST: int = Field(default=400, ge=1)

@@ -27,6 +27,8 @@ ORDER_PAID: MerchantEventName = "order.paid"
 REFUND_CREATED: MerchantEventName = "refund.created"
 REFUND_PROCESSED: MerchantEventName = "refund.processed"
 REFUND_FAILED: MerchantEventName = "refund.failed"
+PAYMENT_LINK_PAID: MerchantEventName = "payment_link.paid"
+PAYMENT_LINK_CANCELLED: MerchantEventName = "payment_link.cancelled"
 
 # what each event's payload holds, in Razorpay's order
 CONTAINS: Mapping[str, tuple[str, ...]] = {
@@ -37,6 +39,8 @@ CONTAINS: Mapping[str, tuple[str, ...]] = {
     REFUND_CREATED: ("refund", "payment"),
     REFUND_PROCESSED: ("refund", "payment"),
     REFUND_FAILED: ("refund", "payment"),
+    PAYMENT_LINK_PAID: ("payment_link", "order", "payment"),
+    PAYMENT_LINK_CANCELLED: ("payment_link",),
 }
 
 

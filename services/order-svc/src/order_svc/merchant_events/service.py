@@ -4,10 +4,21 @@ The entities are read back in the same transaction, so each payload is the state
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from order_svc.lists.repository import ListRepository
-from order_svc.merchant_events.domain import ORDER_PAID, REFUND_CREATED, merchant_event, payment_events, refund_events
+from order_svc.merchant_events.domain import (
+    ORDER_PAID,
+    PAYMENT_LINK_CANCELLED,
+    PAYMENT_LINK_PAID,
+    REFUND_CREATED,
+    merchant_event,
+    payment_events,
+    refund_events,
+)
 from order_svc.merchant_events.messages import merchant_event_message
 from order_svc.orders.domain import Order
+from order_svc.payment_links.schemas import PaymentLinkEntity
 from order_svc.payments.domain import PaymentView
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.refunds.repository import RefundViewRepository
@@ -67,3 +78,20 @@ async def refund_changed(uow: UnitOfWork, order: Order, before: str | None, refu
         event = merchant_event(name, refund.id, order.merchant_id, entities, at)
         uow.emit(merchant_event_message(event, order.id))
         log.info("merchant_event.recorded", merchant_event=name, event_id=event.id)
+
+
+async def payment_link_paid(uow: UnitOfWork, order: Order, payment_id: str, link: PaymentLinkEntity) -> None:
+    """The link of `order` (as it is now, PAID) was paid by `payment_id`: told with the link, order and payment."""
+    view, payment = await _payment(uow, payment_id)
+    attempts = await uow.repo(ListRepository).attempts([order.id])
+    entities = {"payment_link": link, "order": OrderEntity.of(order, attempts.get(order.id, 0)), "payment": payment}
+    event = merchant_event(PAYMENT_LINK_PAID, link.id, order.merchant_id, entities, view.updated_at)
+    uow.emit(merchant_event_message(event, order.id))
+    log.info("merchant_event.recorded", merchant_event=PAYMENT_LINK_PAID, event_id=event.id)
+
+
+async def payment_link_cancelled(uow: UnitOfWork, order_id: str, merchant_id: str, link: PaymentLinkEntity) -> None:
+    at = datetime.fromtimestamp(link.cancelled_at, UTC)
+    event = merchant_event(PAYMENT_LINK_CANCELLED, link.id, merchant_id, {"payment_link": link}, at)
+    uow.emit(merchant_event_message(event, order_id))
+    log.info("merchant_event.recorded", merchant_event=PAYMENT_LINK_CANCELLED, event_id=event.id)

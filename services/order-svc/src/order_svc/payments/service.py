@@ -13,6 +13,7 @@ from order_svc.emails.service import request_email
 from order_svc.merchant_events import service as merchant_events
 from order_svc.orders.domain import Order, OrderStatus
 from order_svc.orders.repository import OrderRepository
+from order_svc.payment_links import service as payment_links
 from order_svc.payments.client import unavailable
 from order_svc.payments.domain import PaymentView, order_moves_to
 from order_svc.payments.messages import PAYMENT_EVENTS_CONSUMER, order_paid
@@ -129,6 +130,7 @@ async def _apply(uow: UnitOfWork, event: events.PaymentEvent, _: str | None) -> 
         uow.emit(order_paid(order, payment))
         if changed:
             await merchant_events.order_paid(uow, replace(order, status=OrderStatus.PAID), payment.id)
+            await payment_links.order_paid(uow, replace(order, status=OrderStatus.PAID), payment.id)
         if changed and order.customer_email is not None:
             await request_email(uow, order.id, payment)
     elif not fresh:

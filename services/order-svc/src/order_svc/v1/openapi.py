@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from order_svc.lists.domain import DEFAULT_PAGE, MAX_PAGE
+from order_svc.payment_links import http as payment_links_http
 from order_svc.v1 import http as v1_http
 from order_svc.v1.orders import http as orders_http
 from order_svc.v1.orders.schemas import CreateOrderV1
@@ -29,6 +30,7 @@ ROUTES: Sequence[Route] = (
     *payments_http.ROUTES,
     *refunds_http.ROUTES,
     *webhooks_http.ROUTES,
+    *payment_links_http.ROUTES,
     *v1_http.ROUTES,
 )
 # the request body of each route that takes one
@@ -40,6 +42,7 @@ REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/payments/{payment_id}/capture"): CapturePaymentV1,
     ("POST", "/v1/webhooks"): CreateWebhookV1,
     ("PATCH", "/v1/webhooks/{webhook_id}"): EditWebhookV1,
+    **payment_links_http.REQUESTS,
 }
 # routes that call payment-svc (and through it the gateway)
 _UPSTREAM = frozenset(
@@ -54,6 +57,13 @@ _WEBHOOKS = frozenset((route.method, route.path) for route in webhooks_http.ROUT
 # the collections that are not pages of `count`, `skip`, `from` and `to`
 _COLLECTION_QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("GET", "/v1/webhooks"): [],
+    ("GET", "/v1/payment_links"): [
+        openapi.query_parameter("count", "1 to 100, 10 by default", {"type": "integer", "minimum": 1, "maximum": 100}),
+        openapi.query_parameter(
+            "skip", "how many of the newest to pass over", {"type": "integer", "minimum": 0, "maximum": 1_000_000}
+        ),
+        openapi.query_parameter("reference_id", "only the link with this reference id", {"type": "string"}),
+    ],
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): [
         openapi.query_parameter(
             "count",
