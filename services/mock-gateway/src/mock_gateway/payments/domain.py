@@ -4,6 +4,9 @@ test modes do, what is decided before it is stored, and the webhook body that re
 A test vpa is `<outcome>[.<token>…]@razorpay`: the outcome word comes first, fault tokens may follow
 it (see `faults`). Only the `razorpay` domain carries test values, so a real vpa never triggers one.
 
+A token (`{"type": "token", "token": "token_…"}`) charges the payment it was saved from again: it
+succeeds if that payment was captured, unless a test switched the token to decline.
+
 Cards, wallets and banks have test values too: `4000 0000 0000 0002` is declined and `4000 0000 0000
 9995` has insufficient funds (every other card succeeds, `4111 1111 1111 1111` the usual one), the
 `freecharge` wallet and the `YESB` bank decline (`paytm` and `HDFC` the usual successes). Each method
@@ -15,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Final, Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -50,6 +53,8 @@ CARD_DECLINED = Decline("CARD_DECLINED", "The card was declined by the issuing b
 INSUFFICIENT_FUNDS = Decline("INSUFFICIENT_FUNDS", "The card has insufficient funds")
 WALLET_DECLINED = Decline("WALLET_DECLINED", "The wallet provider declined the payment")
 BANK_DECLINED = Decline("BANK_DECLINED", "The bank declined the netbanking payment")
+TOKEN_DECLINED = Decline("TOKEN_DECLINED", "The saved payment method was declined")
+TOKEN_INVALID = Decline("TOKEN_INVALID", "The token names no payment this gateway captured")
 
 _DECLINED_CARDS = {DECLINED_CARD: CARD_DECLINED, INSUFFICIENT_FUNDS_CARD: INSUFFICIENT_FUNDS}
 
@@ -133,6 +138,25 @@ def decide(method: Mapping[str, Any] | None) -> Decision:
     # UPI, and a method of no known type, by the test vpa as before cards, wallets and banks existed
     outcome = _vpa_outcome(method)
     return Decision(outcome, UPI_DECLINED if outcome is Outcome.FAILED else None)
+
+
+SAVED_METHOD: Final = "token"
+SAVED_PREFIX: Final = "token_"
+
+
+def saved_payment_id(method: Mapping[str, Any] | None) -> str | None:
+    """The gateway payment a token charge names (`token_<id>` is `gw_<id>`'s token); None for any other method."""
+    token = method.get("token") if method and method.get("type") == SAVED_METHOD else None
+    if not isinstance(token, str) or not token.startswith(SAVED_PREFIX) or len(token) > 100:
+        return None
+    return "gw_" + token.removeprefix(SAVED_PREFIX)
+
+
+def decide_token(saved_status: str | None, declines: bool) -> Decision:
+    """A token charge succeeds when its payment was captured and no test switched it to decline."""
+    if saved_status != CAPTURED:
+        return Decision(Outcome.FAILED, TOKEN_INVALID)
+    return Decision(Outcome.FAILED, TOKEN_DECLINED) if declines else _SUCCEEDS
 
 
 def authorised_only(decision: Decision, capture: str) -> Decision:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from mock_gateway.delivery.faults import canonical, requested_faults
@@ -16,8 +18,19 @@ from mock_gateway.http import (
     shown,
 )
 from mock_gateway.payments import repository
-from mock_gateway.payments.domain import AUTHORIZED, VOIDED, NewPayment, authorised_only, capture_refusal, decide
-from mock_gateway.payments.schemas import CapturePaymentRequest, CreatePaymentRequest, VoidPaymentRequest
+from mock_gateway.payments.domain import (
+    AUTHORIZED,
+    SAVED_PREFIX,
+    VOIDED,
+    Decision,
+    NewPayment,
+    authorised_only,
+    capture_refusal,
+    decide,
+    decide_token,
+    saved_payment_id,
+)
+from mock_gateway.payments.schemas import CapturePaymentRequest, CreatePaymentRequest, TokenSwitch, VoidPaymentRequest
 from payments_common import ids
 from payments_common.errors import NOT_FOUND, ApiError
 from payments_common.http import CORRELATION_ID, parse_model, read_json_object
@@ -31,13 +44,35 @@ log = get_logger(__name__)
 NOT_AUTHORIZED = "PAYMENT_NOT_AUTHORIZED"
 
 
+async def _decide(app: web.Application, method: dict[str, Any] | None) -> Decision:
+    """A token charge is decided by the payment it was saved from; every other method by its test value."""
+    saved_id = saved_payment_id(method)
+    if saved_id is None:
+        return decide(method)
+    assert method is not None
+    status, declines = await repository.token_state(app[POOL], str(method["token"]), saved_id)
+    return decide_token(status, declines)
+
+
+async def switch_token(request: web.Request) -> web.Response:
+    """`PUT /v1/test/tokens/{token}` `{"declines": true|false}`: a test makes the token's charges decline
+    (or succeed again). A test double's control, as the test values are."""
+    body = parse_model(TokenSwitch, await read_json_object(request))
+    token = request.match_info["token"]
+    if not token.startswith(SAVED_PREFIX) or len(token) > 100:
+        raise ApiError(404, NOT_FOUND, "no such token")
+    await repository.switch_token(request.app[POOL], token, body.declines)
+    log.info("gateway_token.switched", declines=body.declines)
+    return web.json_response({"token": token, "declines": body.declines})
+
+
 async def create_payment(request: web.Request) -> web.Response:
     body = parse_model(CreatePaymentRequest, await read_json_object(request))
     app = request.app
     with bound(order_id=body.order_id, payment_id=body.payment_id):
         gateway_payment_id = ids.new_id(ids.GATEWAY_PAYMENT)
         # decided on the whole method (a card's number picks the outcome); only its summary is kept
-        decision = authorised_only(decide(body.method), body.capture)
+        decision = authorised_only(await _decide(app, body.method), body.capture)
         new = NewPayment(
             id=gateway_payment_id,
             payment_id=body.payment_id,
@@ -117,3 +152,4 @@ def add_routes(app: web.Application) -> None:
     )
     app.router.add_post("/v1/payments/{gateway_payment_id}/capture", capture_payment)
     app.router.add_post("/v1/payments/{gateway_payment_id}/void", void_payment)
+    app.router.add_put("/v1/test/tokens/{token}", switch_token)

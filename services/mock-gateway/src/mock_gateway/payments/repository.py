@@ -161,3 +161,24 @@ async def _finish(
     if row is None:
         raise RuntimeError("only an authorised payment is captured or voided")
     return GatewayPayment.model_validate(dict(row))
+
+
+async def token_state(conn: asyncpg.Connection | asyncpg.Pool, token: str, saved_id: str) -> tuple[str | None, bool]:
+    """The status of the payment `token` was saved from (None: no such payment), and whether its switch declines."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT status FROM payments WHERE id = $2) AS status,
+                  COALESCE((SELECT declines FROM token_switches WHERE token = $1), false) AS declines""",
+        token,
+        saved_id,
+    )
+    assert row is not None
+    return row["status"], bool(row["declines"])
+
+
+async def switch_token(conn: asyncpg.Connection | asyncpg.Pool, token: str, declines: bool) -> None:
+    await conn.execute(
+        """INSERT INTO token_switches (token, declines) VALUES ($1, $2)
+           ON CONFLICT (token) DO UPDATE SET declines = EXCLUDED.declines, updated_at = now()""",
+        token,
+        declines,
+    )

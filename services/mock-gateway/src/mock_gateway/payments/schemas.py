@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
 from mock_gateway.payments.domain import PaymentTerms
@@ -58,3 +58,9 @@ class GatewayPayment(PaymentTerms):
     faults: tuple[str, ...] = Field(default=(), exclude=True)
     created_at: IsoDatetime
     updated_at: IsoDatetime
+
+
+class TokenSwitch(Request):
+    """`PUT /v1/test/tokens/{token}`: whether the token's charges decline from now on."""
+
+    declines: StrictBool
