@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import subscription_samples
 import v1_samples
 import webhook_samples
 from aiohttp import web
@@ -152,6 +153,7 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/metrics"): ("/metrics", None),
     **v1_samples.calls(ORDER_ID, PAYMENT_ID, REFUND_ID),
     **webhook_samples.calls(),
+    **subscription_samples.calls(),
 }
 
 
@@ -197,6 +199,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(receipts_http, "receipt_pdf", _returning((receipt, render(receipt))))
     v1_samples.stub(monkeypatch, ORDER, VIEW, REFUND)
     webhook_samples.stub(monkeypatch)
+    subscription_samples.stub(monkeypatch)
 
 
 @pytest.fixture

@@ -191,6 +191,13 @@ MerchantEventName = Literal[
     "refund.failed",
     "payment_link.paid",
     "payment_link.cancelled",
+    "subscription.authenticated",
+    "subscription.activated",
+    "subscription.charged",
+    "subscription.pending",
+    "subscription.halted",
+    "subscription.cancelled",
+    "subscription.completed",
 ]
 MERCHANT_EVENT_NAMES: tuple[str, ...] = typing.get_args(MerchantEventName)
 

@@ -23,7 +23,9 @@ from order_svc.payments.client import PaymentsClient
 from order_svc.payments.service import payment_event_step
 from order_svc.refunds.service import refund_event_step
 from order_svc.settings import SCHEMA, Settings
+from order_svc.subscriptions.scheduler import Scheduler
 from order_svc.v1 import http as v1
+from order_svc.v1.subscriptions.http import SCHEDULER_WAKE
 from order_svc.webhook_endpoints.client import MerchantWebhooksClient
 from payments_common import broker, health, metrics, observability, topology
 from payments_common.consumer import Consumes, handler, start_consumers
@@ -68,6 +70,7 @@ async def create_app(settings: Settings) -> web.Application:
     )
     app[API_KEYS] = settings.api_keys()
     v1.install(app)
+    app[SCHEDULER_WAKE] = asyncio.Event()
     install_routes(app)
     admin_http.add_routes(app, settings.ADMIN_TOKEN)
     live = health.Live()
@@ -110,6 +113,12 @@ async def create_app(settings: Settings) -> web.Application:
             start_outbox_work(stack, pool, publisher, settings, SCHEMA)
             purge = asyncio.create_task(purge_forever(pool), name="idempotency-purge")
             stack.push_async_callback(cancel_and_wait, purge)
+            # every replica runs it: its steps lock what they work on with SKIP LOCKED (scheduler.py)
+            scheduler = Scheduler(deps, settings.subscription_retry_days(), wake=app[SCHEDULER_WAKE])
+            schedule = asyncio.create_task(
+                scheduler.run_forever(settings.SUBSCRIPTION_SCHEDULER_INTERVAL_SECONDS), name="subscription-scheduler"
+            )
+            stack.push_async_callback(cancel_and_wait, schedule)
             yield
 
     app.cleanup_ctx.append(resources)

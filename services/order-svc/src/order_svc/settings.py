@@ -75,7 +75,7 @@ class Settings(PaymentServiceSettings):
     MAILER_PREFETCH: int = Field(default=4, gt=0)
     # the subscriptions' scheduler (order_svc/subscriptions/scheduler.py): a pass this often, and at once
     # when a test clock moves
-    SUBSCRIPTION_SCHEDULER_INTERVAL_SECONDS: float = Field(default=5.0, gt=0)
+    SUBSCRIPTION_SCHEDULER_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
     # comma-separated days after a failed subscription charge before each retry; past the last, it halts
     SUBSCRIPTION_RETRY_DAYS: str = "1,3,5"
 

@@ -19,6 +19,7 @@ from order_svc.v1.payments.schemas import CapturePaymentV1, CreatePaymentJson, E
 from order_svc.v1.refunds import http as refunds_http
 from order_svc.v1.refunds.schemas import CreateRefundV1
 from order_svc.v1.schemas import MAX_UNIX, RazorpayError
+from order_svc.v1.subscriptions import http as subscriptions_http
 from order_svc.v1.webhooks import http as webhooks_http
 from order_svc.v1.webhooks.schemas import CreateWebhookV1, EditWebhookV1
 from order_svc.webhook_endpoints.schemas import DEFAULT_DELIVERIES, MAX_DELIVERIES
@@ -31,6 +32,7 @@ ROUTES: Sequence[Route] = (
     *refunds_http.ROUTES,
     *webhooks_http.ROUTES,
     *payment_links_http.ROUTES,
+    *subscriptions_http.ROUTES,
     *v1_http.ROUTES,
 )
 # the request body of each route that takes one
@@ -43,6 +45,7 @@ REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/webhooks"): CreateWebhookV1,
     ("PATCH", "/v1/webhooks/{webhook_id}"): EditWebhookV1,
     **payment_links_http.REQUESTS,
+    **subscriptions_http.REQUESTS,
 }
 # routes that call payment-svc (and through it the gateway)
 _UPSTREAM = frozenset(
