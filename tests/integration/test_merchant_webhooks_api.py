@@ -4,10 +4,15 @@ the subscribed endpoints only, each delivery verified as a merchant would (Razor
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aio_pika
+import orjson
 import pytest
 import razorpay
 import standardwebhooks
@@ -203,3 +208,65 @@ async def test_an_event_from_the_broker_reaches_the_subscribed_endpoints_only_si
         first, second = server.at("/captured")
         assert second.headers["webhook-id"] == first.headers["webhook-id"] == event.id
         assert second.body == first.body
+
+
+async def payments_admin(port: int, *args: str, cwd: Path) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "MERCHANT_WEBHOOKS_URL": f"http://127.0.0.1:{port}",
+        "ADMIN_TOKEN": "admin-token-for-merchant-webhooks",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "payments-admin"),
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_payments_admin_lists_shows_and_redelivers_webhooks(
+    app_client: tuple[TestClient[Any, Any], str], channel: AbstractChannel, tmp_path: Path
+) -> None:
+    client, exchange_name = app_client
+    assert client.server.port is not None
+    port = client.server.port
+    async with receiver() as server:
+        hook = await create(client, "merch_a", server.url("/cli"), ["*"])
+        event = merchant_event("merch_a", "order.paid")
+        exchange = await channel.get_exchange(exchange_name)
+        await exchange.publish(
+            aio_pika.Message(event.model_dump_json().encode(), message_id="m-cli", type=MERCHANT_EVENT_TYPE),
+            routing_key="merchant.order.paid",
+        )
+        await eventually(lambda: len(server.at("/cli")) == 1, 10, "the delivery")
+
+        async def delivered() -> bool:
+            r = await client.get(f"/internal/merchants/merch_a/webhook-endpoints/{hook.id}/deliveries", headers=AUTH)
+            return [d.status for d in DeliveryList.model_validate(await r.json()).items] == ["delivered"]
+
+        await eventually(delivered, 10, "the delivery logged as delivered")
+        code, out, err = await payments_admin(
+            port, "webhooks", "deliveries", "--merchant", "merch_a", "--status", "delivered", "--json", cwd=tmp_path
+        )
+        assert (code, err) == (0, ""), err
+        [item] = orjson.loads(out)["items"]
+        assert (item["eventId"], item["endpointId"], item["event"]) == (event.id, hook.id, "order.paid")
+
+        code, out, _ = await payments_admin(port, "webhooks", "show", item["id"], cwd=tmp_path)
+        assert code == 0 and item["id"] in out and "200" in out
+
+        code, out, err = await payments_admin(port, "webhooks", "redeliver", item["id"], "--json", cwd=tmp_path)
+        assert (code, err) == (0, ""), err
+        assert orjson.loads(out)["status"] == "pending"
+        await eventually(lambda: len(server.at("/cli")) == 2, 10, "the redelivery")
+        assert server.at("/cli")[1].headers["webhook-id"] == event.id
+
+        code, _, err = await payments_admin(port, "webhooks", "show", "whdl_nope", cwd=tmp_path)
+        assert code == 1 and "not found" in err
+        code, _, err = await payments_admin(port, "webhooks", "deliveries", "--status", "lost", cwd=tmp_path)
+        assert code == 2

@@ -7,6 +7,9 @@
     payments-admin outbox status [--json]
     payments-admin reconcile [--older-than S] [--json]
     payments-admin anomalies list [--all] [--limit N] [--json]
+    payments-admin webhooks deliveries [--status S] [--merchant M] [--endpoint E] [--event E] [--limit N] [--json]
+    payments-admin webhooks show DELIVERY_ID [--json]
+    payments-admin webhooks redeliver DELIVERY_ID [--json]
 
 `reconcile` and `anomalies` run payment-svc's own code with its settings from the same places
 (`PAYMENT_SIGNING_SECRET`, `MOCK_GATEWAY_URL`, the thresholds), so they work while it is down.
@@ -38,6 +41,7 @@ from payments_tools.admin.console import (
 )
 from payments_tools.admin.dead_letters import dlq_list, dlq_purge, dlq_requeue, dlq_show
 from payments_tools.admin.reports import anomalies_list, outbox_status, reconcile
+from payments_tools.admin.webhooks import webhook_deliveries, webhook_redeliver, webhook_show
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -124,6 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     listing = _add(anomalies_commands, "list", anomalies_list, "open anomalies, newest first")
     listing.add_argument("--all", action="store_true", help="resolved ones too")
     listing.add_argument("--limit", type=_positive, default=100, help="at most N (default 100)")
+
+    webhooks_parser = commands.add_parser("webhooks", help="webhooks to merchants, through merchant-webhooks' API")
+    webhooks_commands = webhooks_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = _add(webhooks_commands, "deliveries", webhook_deliveries, "deliveries, their last attempt, newest first")
+    listing.add_argument("--status", choices=("pending", "delivered", "failed"))
+    listing.add_argument("--merchant", help="only this merchant's")
+    listing.add_argument("--endpoint", help="only this endpoint's (whep_…)")
+    listing.add_argument("--event", help="only this event's (evt_…)")
+    listing.add_argument("--limit", type=_positive, default=25, help="at most N, up to 100 (default 25)")
+    showing = _add(webhooks_commands, "show", webhook_show, "a delivery and every attempt of it")
+    showing.add_argument("delivery_id", metavar="DELIVERY_ID")
+    redelivering = _add(
+        webhooks_commands, "redeliver", webhook_redeliver, "send a delivery again: a new series under the same event id"
+    )
+    redelivering.add_argument("delivery_id", metavar="DELIVERY_ID")
     return parser
 
 
