@@ -5,10 +5,13 @@ once, two workers sharing the work, and the egress rules at connect time (DNS re
 from __future__ import annotations
 
 import asyncio
+import signal
 import statistics
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -284,3 +287,50 @@ async def test_retries_stop_after_the_retry_period_and_the_delivery_is_given_up(
         )
         assert last <= row["series_started_at"] + timedelta(seconds=0.4) + timedelta(seconds=1)
         assert calls >= 2
+
+
+async def test_a_worker_killed_mid_run_loses_nothing(database_dsn: str) -> None:
+    """SIGKILL while attempts are in flight: after a restart every event reaches the receiver, repeats only
+    under the same event id, and every delivery ends delivered."""
+    script = Path(__file__).with_name("webhook_worker_process.py")
+    async with migrated_schema(database_dsn, "payments_common", "merchant_webhooks") as (schema, pool):
+        async with receiver() as server:
+            server.scripts["/k"] = hang(0.02)
+            await endpoint(pool, "merch_a", server.url("/k"))
+            events = [merchant_event("merch_a") for _ in range(300)]
+            for event in events:
+                await deliver_event(pool, event)
+
+            async def start() -> asyncio.subprocess.Process:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable, str(script), database_dsn, schema, stdout=asyncio.subprocess.PIPE
+                )
+                assert process.stdout is not None
+                assert b"worker started" in await asyncio.wait_for(process.stdout.readline(), 30)
+                return process
+
+            first = await start()
+            try:
+                await eventually(lambda: len(server.received) >= 60, 30, "the first worker under way")
+            finally:
+                first.send_signal(signal.SIGKILL)
+                await first.wait()
+            killed_at = len(server.received)
+            second = await start()
+            try:
+
+                async def all_delivered() -> bool:
+                    done = await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'delivered'")
+                    return bool(done == len(events))
+
+                await eventually(all_delivered, 90, "every delivery delivered after the restart")
+            finally:
+                second.send_signal(signal.SIGKILL)
+                await second.wait()
+        ids = [r.headers["webhook-id"] for r in server.received]
+        assert set(ids) == {event.id for event in events}
+        print(
+            f"\nkilled after {killed_at} requests; {len(ids)} requests for {len(events)} events "
+            f"({len(ids) - len(set(ids))} repeats, each under its event's id)"
+        )
+        assert killed_at < len(events)
