@@ -195,12 +195,14 @@ class SubscriptionEntity(BaseModel):
     @classmethod
     def of(cls, sub: Subscription, billing: Billing, now: datetime, auth_order_id: str | None) -> SubscriptionEntity:
         cycle = billing.current_cycle(now)
-        live = sub.status not in (
-            SubscriptionStatus.CANCELLED,
-            SubscriptionStatus.COMPLETED,
-            SubscriptionStatus.EXPIRED,
+        # only these are charged at their next cycle's start: a pending one waits for its retry, a halted,
+        # paused or ended one for nothing
+        charged = sub.status in (
+            SubscriptionStatus.CREATED,
+            SubscriptionStatus.AUTHENTICATED,
+            SubscriptionStatus.ACTIVE,
         )
-        charges = live and sub.next_cycle <= sub.total_count and not sub.cancel_at_cycle_end
+        charges = charged and sub.next_cycle <= sub.total_count and not sub.cancel_at_cycle_end
         return cls(
             id=sub.id,
             entity="subscription",
