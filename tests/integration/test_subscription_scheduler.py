@@ -17,10 +17,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+import razorpay
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from order_svc.deps import Deps
+from order_svc.merchants.signing import KeySecrets
 from order_svc.payments.client import PaymentsClient
 from order_svc.payments.service import apply_payment_event
 from order_svc.subscriptions import service
@@ -36,6 +38,7 @@ from order_svc.v1.subscriptions.schemas import (
     PlanItem,
 )
 from payments_common import events, ids
+from payments_common.errors import ApiError
 from payments_common.events import PaymentSnapshot
 
 from .conftest import migrated_schema
@@ -43,6 +46,7 @@ from .conftest import migrated_schema
 pytestmark = pytest.mark.integration
 
 MERCHANT = "merch_subs_1"
+KEY_ID, KEY_SECRET = "rzp_test_subs1", "subs-key-secret-0123456789abcdef"
 START = datetime(2027, 1, 15, 10, 0, tzinfo=UTC)
 RETRY_DAYS = (1, 3, 5)
 
@@ -136,7 +140,13 @@ async def world(database_dsn: str) -> AsyncIterator[World]:
         migrated_schema(database_dsn, "payments_common", "order_svc", size=8) as (_, pool),
     ):
         client = PaymentsClient(session, str(server.make_url("")), "token")
-        yield World(Deps(pool=pool, payments=client), stand_in)
+        # the merchant's key, seeded from the environment (API_KEYS) as a dev merchant's is: not sealed
+        await pool.execute("INSERT INTO merchants (id, name) VALUES ($1, 'Subscriptions')", MERCHANT)
+        await pool.execute(
+            "INSERT INTO api_keys (key_id, merchant_id, secret_hash) VALUES ($1, $2, $3)", KEY_ID, MERCHANT, b"h" * 32
+        )
+        secrets = KeySecrets(pool, None, {KEY_ID: KEY_SECRET})
+        yield World(Deps(pool=pool, payments=client, key_secrets=secrets), stand_in)
 
 
 async def _subscribed(world: World, *, total: int = 12, missed: str = "charge") -> tuple[str, str]:
@@ -377,3 +387,29 @@ async def test_an_unauthenticated_subscription_expires(world: World) -> None:
     assert (expired.status, expired.ended_at) == ("expired", START + timedelta(days=2))
     [auth] = await world.invoices(sub.id)
     assert auth.status == "unpaid"
+
+
+async def test_the_checkout_signs_the_authentication_payment_as_the_sdk_verifies(world: World) -> None:
+    plan = await service.create_plan(
+        world.deps,
+        MERCHANT,
+        CreatePlanV1(period="yearly", interval=1, item=PlanItem(name="Annual", amount=99900, currency="INR")),
+    )
+    sub = await service.create_subscription(world.deps, MERCHANT, CreateSubscriptionV1(plan_id=plan.id, total_count=3))
+    assert sub.auth_order_id is not None
+    with pytest.raises(ApiError) as early:
+        await service.checkout(world.deps, MERCHANT, sub.id)
+    assert early.value.status == 400
+
+    first = await world.deps.payments.initiate(sub.auth_order_id, MERCHANT, 99900, "INR", {"type": "upi"}, None)
+    await world.settle(first.id, "SUCCESS")
+    answer = await service.checkout(world.deps, MERCHANT, sub.id)
+    assert (answer.razorpay_payment_id, answer.razorpay_subscription_id) == (first.id, sub.id)
+    utility = razorpay.Utility(None)
+    assert utility.verify_subscription_payment_signature({**answer.model_dump(), "secret": KEY_SECRET})
+    with pytest.raises(razorpay.errors.SignatureVerificationError):
+        utility.verify_subscription_payment_signature({**answer.model_dump(), "secret": "another-secret"})
+    # another merchant's subscription is not found
+    with pytest.raises(ApiError) as other:
+        await service.checkout(world.deps, "merch_other", sub.id)
+    assert other.value.status == 404
