@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import payment_link_samples
 import pytest
 import subscription_samples
 import v1_samples
@@ -45,7 +46,14 @@ API_KEYS = "rzp_a:secret-a-123456"
 AUTH = {"Authorization": "Basic " + base64.b64encode(API_KEYS.encode()).decode()}
 NOW = datetime(2026, 11, 28, 7, 0, 0, 123456, tzinfo=UTC)
 # answers that are not JSON, each documented apart: the route and the content type it answers
-NOT_JSON = {("GET", "/orders/{order_id}/receipt.pdf"): "application/pdf", ("GET", "/metrics"): "text/plain"}
+NOT_JSON = {
+    ("GET", "/orders/{order_id}/receipt.pdf"): "application/pdf",
+    ("GET", "/metrics"): "text/plain",
+    # the hosted checkout pages
+    ("GET", "/l/{token}"): "text/html",
+    ("POST", "/l/{token}"): "text/html",
+    ("GET", "/l/{token}/payments/{payment_id}"): "text/html",
+}
 
 ORDER_ID = ids.new_id(ids.ORDER)
 PAYMENT_ID = ids.new_id(ids.PAYMENT)
@@ -154,6 +162,7 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     **v1_samples.calls(ORDER_ID, PAYMENT_ID, REFUND_ID),
     **webhook_samples.calls(),
     **subscription_samples.calls(),
+    **payment_link_samples.calls(),
 }
 
 
@@ -200,6 +209,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     v1_samples.stub(monkeypatch, ORDER, VIEW, REFUND)
     webhook_samples.stub(monkeypatch)
     subscription_samples.stub(monkeypatch)
+    payment_link_samples.stub(monkeypatch)
 
 
 @pytest.fixture

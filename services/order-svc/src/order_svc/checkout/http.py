@@ -178,10 +178,12 @@ def document_paths() -> dict[str, Any]:
                 **page(
                     "Pay the link by the method of one of its forms (form-encoded, with its CSRF token)",
                     {
+                        200: "the link's state, when it cannot be paid (paid, or a payment of it in flight)",
                         303: "to the payment's page",
                         400: "the method refused",
                         403: "no valid CSRF token",
-                        409: "the link is not payable now",
+                        409: "another payment of the link started meanwhile, or the link stopped being payable",
+                        410: "expired or cancelled",
                         503: "payments unavailable",
                     },
                     "postCheckoutPage",
