@@ -17,8 +17,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from order_svc.access.http import API_KEYS as ORDER_API_KEYS
+from order_svc.access.http import KEYS as ORDER_KEYS
 from order_svc.access.http import auth_middleware as order_auth_middleware
+from order_svc.access.keyring import KeyRing
 from order_svc.app import install_routes as install_order_routes
 from payments_common import ids
 from payments_common.config import parse_api_keys, parse_webhook_secrets
@@ -166,7 +167,7 @@ async def order_svc() -> AsyncIterator[TestClient[Any, Any]]:
     # rendering and the authentication; no database is needed for a request that is refused
     app = base_app(max_body_bytes=64 * 1024)
     app.middlewares.append(order_auth_middleware)
-    app[ORDER_API_KEYS] = parse_api_keys(API_KEYS)
+    app[ORDER_KEYS] = KeyRing.of(parse_api_keys(API_KEYS))
     install_order_routes(app)
     async with TestClient(TestServer(app)) as client:
         yield client

@@ -16,6 +16,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from pydantic import SecretStr, ValidationError
 
 from order_svc.access import http, limits
+from order_svc.access.keyring import KeyRing
 from order_svc.app import create_app, install_routes
 from order_svc.openapi import document
 from order_svc.orders.domain import MAX_NOTE_KEY, MAX_NOTES, Order
@@ -219,7 +220,7 @@ async def client() -> AsyncIterator[TestClient[Any, Any]]:
     )
     app = base_app(max_body_bytes=1024)
     limits.install(app, settings, authenticate=http.auth_middleware)
-    app[http.API_KEYS] = settings.api_keys()
+    app[http.KEYS] = KeyRing.of(settings.api_keys())
     install_routes(app)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

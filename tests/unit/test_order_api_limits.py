@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from order_svc.access import http, limits
 from order_svc.access.http import merchant_of
+from order_svc.access.keyring import KeyRing
 from order_svc.settings import Settings
 from payments_common.http import base_app, json_response
 
@@ -46,7 +47,7 @@ async def make_client() -> AsyncIterator[MakeClient]:
         )
         app = base_app(max_body_bytes=4096)
         limits.install(app, settings, authenticate=http.auth_middleware)
-        app[http.API_KEYS] = settings.api_keys()
+        app[http.KEYS] = KeyRing.of(settings.api_keys())
         app.router.add_get("/orders/{order_id}", whoami)
         client: Client = TestClient(TestServer(app))
         await client.start_server()

@@ -21,6 +21,7 @@ from openapi_schema_validator import OAS31Validator
 from pydantic import SecretStr
 
 from order_svc.access import http as access_http
+from order_svc.access.keyring import KeyRing
 from order_svc.app import create_app, install_routes
 from order_svc.deps import DEPS, Deps
 from order_svc.openapi import ROUTES, document
@@ -216,7 +217,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
 async def client(stubbed: None) -> AsyncIterator[TestClient[Any, Any]]:
     app = base_app(max_body_bytes=4096)
     app.middlewares.append(access_http.auth_middleware)
-    app[access_http.API_KEYS] = parse_api_keys(API_KEYS)
+    app[access_http.KEYS] = KeyRing.of(parse_api_keys(API_KEYS))
     app[DEPS] = Deps(pool=None, payments=None)  # type: ignore[arg-type]
     install_routes(app)
     async with TestClient(TestServer(app)) as test_client:

@@ -27,7 +27,6 @@ from mock_gateway.payments.domain import (
 from order_svc.idempotency.domain import canonical_body, fingerprint, fingerprint_key, fingerprint_keys
 from order_svc.payments.schemas import InitiatePayment
 from payments_common import ids
-from payments_common.config import parse_api_keys
 from payments_common.errors import ApiError
 from payments_common.http import parse_model
 from payments_common.methods import (
@@ -406,7 +405,8 @@ def test_a_failed_webhook_reports_the_methods_decline_and_its_summary() -> None:
 
 # --- the idempotency fingerprint --------------------------------------------------------------------
 
-KEY = fingerprint_key("merchant-secret-1")
+KEY = fingerprint_key(b"server-secret-1", "rzp_a")
+OTHER_KEY = fingerprint_key(b"server-secret-1", "rzp_b")
 
 
 def body_with(method: dict[str, Any]) -> bytes:
@@ -431,7 +431,9 @@ def test_card_fingerprints_tell_requests_apart_and_depend_on_the_key() -> None:
     assert first == fingerprint("POST", "/payments/initiate", body_with(card(number=VISA)), KEY)
     assert first != fingerprint("POST", "/payments/initiate", body_with(card(number="5555555555554444")), KEY)
     assert first != fingerprint("POST", "/payments/initiate", body_with(card(number=VISA, cvv="988")), KEY)
-    assert first != fingerprint("POST", "/payments/initiate", body_with(card(number=VISA)), fingerprint_key("other"))
+    assert first != fingerprint(
+        "POST", "/payments/initiate", body_with(card(number=VISA)), fingerprint_key(b"server-secret-1", "rzp_b")
+    )
 
 
 def test_a_body_without_a_card_is_fingerprinted_as_before() -> None:
@@ -443,12 +445,13 @@ def test_a_body_without_a_card_is_fingerprinted_as_before() -> None:
 def test_a_body_that_is_not_json_is_keyed_whole() -> None:
     raw = b'{"method": {"number": "4111111111111111", "cvv": "987",}}'
     assert b"4111111111111111" not in canonical_body(raw, KEY)
-    assert canonical_body(raw, KEY) != canonical_body(raw, fingerprint_key("other"))
+    assert canonical_body(raw, KEY) != canonical_body(raw, OTHER_KEY)
 
 
-def test_each_merchant_has_its_own_fingerprint_key() -> None:
-    key_of = fingerprint_keys(parse_api_keys("rzp_a:secret-a-123456,rzp_b:secret-b-123456"))
-    assert key_of("rzp_a") == fingerprint_key("secret-a-123456")
+def test_each_merchant_has_its_own_fingerprint_key_whatever_its_api_keys() -> None:
+    key_of = fingerprint_keys(b"server-secret-1")
+    assert key_of("rzp_a") == fingerprint_key(b"server-secret-1", "rzp_a")
     assert key_of("rzp_a") != key_of("rzp_b")
-    # derived, not the API secret itself
-    assert key_of("rzp_a") != b"secret-a-123456"
+    # another server secret, other keys; and derived, never the server secret itself
+    assert fingerprint_keys(b"server-secret-2")("rzp_a") != key_of("rzp_a")
+    assert key_of("rzp_a") != b"server-secret-1"

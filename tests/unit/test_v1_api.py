@@ -15,6 +15,7 @@ from razorpay.errors import SignatureVerificationError
 from test_order_svc_answers import ORDER, REFUND, VIEW
 
 from order_svc.access import http as access_http
+from order_svc.access.keyring import KeyRing
 from order_svc.app import install_routes
 from order_svc.deps import DEPS, Deps
 from order_svc.lists.domain import Cursor, next_cursor
@@ -108,7 +109,7 @@ def test_a_cursor_round_trips_and_a_forged_one_is_refused() -> None:
 async def client() -> AsyncIterator[TestClient[Any, Any]]:
     app = base_app(max_body_bytes=4096)
     app.middlewares.append(access_http.auth_middleware)
-    app[access_http.API_KEYS] = parse_api_keys(API_KEYS)
+    app[access_http.KEYS] = KeyRing.of(parse_api_keys(API_KEYS))
     app[DEPS] = Deps(pool=None, payments=None)  # type: ignore[arg-type]
     v1_http.install(app)
     install_routes(app)

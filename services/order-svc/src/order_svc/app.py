@@ -11,14 +11,19 @@ from aiohttp import web
 
 from order_svc import openapi
 from order_svc.access import limits
-from order_svc.access.http import API_KEYS, auth_middleware
+from order_svc.access.http import KEYS, auth_middleware
+from order_svc.access.keyring import KeyRing
 from order_svc.admin import http as admin_http
 from order_svc.deps import DEPS, Deps
 from order_svc.emails.messages import PaymentEmailRequested
-from order_svc.emails.service import MailerDeps, mailer_deps, send_payment_email
+from order_svc.emails.service import MailerDeps, mailer_deps, send_endpoint_disabled_email, send_payment_email
 from order_svc.idempotency import http as idempotency
 from order_svc.idempotency.domain import fingerprint_keys
 from order_svc.idempotency.service import purge_forever
+from order_svc.merchants import http as merchants_http
+from order_svc.merchants import service as merchants
+from order_svc.merchants.repository import stored_key
+from order_svc.merchants.signing import KeySecrets
 from order_svc.payments.client import PaymentsClient
 from order_svc.payments.service import payment_event_step
 from order_svc.refunds.service import refund_event_step
@@ -28,8 +33,8 @@ from order_svc.v1 import http as v1
 from order_svc.v1.subscriptions.http import SCHEDULER_WAKE
 from order_svc.webhook_endpoints.client import MerchantWebhooksClient
 from payments_common import broker, health, metrics, observability, topology
-from payments_common.consumer import Consumes, handler, start_consumers
-from payments_common.events import PaymentEvent, RefundEvent
+from payments_common.consumer import Consumes, by_message_type, handler, start_consumers
+from payments_common.events import WEBHOOK_ENDPOINT_DISABLED_TYPE, PaymentEvent, RefundEvent, WebhookEndpointDisabled
 from payments_common.http import base_app
 from payments_common.openapi import add_document_route, add_routes
 from payments_common.startup import open_pool_and_session
@@ -47,7 +52,14 @@ def consumers(deps: Deps, mailer: MailerDeps, settings: Settings) -> list[Consum
         # a prefetch of its own: each email in flight holds a pool connection while its SMTP server answers
         Consumes(
             topology.ORDER_SVC_EMAILS,
-            handler(PaymentEmailRequested, send_payment_email(mailer)),
+            by_message_type(
+                {
+                    WEBHOOK_ENDPOINT_DISABLED_TYPE: handler(
+                        WebhookEndpointDisabled, send_endpoint_disabled_email(mailer)
+                    )
+                },
+                default=handler(PaymentEmailRequested, send_payment_email(mailer)),
+            ),
             prefetch=settings.MAILER_PREFETCH,
         ),
     ]
@@ -66,13 +78,15 @@ async def create_app(settings: Settings) -> web.Application:
         app,
         timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
         pool_of=lambda started: started[DEPS].pool,
-        fingerprint_key=fingerprint_keys(settings.api_keys()),
+        fingerprint_key=fingerprint_keys(settings.payment_signing_keys()[0]),
     )
-    app[API_KEYS] = settings.api_keys()
+    # the keys are read from the database once the pool exists (`resources`), through a short cache
+    app[KEYS] = KeyRing(lambda key_id: stored_key(app[DEPS].pool, key_id))
     v1.install(app)
     app[SCHEDULER_WAKE] = asyncio.Event()
     install_routes(app)
     admin_http.add_routes(app, settings.ADMIN_TOKEN)
+    merchants_http.add_routes(app)
     live = health.Live()
     health.register(app, live, schema=SCHEMA, components=("payments_common", "order_svc"), broker=True)
     observability.on_scrape(app, metrics.dead_letter_depth(lambda: live.connection, CONSUMED))
@@ -89,8 +103,15 @@ async def create_app(settings: Settings) -> web.Application:
                 signing_keys=settings.payment_signing_keys(),
                 webhooks=MerchantWebhooksClient(session, settings.MERCHANT_WEBHOOKS_URL, settings.internal_api_token()),
                 checkout_url=settings.CHECKOUT_URL,
+                key_secrets=KeySecrets(
+                    pool,
+                    settings.sealer(),
+                    {key.key_id: key.secret.get_secret_value() for key in settings.api_keys().values()},
+                ),
             )
             app[DEPS] = deps
+            # API_KEYS is the dev bootstrap: its merchants and keys, made or brought up to date before serving
+            await merchants.seed(pool, settings.api_keys(), settings.sealer())
             connection, publisher = await stack.enter_async_context(
                 broker.messaging(settings.AMQP_URL.get_secret_value())
             )

@@ -7,12 +7,15 @@
     payments-admin outbox status [--json]
     payments-admin reconcile [--older-than S] [--json]
     payments-admin anomalies list [--all] [--limit N] [--json]
+    payments-admin merchant create --name NAME [--alert-email E] | list [--limit N] | show ID [--json]
+    payments-admin key create MERCHANT_ID | list MERCHANT_ID | revoke KEY_ID [--json]
     payments-admin webhooks deliveries [--status S] [--merchant M] [--endpoint E] [--event E] [--limit N] [--json]
     payments-admin webhooks show DELIVERY_ID [--json]
     payments-admin webhooks redeliver DELIVERY_ID [--json]
 
 `reconcile` and `anomalies` run payment-svc's own code with its settings from the same places
-(`PAYMENT_SIGNING_SECRET`, `MOCK_GATEWAY_URL`, the thresholds), so they work while it is down.
+(`PAYMENT_SIGNING_SECRET`, `MOCK_GATEWAY_URL`, the thresholds), so they work while it is down;
+`merchant` and `key` go through order-svc's admin API (`ORDER_SVC_URL`, `ADMIN_TOKEN`).
 `DATABASE_URL` and `AMQP_URL` come from the environment, else from `./.env` (what `make run` writes),
 else the defaults. Exit status: 0 done; 1 an operational failure (broker or database unreachable, a
 message not requeued or purged, an id not found); 2 a usage error.
@@ -40,6 +43,14 @@ from payments_tools.admin.console import (
     load_settings,
 )
 from payments_tools.admin.dead_letters import dlq_list, dlq_purge, dlq_requeue, dlq_show
+from payments_tools.admin.merchants import (
+    key_create,
+    key_list,
+    key_revoke,
+    merchant_create,
+    merchant_list,
+    merchant_show,
+)
 from payments_tools.admin.reports import anomalies_list, outbox_status, reconcile
 from payments_tools.admin.webhooks import webhook_deliveries, webhook_redeliver, webhook_show
 
@@ -143,6 +154,25 @@ def build_parser() -> argparse.ArgumentParser:
         webhooks_commands, "redeliver", webhook_redeliver, "send a delivery again: a new series under the same event id"
     )
     redelivering.add_argument("delivery_id", metavar="DELIVERY_ID")
+
+    merchant_parser = commands.add_parser("merchant", help="merchants, through order-svc's admin API")
+    merchant_commands = merchant_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    creating = _add(merchant_commands, "create", merchant_create, "create a merchant (it has no key yet)")
+    creating.add_argument("--name", required=True)
+    creating.add_argument("--alert-email", help="where it is told that a webhook endpoint was disabled")
+    listing = _add(merchant_commands, "list", merchant_list, "merchants, oldest first")
+    listing.add_argument("--limit", type=_positive, default=100, help="at most N (default 100)")
+    showing = _add(merchant_commands, "show", merchant_show, "a merchant and its keys")
+    showing.add_argument("id", metavar="ID")
+
+    key_parser = commands.add_parser("key", help="merchants' API keys, through order-svc's admin API")
+    key_commands = key_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    creating = _add(key_commands, "create", key_create, "a new key for a merchant; its secret is printed once")
+    creating.add_argument("merchant", metavar="MERCHANT_ID")
+    listing = _add(key_commands, "list", key_list, "a merchant's keys (never their secrets)")
+    listing.add_argument("merchant", metavar="MERCHANT_ID")
+    revoking = _add(key_commands, "revoke", key_revoke, "revoke a key: refused everywhere within seconds")
+    revoking.add_argument("key_id", metavar="KEY_ID")
     return parser
 
 

@@ -3,6 +3,7 @@ statuses of its row."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import dataclass
 from email import policy
@@ -12,6 +13,7 @@ from email.utils import format_datetime, parseaddr
 from enum import StrEnum
 
 from order_svc.orders.domain import check_header_safe, smtp_address
+from payments_common.events import WebhookEndpointDisabled
 from payments_common.money import format_amount
 from payments_common.timeutil import utcnow
 
@@ -112,3 +114,36 @@ class EmailStatus(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     SKIPPED = "SKIPPED"
+
+
+def alert_message_id(event_id: str, sender: str) -> str:
+    # a digest of the event's id: of a bounded length whatever the id's, so the header stays on one line
+    return f"<disabled.{hashlib.sha256(event_id.encode()).hexdigest()[:32]}@{sender_domain(sender)}>"
+
+
+def endpoint_disabled_message(event: WebhookEndpointDisabled, merchant_name: str, to: str, sender: str) -> EmailMessage:
+    """The merchant's alert that one of its webhook endpoints was disabled; plain text only (an operator's
+    notice, not a receipt). The same Message-ID for every send of one disabling (`event.id`)."""
+    check_header_safe(merchant_name)
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = sender
+    message["To"] = Address(display_name=merchant_name, addr_spec=smtp_address(to))
+    message["Subject"] = f"Webhook endpoint disabled: {event.endpoint_id}"
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = alert_message_id(event.id, sender)
+    message["Auto-Submitted"] = "auto-generated"
+    lines = [
+        f"Hello {merchant_name},",
+        "",
+        "one of your webhook endpoints kept failing and has been disabled: no events are sent to it until",
+        "you enable it again (PATCH /webhook-endpoints/{id} with status enabled).",
+        "",
+        f"Endpoint:       {event.endpoint_id}",
+        f"URL:            {event.url}",
+        f"Failing since:  {event.failing_since.isoformat()}",
+        f"Disabled at:    {event.disabled_at.isoformat()}",
+    ]
+    if event.last_error:
+        lines.append(f"Last error:     {event.last_error}")
+    message.set_content("\n".join(lines) + "\n", cte="quoted-printable")
+    return message

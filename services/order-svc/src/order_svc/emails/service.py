@@ -7,6 +7,9 @@ row, skips it unless PENDING, sends through SMTP, marks it SENT. A failed send r
 failure is counted in a transaction of its own) and the consumer retries through the delay tiers, then
 dead-letters.
 
+`send_endpoint_disabled_email` tells a merchant's alert email that merchant-webhooks disabled one of its
+endpoints: once per disabling, the event's id claimed in the inbox in the transaction that sends it.
+
 The one window no transaction can close: the SMTP server accepted the message and the process died (or
 the database went away) before the commit. The redelivery sends it again, under the same Message-ID
 (derived from the payment id), so mail systems and clients that dedupe on it show one message.
@@ -23,10 +26,12 @@ from order_svc.emails import domain
 from order_svc.emails.messages import EMAILS_CONSUMER, PaymentEmailRequested, payment_email_event
 from order_svc.emails.repository import PaymentEmail, PaymentEmailRepository
 from order_svc.emails.smtp import SmtpError, SmtpSender
+from order_svc.merchants.repository import MerchantRepository
 from order_svc.settings import Settings
 from payments_common import events, methods, metrics
 from payments_common.consumer import Step
 from payments_common.errors import PermanentError
+from payments_common.events import WebhookEndpointDisabled
 from payments_common.inbox import claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.uow import UnitOfWork
@@ -124,3 +129,41 @@ def mailer_deps(pool: asyncpg.Pool, settings: Settings) -> MailerDeps:
         return MailerDeps(pool=pool, smtp=None, sender=settings.SMTP_FROM)
     log.info("mailer.smtp_configured", smtp=smtp.display(), sender=settings.SMTP_FROM)
     return MailerDeps(pool=pool, smtp=SmtpSender(smtp, settings.SMTP_TIMEOUT_SECONDS), sender=settings.SMTP_FROM)
+
+
+# the inbox consumer of the alerts: apart from the payment emails', whose message ids are of another kind
+ALERTS_CONSUMER = "order-svc.alert-emails"
+
+
+async def _send_alert(deps: MailerDeps, uow: UnitOfWork, event: WebhookEndpointDisabled, _: str | None) -> None:
+    merchant = await uow.repo(MerchantRepository).get(event.merchant_id)
+    if merchant is None or merchant.alert_email is None:
+        log.info("endpoint_disabled_email.skipped", reason="the merchant has no alert email")
+        return
+    if deps.smtp is None:
+        log.info("endpoint_disabled_email.skipped", reason="no SMTP server configured")
+        return
+    try:
+        message = domain.endpoint_disabled_message(event, merchant.name, merchant.alert_email, deps.sender)
+    except ValueError as exc:
+        raise PermanentError(f"the email cannot be built: {exc}", reason="UNSENDABLE_EMAIL") from None
+    # sent inside the inbox's transaction: a failed send rolls the claim back and the retry tiers bring the
+    # message again; a send whose commit is lost is sent again under the same Message-ID
+    await deps.smtp.send(message)
+    log.info("endpoint_disabled_email.sent")
+
+
+def send_endpoint_disabled_email(deps: MailerDeps) -> Step[WebhookEndpointDisabled]:
+    """The mailer's step for each `email.webhook_endpoint_disabled`: one email per disabling, deduplicated
+    in the inbox by the event's own `id` (the same through every copy the publisher may send)."""
+    send = claim_once(deps.pool, ALERTS_CONSUMER, partial(_send_alert, deps))
+
+    async def step(_: str, event: WebhookEndpointDisabled, correlation_id: str | None) -> None:
+        with bound(merchant_id=event.merchant_id, endpoint_id=event.endpoint_id):
+            try:
+                await send(event.id, event, correlation_id)
+            except SmtpError as exc:
+                log.warning("endpoint_disabled_email.failed", error=str(exc))
+                raise
+
+    return step

@@ -7,13 +7,13 @@ import hashlib
 import hmac
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
 
-from payments_common.config import ApiKey
 from payments_common.errors import bad_request
 
 HEADER = "Idempotency-Key"
@@ -41,23 +41,26 @@ def parse_key(values: list[str]) -> str | None:
 # SHA-256 of a body with a card in it would be a hash of the card's number and CVV, and a weak one: with
 # the BIN guessable, the last 4 digits shown and the Luhn digit fixed, about 10^8 number-and-CVV pairs
 # remain, which a laptop hashes in seconds from a database dump. So these fields of `method` enter the
-# fingerprint only as HMACs under a key the database never holds (derived from the merchant's API secret,
-# which lives in the environment), and a body that is not JSON, where a card cannot be told apart, only
-# as its HMAC. Everything else is hashed as it was: the fingerprints of card-free JSON bodies, which are
-# all there were before cards, do not change.
+# fingerprint only as HMACs under a key the database never holds, and a body that is not JSON, where a
+# card cannot be told apart, only as its HMAC. Everything else is hashed as it was: the fingerprints of
+# card-free JSON bodies, which are all there were before cards, do not change.
+#
+# That key is the merchant's, derived from a server secret (the first PAYMENT_SIGNING_SECRET key, which
+# lives in the environment) and the merchant id, never from one API key's secret: a merchant's keys are
+# rotated, and a request replayed under its new key must meet the same fingerprint.
 CARD_SECRET_FIELDS = frozenset({"number", "cvv"})
-_FINGERPRINT_KEY_LABEL = b"order-svc idempotency fingerprint v1"
+_FINGERPRINT_KEY_LABEL = b"order-svc idempotency fingerprint v2\x00"
 
 
-def fingerprint_key(api_secret: str) -> bytes:
-    """The merchant's fingerprint key: derived, so the API secret itself never keys anything stored."""
-    return hmac.new(api_secret.encode(), _FINGERPRINT_KEY_LABEL, hashlib.sha256).digest()
+def fingerprint_key(server_secret: bytes, merchant_id: str) -> bytes:
+    """The merchant's fingerprint key: an HMAC of a label and the merchant id under the server secret, so the
+    secret itself keys nothing stored, and each merchant's key is its own."""
+    return hmac.new(server_secret, _FINGERPRINT_KEY_LABEL + merchant_id.encode(), hashlib.sha256).digest()
 
 
-def fingerprint_keys(api_keys: Mapping[str, ApiKey]) -> Callable[[str], bytes]:
+def fingerprint_keys(server_secret: bytes) -> Callable[[str], bytes]:
     """Each merchant's fingerprint key, by merchant id."""
-    keys = {key.merchant_id: fingerprint_key(key.secret.get_secret_value()) for key in api_keys.values()}
-    return keys.__getitem__
+    return partial(fingerprint_key, server_secret)
 
 
 def _keyed(key: bytes, value: bytes) -> str:

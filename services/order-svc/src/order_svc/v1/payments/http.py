@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from order_svc.access.http import API_KEYS, merchant_of
+from order_svc.access.http import credential_of, merchant_of
 from order_svc.deps import DEPS
 from order_svc.idempotency.http import REQUEST_ID
 from order_svc.v1.http import collection, list_page
@@ -40,9 +40,9 @@ async def patch_payment(request: web.Request) -> web.Response:
 
 
 async def get_checkout(request: web.Request) -> web.Response:
-    merchant_id = merchant_of(request)
-    # each key is one merchant, named by its key id: its secret is what the merchant verifies with
-    secret = request.app[API_KEYS][merchant_id].secret.get_secret_value()
+    # signed, as Razorpay does, with the secret of the key that asks: the one the merchant verifies with
+    credential = credential_of(request)
+    merchant_id, secret = credential.merchant_id, credential.secret.get_secret_value()
     answer = await service.checkout(request.app[DEPS], merchant_id, secret, request.match_info["payment_id"])
     return model_response(answer)
 
