@@ -1,2 +1,2 @@
-"""Access control of the client API: HTTP Basic auth with the keys of API_KEYS (one merchant each),
-and the rate limits per API key and per source of failed authentications."""
+"""Access control of the client API: HTTP Basic auth with the merchants' API keys (cached per instance),
+and the rate limits per merchant and per source of failed authentications."""

@@ -11,8 +11,9 @@ Two middlewares around the authentication one:
   with `Retry-After` instead of 401. That a right key still gets its 200 tells a guesser nothing
   it could use: an API key's secret is random, far beyond guessing at any rate, so the limit is about
   the noise and the work of guessing, not about hiding which guess was right.
-- `api_key_middleware`, inside it: each authenticated request draws from its API key's bucket, so
-  one merchant's burst cannot take the service from the others.
+- `api_key_middleware`, inside it: each authenticated request draws from its merchant's bucket (all of
+  the merchant's keys together, so more keys buy no more throughput), so one merchant's burst cannot
+  take the service from the others.
 
 The buckets live in Redis when `REDIS_URL` is set, so they hold for all replicas together
 (`payments_common.ratelimit_store`). When Redis fails to answer, the per-key limit fails open (an
@@ -150,7 +151,8 @@ async def api_key_middleware(request: web.Request, handler: Handler) -> web.Stre
     limits = request.app[LIMITS]
     decision = await limits.per_key.acquire(merchant)
     if not decision.allowed:
-        # the key id names the merchant and is no secret; the key's secret never reaches this point
+        # the merchant id (a merchant seeded from API_KEYS keeps its key id as its id) is no secret; the
+        # key's secret never reaches this point
         _report(limits, "api.rate_limited", "key_id", merchant)
         return _too_many("too many requests for this API key; retry later", decision)
     return await handler(request)
