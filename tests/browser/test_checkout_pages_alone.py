@@ -1,0 +1,123 @@
+"""The hosted checkout pages in Chromium at phone width, served by order-svc's own checkout routes on a
+throwaway database (`checkout_alone`: runs with or without the system): the pay page with its four
+labelled forms filled in order by the keyboard; a form posted from another browser, without the page's
+cookie, refused; a declined payment's page offering a retry that leads back to the forms; once the link is
+paid, the return to callback_url whose parameters Razorpay's SDK verifies, and the link's page saying it
+is paid with nothing to pay. Takes the screenshots in docs/images/ that docs/api.md shows."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+import razorpay
+from playwright.sync_api import Browser, Page, expect
+
+from .checkout_alone import MERCHANT_NAME, Pages, serve_alone, shop
+from .conftest import DEFAULT_ADMIN_URL, IMAGES
+
+PHONE = {"width": 375, "height": 812}
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[Pages]:
+    with serve_alone(os.environ.get("TEST_DATABASE_ADMIN_URL") or DEFAULT_ADMIN_URL) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def callback_url() -> Iterator[str]:
+    with shop() as url:
+        yield url
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def test_the_pay_page_at_phone_width_filled_by_the_keyboard(phone: Page, pages: Pages, callback_url: str) -> None:
+    link = pages.link(callback_url)
+    phone.goto(link.short_url)
+    expect(phone.locator("#amount")).to_have_text("₹25.00")
+    expect(phone.get_by_role("heading")).to_have_text(MERCHANT_NAME)
+    expect(phone.get_by_text("Two notebooks and a pen")).to_be_visible()
+    # nothing wider than the phone: no sideways scrolling
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.screenshot(path=str(IMAGES / "checkout-link.png"), full_page=True)
+    phone.get_by_label("Card number").focus()
+    order = []
+    for _ in range(4):
+        order.append(phone.evaluate("document.activeElement.id"))
+        phone.keyboard.press("Tab")
+    order.append(phone.evaluate("document.activeElement.textContent"))
+    assert order == ["card_number", "expiry", "cvv", "card_name", "Pay ₹25.00 by card"]
+    # the next method opens from the keyboard too, its field labelled
+    phone.keyboard.press("Tab")
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_label("UPI ID")).to_be_visible()
+
+
+def test_a_form_from_another_browser_is_refused_and_starts_nothing(
+    phone: Page, pages: Pages, callback_url: str
+) -> None:
+    link = pages.link(callback_url)
+    phone.goto(link.short_url)
+    token = phone.locator('#upi input[name="csrf_token"]').get_attribute("value")
+    assert token
+    # the token alone, without the page's SameSite cookie, as a cross-site form would send it
+    refused = httpx.post(link.short_url, data={"method": "upi", "vpa": "success@razorpay", "csrf_token": token})
+    assert refused.status_code == 403 and "This page has expired" in refused.text
+    assert pages.run(pages.deps.pool.fetchval("SELECT count(*) FROM payment_views")) == 0
+    assert refused.headers["Cache-Control"] == "no-store" and refused.headers["Referrer-Policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in refused.headers["Content-Security-Policy"]
+
+
+def test_a_declined_payment_offers_a_retry_then_the_paid_link_returns_signed(
+    phone: Page, pages: Pages, callback_url: str
+) -> None:
+    link = pages.link(callback_url)
+    token = link.short_url.rsplit("/", 1)[1]
+    declined = pages.settle(
+        link, "FAILED", errorCode="CARD_DECLINED", errorDescription="The card was declined by the issuing bank"
+    )
+    phone.goto(f"{pages.url}/l/{token}/payments/{declined}")
+    expect(phone.locator("#status")).to_have_text(
+        "The payment was declined: The card was declined by the issuing bank."
+    )
+    phone.screenshot(path=str(IMAGES / "checkout-declined.png"), full_page=True)
+    phone.get_by_role("link", name="Try again").click()
+    expect(phone.get_by_role("button", name=re.compile("by card"))).to_be_visible()
+
+    paid = pages.settle(link, "SUCCESS", gatewayPaymentId="gw_1", signature="s")
+    phone.goto(f"{pages.url}/l/{token}/payments/{paid}")
+    phone.wait_for_url(callback_url + "?*")
+    query = dict(parse_qsl(urlsplit(phone.url).query))
+    assert (query["razorpay_payment_id"], query["razorpay_payment_link_id"]) == (paid, link.id)
+    assert query["razorpay_payment_link_reference_id"] == link.reference_id
+    parameters = {
+        "razorpay_payment_id": query["razorpay_payment_id"],
+        "payment_link_id": query["razorpay_payment_link_id"],
+        "payment_link_reference_id": query["razorpay_payment_link_reference_id"],
+        "payment_link_status": query["razorpay_payment_link_status"],
+        "razorpay_signature": query["razorpay_signature"],
+    }
+    assert (
+        razorpay.Client(auth=(pages.key_id, pages.key_secret)).utility.verify_payment_link_signature(parameters) is True
+    )
+
+    # the paid link's page says so, and has nothing to pay with; a form posted anyway starts nothing
+    phone.goto(link.short_url)
+    expect(phone.locator("#status")).to_have_text("This payment link has been paid. Thank you.")
+    expect(phone.get_by_role("button")).to_have_count(0)
+    phone.screenshot(path=str(IMAGES / "checkout-paid.png"), full_page=True)
+    again = httpx.post(link.short_url, data={"method": "upi", "vpa": "success@razorpay", "csrf_token": "x"})
+    assert again.status_code == 200 and "has been paid" in again.text
