@@ -117,6 +117,9 @@ async def test_webhook_deliveries_show_their_latest_attempt_escaped_and_search_w
     assert "<option selected>pending</option>" in html
     assert 'method="get" action="/webhooks"' in html
     assert_forms_carry_csrf(html)
+    refreshed = render("webhooks.html", {"query": {}, "deliveries": found, "error": None, "statuses": STATUSES},
+                       fragment=True)  # fmt: skip
+    assert "<html" not in refreshed and "HTTP 503" in refreshed
 
 
 def test_webhook_deliveries_say_when_merchant_webhooks_failed() -> None:
@@ -139,6 +142,9 @@ async def test_a_delivery_shows_every_attempt_and_a_redeliver_form_with_csrf() -
     assert_forms_carry_csrf(html)
     plain = render("webhook_delivery.html", {"d": shown, "redelivered": False})
     assert "Redelivery requested" not in plain
+    # a page's own refresh renders the content block alone, macros and all
+    refreshed = render("webhook_delivery.html", {"d": shown, "redelivered": False}, fragment=True)
+    assert "<html" not in refreshed and refreshed.count("data-attempt=") == 2 and "HTTP 503" in refreshed
 
 
 def figure_block(html: str, name: str) -> str:
