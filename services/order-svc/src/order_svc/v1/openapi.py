@@ -57,6 +57,8 @@ _UPSTREAM = frozenset(
 )
 # routes that call merchant-webhooks, which keeps the endpoints and their deliveries
 _WEBHOOKS = frozenset((route.method, route.path) for route in webhooks_http.ROUTES)
+# routes that sign with the merchant's key secret, which may not be available (merchants.signing)
+_SIGNED = frozenset({("GET", "/v1/subscriptions/{sub_id}/checkout")})
 # the collections that are not pages of `count`, `skip`, `from` and `to`
 _COLLECTION_QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("GET", "/v1/webhooks"): [],
@@ -108,7 +110,8 @@ _MEANING = {
     413: "`BAD_REQUEST_ERROR`: request body over the size limit",
     429: "`BAD_REQUEST_ERROR`: this API key's request rate, or this address's failed authentications",
     502: "`GATEWAY_ERROR`: the payment gateway refused or failed",
-    503: "`SERVER_ERROR`: payments (or, on /v1/webhooks, webhook endpoints) cannot be reached right now; retry",
+    503: "`SERVER_ERROR`: payments (or, on /v1/webhooks, webhook endpoints) cannot be reached right now; retry. On a "
+    "subscription's checkout: the merchant's key secret is not available to sign with",
 }
 
 
@@ -144,7 +147,7 @@ def _operation(
         parameters.append(idempotency)
     if key in _UPSTREAM:
         statuses += [502, 503]
-    if key in _WEBHOOKS:
+    if key in _WEBHOOKS or key in _SIGNED:
         statuses += [503]
     assert route.answer is not None
     operation["parameters"] = parameters
