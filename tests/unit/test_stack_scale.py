@@ -15,6 +15,13 @@ from payments_tools.stack_scale import BALANCER, balanced, haproxy_config, insta
 SCALED = [s.name for s in SERVICES if s.scaled]
 
 
+@pytest.fixture(autouse=True)
+def default_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack reads the services' URLs from the environment too: these tests start from the defaults."""
+    for spec in SERVICES:
+        monkeypatch.delenv(spec.url_var, raising=False)
+
+
 @dataclass(frozen=True, slots=True)
 class NewService:
     name: str
@@ -63,6 +70,15 @@ def test_ports_follow_the_configured_urls() -> None:
     env = {"ORDER_SVC_URL": "http://127.0.0.1:9080"}
     order = [i for i in plan(env, SERVICES, 3) if i.service == "order-svc"]
     assert [i.port for i in order] == [instance_port(9080, k) for k in (1, 2, 3)] == [9180, 9280, 9380]
+
+
+def test_the_stack_places_instances_by_the_environment_its_processes_get(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `run` reads a few URLs from .env and the rest from the environment: every process inherits both
+    monkeypatch.setenv("PAYMENT_SVC_URL", "http://127.0.0.1:9082")
+    stack = Stack({"ORDER_SVC_URL": "http://127.0.0.1:9080"}, log_dir=None, scale=2)
+    assert stack.procs["payment-svc-1"].ready_ports == (9182,)
+    assert stack.procs["order-svc-2"].ready_ports == (9280,)
+    assert {9080, 9082} <= set(stack.procs[BALANCER].ready_ports)
 
 
 def test_a_service_added_to_the_table_is_scaled_the_same_way() -> None:

@@ -176,7 +176,8 @@ class Stack:
     ) -> None:
         self.env = env
         self.scale = scale
-        self.instances = plan(env, SERVICES, scale)
+        # by the environment the processes get: a `*_URL` may come from either
+        self.instances = plan({**os.environ, **env}, SERVICES, scale)
         self.procs = self._processes()
         # the console's dev operator (unless CONSOLE_OPERATORS names the operators): its password, for the
         # banner and an exec command
