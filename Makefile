@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
 .PHONY: help install install-runtime services migrate run test lint unit integration system e2e acceptance \
-	clean chaos fuzz bench-flood bench attacks browser chromium promtool test-tools kubectl scale haproxy
+	clean chaos webhooks-load fuzz bench-flood bench attacks browser chromium promtool test-tools kubectl scale haproxy
 
 help:
 	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them); SCALE=2: two"
@@ -28,6 +28,7 @@ help:
 	@echo "make browser      the operators' console in chromium (Playwright), against a system payments-stack starts"
 	@echo "make system       e2e, browser and acceptance against one system, then no secret in its logs"
 	@echo "make chaos        1,000 payments under kill -9 and restarts of the local PostgreSQL and RabbitMQ"
+	@echo "make webhooks-load  1,000 payments' webhooks to a real receiver, verified, through a kill -9 of merchant-webhooks"
 	@echo "make scale        two instances of everything under load: work split, kill -9 of one of each, shared limit"
 	@echo "make fuzz         schemathesis against the running system's OpenAPI documents, about a minute"
 	@echo "make attacks      hostile requests against the system; prints what each was answered and changed"
@@ -137,6 +138,14 @@ browser: install services chromium
 # passes options, e.g. CHAOS_ARGS="--payments 200 --faults kill-payment-svc,poison"
 chaos: install services
 	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
+
+# the merchant-webhooks e2e test at 1,000 payments (the e2e tier runs it with 150): every delivery verified
+# with the Razorpay SDK and Standard Webhooks, exactly the expected event ids, merchant-webhooks killed with
+# kill -9 part-way; prints its figures. A few minutes; take /tmp/payments-system.lock like `make e2e`
+WEBHOOK_PAYMENTS ?= 1000
+webhooks-load: install services
+	$(STACK_EXEC) bash -c 'MERCHANT_WEBHOOK_PAYMENTS=$(WEBHOOK_PAYMENTS) $(BIN)/pytest -q -s tests/e2e/test_merchant_webhooks.py \
+		-k every_event && $(LOG_CHECK)'
 
 # two instances of every service but the mock gateway behind HAProxy (payments-stack exec --scale 2), on
 # their own database (payments_scale, dropped first) and vhost, with a per-key limit of SCALE_LIMIT/s and the
