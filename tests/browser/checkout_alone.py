@@ -16,17 +16,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import asyncpg
 from aiohttp import web
 from yarl import URL
 
 from order_svc.checkout import http as checkout_http
+from order_svc.checkout.domain import order_page_signature
 from order_svc.deps import DEPS, Deps
 from order_svc.merchants import service as merchants
 from order_svc.merchants.sealing import Sealer, new_sealing_key, parse_sealing_keys
 from order_svc.merchants.service import KeyCreated
 from order_svc.merchants.signing import KeySecrets
+from order_svc.orders.repository import OrderRepository
 from order_svc.payment_links import service as links
 from order_svc.payment_links.schemas import CreatePaymentLink, PaymentLinkEntity
 from order_svc.payments.service import apply_payment_event
@@ -65,18 +68,36 @@ class Pages:
             links.create(self.deps, self.merchant_id, CreatePaymentLink.model_validate(body), self.url, None)
         )
 
-    def settle(self, link: PaymentLinkEntity, status: str, **changes: Any) -> str:
-        """payment-svc's event of an attempt of the link's order that ended `status`; the attempt's id."""
+    def order_page(self, amount: int = 4200) -> tuple[str, str]:
+        """A new order of the merchant and the URL of its page, signed as the merchant signs it."""
+
+        async def create() -> str:
+            order_id = ids.new_id(ids.ORDER)
+            async with self.deps.pool.acquire() as conn:
+                await OrderRepository(conn).insert(order_id, self.merchant_id, amount, "INR", None, None)
+            return order_id
+
+        order_id = self.run(create())
+        query = urlencode({"key_id": self.key_id, "signature": order_page_signature(self.key_secret, order_id)})
+        return order_id, f"{self.url}/checkout/orders/{order_id}?{query}"
+
+    def settle(self, paid: PaymentLinkEntity | str, status: str, **changes: Any) -> str:
+        """payment-svc's event of an attempt of the link's order (or of the order `paid`) that ended
+        `status`; the attempt's id."""
 
         async def apply() -> str:
-            order_id = await self.deps.pool.fetchval("SELECT order_id FROM payment_links WHERE id = $1", link.id)
+            if isinstance(paid, str):
+                order_id = paid
+            else:
+                order_id = await self.deps.pool.fetchval("SELECT order_id FROM payment_links WHERE id = $1", paid.id)
+            amount = await self.deps.pool.fetchval("SELECT amount FROM orders WHERE id = $1", order_id)
             created = utcnow()
             snapshot = PaymentSnapshot(
                 id=ids.new_id(ids.PAYMENT),
                 orderId=order_id,
                 merchantId=self.merchant_id,
-                amount=link.amount,
-                currency=link.currency,
+                amount=amount,
+                currency="INR",
                 status=status,
                 version=2,
                 createdAt=created,

@@ -3,7 +3,8 @@ throwaway database (`checkout_alone`: runs with or without the system): the pay 
 labelled forms filled in order by the keyboard; a form posted from another browser, without the page's
 cookie, refused; a declined payment's page offering a retry that leads back to the forms; once the link is
 paid, the return to callback_url whose parameters Razorpay's SDK verifies, and the link's page saying it
-is paid with nothing to pay. Takes the screenshots in docs/images/ that docs/api.md shows."""
+is paid with nothing to pay; an order's own page opened only from the URL its merchant signed. Takes the
+screenshots in docs/images/ that docs/api.md shows."""
 
 from __future__ import annotations
 
@@ -121,3 +122,23 @@ def test_a_declined_payment_offers_a_retry_then_the_paid_link_returns_signed(
     phone.screenshot(path=str(IMAGES / "checkout-paid.png"), full_page=True)
     again = httpx.post(link.short_url, data={"method": "upi", "vpa": "success@razorpay", "csrf_token": "x"})
     assert again.status_code == 200 and "has been paid" in again.text
+
+
+def test_an_orders_own_page_from_the_url_its_merchant_signed(phone: Page, pages: Pages) -> None:
+    order_id, url = pages.order_page(4200)
+    phone.goto(url)
+    expect(phone.locator("#amount")).to_have_text("₹42.00")
+    expect(phone.get_by_role("heading")).to_have_text(MERCHANT_NAME)
+    # each form posts back to the very URL, its signature kept
+    for action in phone.locator("form").evaluate_all("forms => forms.map(form => form.action)"):
+        assert action == url
+    # a URL the merchant did not sign is no page
+    forged = url.rsplit("=", 1)[0] + "=" + "0" * 64
+    assert httpx.get(forged).status_code == 404
+    assert httpx.get(url.split("?")[0]).status_code == 404
+    paid = pages.settle(order_id, "SUCCESS", gatewayPaymentId="gw_2", signature="s")
+    phone.goto(url.replace("?", f"/payments/{paid}?"))
+    expect(phone.locator("#status")).to_have_text("Payment received. Thank you.")
+    phone.goto(url)
+    expect(phone.locator("#status")).to_have_text("This order has been paid. Thank you.")
+    expect(phone.get_by_role("button")).to_have_count(0)

@@ -17,11 +17,13 @@ import razorpay
 from pydantic import SecretStr
 
 from order_svc.checkout import service as checkout
+from order_svc.checkout.domain import order_page_signature
 from order_svc.deps import Deps
 from order_svc.merchant_events.domain import event_id
 from order_svc.merchants import service as merchants
 from order_svc.merchants.sealing import Sealer, new_sealing_key, parse_sealing_keys
 from order_svc.merchants.signing import KeySecrets
+from order_svc.orders.repository import OrderRepository
 from order_svc.payment_links import service
 from order_svc.payment_links.schemas import CreatePaymentLink, EditPaymentLink, PaymentLinkListQuery
 from order_svc.payments.service import apply_payment_event
@@ -184,3 +186,24 @@ async def test_the_link_is_paid_with_its_order_once_and_its_callback_verifies(de
     assert refused.value.status == 409
     with pytest.raises(ApiError):
         await service.cancel(deps, MERCHANT, link.id)
+
+
+async def test_an_orders_page_opens_with_a_signature_of_an_active_key_of_its_merchant(deps: Deps) -> None:
+    assert deps.key_secrets is not None
+    merchant = await merchants.create_merchant(deps.pool, "Acme", None)
+    key = await merchants.create_key(deps.pool, merchant.id, deps.key_secrets.sealer)
+    other = await merchants.create_merchant(deps.pool, "Other", None)
+    other_key = await merchants.create_key(deps.pool, other.id, deps.key_secrets.sealer)
+    order_id = ids.new_id(ids.ORDER)
+    async with deps.pool.acquire() as conn:
+        await OrderRepository(conn).insert(order_id, merchant.id, 4200, "INR", None, None)
+    signature = order_page_signature(key.secret, order_id)
+    page = await checkout.order_page(deps, order_id, key.key.key_id, signature)
+    assert page is not None and (page.merchant_id, page.merchant_name, page.status) == (merchant.id, "Acme", "created")
+    assert page.href("/payments/x").startswith(f"/checkout/orders/{order_id}/payments/x?key_id=")
+    # another merchant's key, even signing rightly, does not open this merchant's order
+    foreign = order_page_signature(other_key.secret, order_id)
+    assert await checkout.order_page(deps, order_id, other_key.key.key_id, foreign) is None
+    assert await checkout.order_page(deps, order_id, key.key.key_id, "0" * 64) is None
+    await merchants.revoke_key(deps.pool, key.key.key_id)
+    assert await checkout.order_page(deps, order_id, key.key.key_id, signature) is None

@@ -1,6 +1,6 @@
 """Payment links' /v1 routes and the hosted checkout pages as `test_order_svc_answers` drives them: what
-each is asked, and the use cases stubbed to answer from sample rows (a paid link, so every page answers
-its documented 200: the link's state, and the payment received with no callback to send it to)."""
+each is asked, and the use cases stubbed to answer from sample rows (a paid link and a paid order, so every
+page answers its documented 200: the page's state, and the payment received with no callback to go to)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from order_svc.checkout import service as checkout
-from order_svc.checkout.service import LinkPage
+from order_svc.checkout.service import Page
 from order_svc.orders.domain import Order, OrderStatus
 from order_svc.payment_links import service
 from order_svc.payment_links.domain import PaymentLink
@@ -22,6 +22,7 @@ from payments_common import ids
 AT = datetime(2027, 1, 15, 10, 0, tzinfo=UTC)
 LINK_ID = "plink_ABCDEFGHIJ1234"
 TOKEN = "T" * 43
+SIGNED = "?key_id=rzp_a&signature=" + "ab" * 32
 ORDER = Order(ids.new_id(ids.ORDER), "rzp_a", 2500, "INR", OrderStatus.PAID, "R-1", None, AT, AT)
 PAYMENT = PaymentView(
     ids.new_id(ids.PAYMENT), ORDER.id, "SUCCESS", 2500, "INR", "gw_1", None, None, None, 2, AT, AT, None
@@ -67,6 +68,12 @@ def calls() -> dict[tuple[str, str], tuple[str, dict[str, Any] | None]]:
         ("GET", "/l/{token}"): (page, None),
         ("POST", "/l/{token}"): (page, None),
         ("GET", "/l/{token}/payments/{payment_id}"): (f"{page}/payments/{PAYMENT.id}", None),
+        ("GET", "/checkout/orders/{order_id}"): (f"/checkout/orders/{ORDER.id}{SIGNED}", None),
+        ("POST", "/checkout/orders/{order_id}"): (f"/checkout/orders/{ORDER.id}{SIGNED}", None),
+        ("GET", "/checkout/orders/{order_id}/payments/{payment_id}"): (
+            f"/checkout/orders/{ORDER.id}/payments/{PAYMENT.id}{SIGNED}",
+            None,
+        ),
     }
 
 
@@ -75,5 +82,10 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("create", "fetch", "edit", "cancel"):
         monkeypatch.setattr(service, name, _returning(entity))
     monkeypatch.setattr(service, "list_links", _returning([entity]))
-    monkeypatch.setattr(checkout, "link_page", _returning(LinkPage(LINK, ORDER, "Shop", [PAYMENT], "paid")))
+    link_page = Page(f"/l/{TOKEN}", "", TOKEN, "rzp_a", "Shop", ORDER, "Invoice 7", [PAYMENT], "paid", LINK)
+    order_page = Page(
+        f"/checkout/orders/{ORDER.id}", SIGNED, f"order:{ORDER.id}", "rzp_a", "Shop", ORDER, None, [PAYMENT], "paid"
+    )
+    monkeypatch.setattr(checkout, "link_page", _returning(link_page))
+    monkeypatch.setattr(checkout, "order_page", _returning(order_page))
     monkeypatch.setattr(checkout, "callback", _returning(None))

@@ -85,11 +85,12 @@ def test_any_spelling_of_one_object_has_one_fingerprint(data: dict[str, object])
 
 
 def test_every_documented_post_takes_the_header_and_documents_its_refusals() -> None:
-    # the API's POSTs; the hosted checkout pages' form (`/l/...`) is a browser's, which sends no such header
+    # the API's POSTs; the hosted checkout pages' forms (`/l/…`, `/checkout/…`) are a browser's, which sends no
+    # such header
     posts = {
         path: item["post"]
         for path, item in document()["paths"].items()
-        if "post" in item and not path.startswith("/l/")
+        if "post" in item and not path.startswith(("/l/", "/checkout/"))
     }
     assert {"/orders", "/payments/initiate"} <= posts.keys()
     for path, operation in posts.items():

@@ -54,6 +54,9 @@ NOT_JSON = {
     ("GET", "/l/{token}"): "text/html",
     ("POST", "/l/{token}"): "text/html",
     ("GET", "/l/{token}/payments/{payment_id}"): "text/html",
+    ("GET", "/checkout/orders/{order_id}"): "text/html",
+    ("POST", "/checkout/orders/{order_id}"): "text/html",
+    ("GET", "/checkout/orders/{order_id}/payments/{payment_id}"): "text/html",
 }
 
 ORDER_ID = ids.new_id(ids.ORDER)

@@ -16,7 +16,15 @@ from pydantic import ValidationError
 from razorpay.errors import SignatureVerificationError
 
 from order_svc.checkout import pages
-from order_svc.checkout.domain import csrf_key, csrf_token, csrf_valid, method_of, with_query
+from order_svc.checkout.domain import (
+    csrf_key,
+    csrf_token,
+    csrf_valid,
+    method_of,
+    order_page_signature,
+    order_page_signed,
+    with_query,
+)
 from order_svc.orders.domain import Order, OrderStatus
 from order_svc.payment_links.domain import (
     PaymentLink,
@@ -31,6 +39,7 @@ from order_svc.payment_links.domain import (
 from order_svc.payment_links.schemas import CreatePaymentLink, EditPaymentLink, PaymentLinkEntity
 from order_svc.payments.domain import PaymentView
 from order_svc.payments.schemas import InitiatePayment
+from order_svc.v1.domain import checkout_signature
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 SECRET = "merchant-key-secret-0123456789"
@@ -219,7 +228,8 @@ def test_the_form_reads_as_the_native_method_and_its_rules_apply() -> None:
 
 
 def test_pages_escape_what_they_show_and_never_hold_a_card() -> None:
-    html = pages.pay_page("<Shop>", 2500, "INR", "<script>x</script>", "tok", error="number: <bad>")
+    html = pages.pay_page("<Shop>", 2500, "INR", "<script>x</script>", "tok", "/l/t?a=1&b=2", error="number: <bad>")
+    assert html.count('action="/l/t?a=1&amp;b=2"') == 4
     assert "<script>x" not in html and "&lt;script&gt;x" in html and "&lt;Shop&gt;" in html
     assert html.count('name="csrf_token" value="tok"') == 4  # one form per method
     for label in ("Card number", "Expiry (MM/YY)", "CVV", "Name on card", "UPI ID", "Wallet", "Bank"):
@@ -227,3 +237,13 @@ def test_pages_escape_what_they_show_and_never_hold_a_card() -> None:
     assert "₹25.00" in html and 'name="viewport"' in html and "<script" not in html
     notice = pages.notice_page("S", 2500, "INR", None, "error", "declined", ("/l/t", "Try again"), refresh_seconds=1)
     assert 'http-equiv="refresh" content="1"' in notice and 'href="/l/t"' in notice
+
+
+def test_an_order_page_opens_only_from_a_url_its_merchant_signed() -> None:
+    signature = order_page_signature(SECRET, "order_1")
+    assert order_page_signed(SECRET, "order_1", signature)
+    assert not order_page_signed(SECRET, "order_2", signature)
+    assert not order_page_signed("another-secret", "order_1", signature)
+    assert not order_page_signed(SECRET, "order_1", signature[:-1] + "0")
+    # never the checkout signature the same secret makes of an order and a payment
+    assert signature != checkout_signature(SECRET, "order_1", "")

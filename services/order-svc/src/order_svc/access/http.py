@@ -7,6 +7,7 @@ from aiohttp import web
 
 from order_svc.access.domain import Credential, check, parse_basic, unauthorized
 from order_svc.access.keyring import KeyRing
+from order_svc.checkout.domain import ORDER_PATH
 from order_svc.payment_links.domain import SHORT_PATH
 from payments_common import observability
 from payments_common.admin import PREFIX as ADMIN_PREFIX
@@ -19,8 +20,9 @@ KEYS = web.AppKey("api_keys", KeyRing)
 # the probes and metrics (payments_common.observability) and the API's own document need no credential
 _PUBLIC = observability.PUBLIC_PATHS | {"/openapi.json"}
 # the admin API has its own credential (ADMIN_TOKEN, order_svc.admin); the hosted checkout pages are the
-# customer's, who has no key: the link's unguessable token in the path is all they need
-_PUBLIC_PREFIXES = (ADMIN_PREFIX, SHORT_PATH)
+# customer's, who has no key: a link's unguessable token, or the merchant's signature of its order's page, is
+# all they need (order_svc/checkout/)
+_PUBLIC_PREFIXES = (ADMIN_PREFIX, SHORT_PATH, ORDER_PATH)
 
 
 @web.middleware

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+# where an order's own checkout page is served, for a merchant with no front end of its own
+ORDER_PATH = "/checkout/orders/"
 CSRF_FIELD = "csrf_token"
 NONCE_COOKIE = "checkout_nonce"
 # long enough to type a card's details, short enough that a page left open is re-read
@@ -83,6 +85,18 @@ def method_of(form: Mapping[str, str]) -> dict[str, Any]:
     if kind == "netbanking":
         return {"type": "netbanking", "bank": form.get("bank", "")}
     return {"type": kind}
+
+
+def order_page_signature(key_secret: str, order_id: str) -> str:
+    """What a merchant puts in its order's page URL (`signature`): hex(HMAC-SHA256(key_secret,
+    "checkout_page|" + order_id)) with one of its API key secrets, so the page is opened only from a URL the
+    merchant made, and no other HMAC it makes with that secret (the checkout signature's `order|payment`)
+    is ever one of these."""
+    return hmac.new(key_secret.encode(), f"checkout_page|{order_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def order_page_signed(key_secret: str, order_id: str, signature: str) -> bool:
+    return hmac.compare_digest(order_page_signature(key_secret, order_id), signature)
 
 
 def with_query(url: str, params: Mapping[str, str]) -> str:

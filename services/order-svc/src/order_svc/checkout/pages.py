@@ -53,18 +53,26 @@ def _options(choices: dict[str, str]) -> str:
     return "".join(f'<option value="{escape(code)}">{escape(name)}</option>' for code, name in choices.items())
 
 
-def _form(kind: str, title: str, fields: str, csrf: str, pay: str, opened: bool) -> str:
+def _form(kind: str, title: str, fields: str, csrf: str, action: str, pay: str, opened: bool) -> str:
     return (
         f'<details id="{kind}"{" open" if opened else ""}><summary>{title}</summary>'
-        f'<form method="post" autocomplete="off"><input type="hidden" name="method" value="{kind}">'
+        f'<form method="post" action="{escape(action)}" autocomplete="off">'
+        f'<input type="hidden" name="method" value="{kind}">'
         f'<input type="hidden" name="csrf_token" value="{escape(csrf)}">{fields}'
         f'<button type="submit">Pay {escape(pay)} {_BY[kind]}</button></form></details>'
     )
 
 
 def pay_page(
-    merchant: str, amount: int, currency: str, description: str | None, csrf: str, error: str | None = None
+    merchant: str,
+    amount: int,
+    currency: str,
+    description: str | None,
+    csrf: str,
+    action: str,
+    error: str | None = None,
 ) -> str:
+    """The forms, each posting to `action` (the page itself, its query kept)."""
     pay = format_amount(amount, currency)
     card = (
         _field("card_number", "Card number", 'inputmode="numeric" autocomplete="off" required maxlength="23"')
@@ -82,10 +90,10 @@ def pay_page(
     body = (
         _header(merchant, amount, currency, description)
         + alert
-        + _form("card", "Card", card, csrf, pay, True)
-        + _form("upi", "UPI", upi, csrf, pay, False)
-        + _form("wallet", "Wallet", wallet, csrf, pay, False)
-        + _form("netbanking", "Netbanking", bank, csrf, pay, False)
+        + _form("card", "Card", card, csrf, action, pay, True)
+        + _form("upi", "UPI", upi, csrf, action, pay, False)
+        + _form("wallet", "Wallet", wallet, csrf, action, pay, False)
+        + _form("netbanking", "Netbanking", bank, csrf, action, pay, False)
         + '<p class="hint">Your card details go to the payment gateway only: they are not kept here.</p>'
     )
     return _document(f"Pay {merchant}", body)

@@ -96,6 +96,14 @@ async def newest_active_key(conn: asyncpg.Connection | asyncpg.Pool, merchant_id
     return SealedKey(**dict(row)) if row is not None else None
 
 
+async def active_key(conn: asyncpg.Connection | asyncpg.Pool, key_id: str) -> tuple[str, SealedKey] | None:
+    """A key not revoked, with its merchant and its sealed secret."""
+    row = await conn.fetchrow(
+        "SELECT merchant_id, key_id, secret_sealed FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL", key_id
+    )
+    return (row["merchant_id"], SealedKey(row["key_id"], row["secret_sealed"])) if row is not None else None
+
+
 async def stored_key(conn: asyncpg.Connection | asyncpg.Pool, key_id: str) -> StoredKey | None:
     """One statement on the pool, for authentication: no transaction to open for it."""
     row = await conn.fetchrow(

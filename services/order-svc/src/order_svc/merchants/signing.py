@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from order_svc.merchants.repository import newest_active_key
+from order_svc.merchants.domain import SealedKey
+from order_svc.merchants.repository import active_key, newest_active_key
 from order_svc.merchants.sealing import Sealer, UnsealError
 
 
@@ -37,6 +38,17 @@ class KeySecrets:
         key = await newest_active_key(self.pool, merchant_id)
         if key is None:
             raise NoSigningSecret(f"merchant {merchant_id} has no active API key")
+        return self._secret(merchant_id, key)
+
+    async def key_secret(self, key_id: str) -> tuple[str, str]:
+        """The merchant and the secret of the key `key_id`, which must not be revoked."""
+        found = await active_key(self.pool, key_id)
+        if found is None:
+            raise NoSigningSecret(f"no active API key {key_id}")
+        merchant_id, key = found
+        return merchant_id, self._secret(merchant_id, key)
+
+    def _secret(self, merchant_id: str, key: SealedKey) -> str:
         if key.secret_sealed is not None and self.sealer is not None:
             try:
                 return self.sealer.unseal(key.key_id, key.secret_sealed)
@@ -46,4 +58,4 @@ class KeySecrets:
         if configured is not None:
             return configured
         reason = "no KEY_SEALING_KEY is configured" if self.sealer is None else "its secret was never sealed"
-        raise NoSigningSecret(f"the secret of {key.key_id}, merchant {merchant_id}'s newest key, is unknown: {reason}")
+        raise NoSigningSecret(f"the secret of {key.key_id}, merchant {merchant_id}'s key, is unknown: {reason}")
