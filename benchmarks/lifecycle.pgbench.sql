@@ -67,11 +67,13 @@ RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_p
           error_description, settled_by, version, created_at, updated_at;
 INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
 VALUES (:pid, 'sent_to_gateway', 'api', NULL, '{}');
-INSERT INTO payments.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload, headers)
-VALUES (:ob1, 'payment', :pid, 'payment.initiated', 'payments.events', 'payment.initiated',
-        jsonb_build_object('paymentId', :pid::text, 'orderId', :oid::text, 'status', 'INITIATED', 'amount', 1500,
-                           'pad', repeat('x', 450)),
-        '{}');
+WITH written AS (
+  INSERT INTO payments.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload,
+                              headers)
+  VALUES (:ob1, 'payment', :pid, 'payment.initiated', 'payments.events', 'payment.initiated',
+          jsonb_build_object('paymentId', :pid::text, 'orderId', :oid::text, 'status', 'INITIATED', 'amount', 1500,
+                             'pad', repeat('x', 450)),
+          '{}'))
 SELECT pg_notify('outbox_payments', '');
 COMMIT;
 
@@ -171,11 +173,13 @@ RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_p
 UPDATE payments.order_payments SET paid_payment_id = :pid WHERE order_id = :oid AND paid_payment_id IS NULL;
 INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
 VALUES (:pid, 'settled', 'webhook', :eid, '{"status": "SUCCESS"}');
-INSERT INTO payments.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload, headers)
-VALUES (:ob2, 'payment', :pid, 'payment.succeeded', 'payments.events', 'payment.succeeded',
-        jsonb_build_object('paymentId', :pid::text, 'orderId', :oid::text, 'status', 'SUCCESS', 'amount', 1500,
-                           'pad', repeat('x', 450)),
-        '{}');
+WITH written AS (
+  INSERT INTO payments.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload,
+                              headers)
+  VALUES (:ob2, 'payment', :pid, 'payment.succeeded', 'payments.events', 'payment.succeeded',
+          jsonb_build_object('paymentId', :pid::text, 'orderId', :oid::text, 'status', 'SUCCESS', 'amount', 1500,
+                             'pad', repeat('x', 450)),
+          '{}'))
 SELECT pg_notify('outbox_payments', '');
 COMMIT;
 
@@ -203,9 +207,11 @@ ON CONFLICT (id) DO UPDATE
  WHERE payment_views.version < EXCLUDED.version
 RETURNING 1;
 UPDATE orders.orders SET status = 'PAID', updated_at = now() WHERE id = :oid AND status <> 'PAID';
-INSERT INTO orders.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload, headers)
-VALUES (:ob3, 'order', :oid, 'order.paid', 'orders.events', 'order.paid',
-        jsonb_build_object('orderId', :oid::text, 'paymentId', :pid::text, 'status', 'PAID', 'pad', repeat('x', 450)), '{}');
+WITH written AS (
+  INSERT INTO orders.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload,
+                              headers)
+  VALUES (:ob3, 'order', :oid, 'order.paid', 'orders.events', 'order.paid',
+          jsonb_build_object('orderId', :oid::text, 'paymentId', :pid::text, 'status', 'PAID', 'pad', repeat('x', 450)), '{}'))
 SELECT pg_notify('outbox_orders', '');
 COMMIT;
 

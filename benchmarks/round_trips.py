@@ -23,6 +23,8 @@ import asyncpg
 
 from benchmarks.bench import SERVER_DSN, fresh_database
 from payments_common import db
+from payments_common.migrate import load_migrations, migrate
+from payments_common.outbox import OutboxEvent
 from payments_common.uow import ReadSnapshot, SingleRead, UnitOfWork
 
 NAME = "payments_round_trips"
@@ -58,12 +60,39 @@ async def write_unit(pool: asyncpg.Pool, i: int) -> None:
         await uow.conn.execute("UPDATE orders SET amount = amount + 1 WHERE id = $1", f"o{i % ROWS}")
 
 
+def _event(i: int) -> OutboxEvent:
+    return OutboxEvent("order", f"o{i % ROWS}", "order.paid", "orders.events", "order.paid", {"i": i, "pad": "x" * 400})
+
+
+async def unit_with_event(pool: asyncpg.Pool, i: int) -> None:
+    """One update and one event through the library's unit of work (its outbox write)."""
+    async with UnitOfWork(pool) as uow:
+        await uow.conn.execute("UPDATE orders SET amount = amount + 1 WHERE id = $1", f"o{i % ROWS}")
+        uow.emit(_event(i))
+
+
+async def unit_with_event_two_statements(pool: asyncpg.Pool, i: int) -> None:
+    """The same, the event written as the outbox did before: the rows by executemany, then the NOTIFY."""
+    async with UnitOfWork(pool) as uow:
+        await uow.conn.execute("UPDATE orders SET amount = amount + 1 WHERE id = $1", f"o{i % ROWS}")
+        e = _event(i)
+        await uow.conn.executemany(
+            """INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key,
+                                   payload, headers)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            [(e.id, e.aggregate_type, e.aggregate_id, e.event_type, e.exchange, e.routing_key, e.payload, e.headers)],
+        )
+        await uow.conn.execute("SELECT pg_notify('outbox_' || current_schema(), '')")
+
+
 VARIANTS = [
     Variant("read of one row", "ReadSnapshot, asyncpg's reset on release", asyncpg.Connection, snapshot_read),
     Variant("read of one row", "ReadSnapshot, no reset query", db.PooledConnection, snapshot_read),
     Variant("read of one row", "SingleRead, no reset query", db.PooledConnection, single_read),
     Variant("unit of work, one update", "asyncpg's reset on release", asyncpg.Connection, write_unit),
     Variant("unit of work, one update", "no reset query", db.PooledConnection, write_unit),
+    Variant("update and one event", "outbox rows, then NOTIFY", db.PooledConnection, unit_with_event_two_statements),
+    Variant("update and one event", "outbox write in one statement", db.PooledConnection, unit_with_event),
 ]
 
 
@@ -91,10 +120,11 @@ async def rate(dsn: str, variant: Variant, clients: int, seconds: float) -> tupl
 
 async def run(args: argparse.Namespace) -> None:
     dsn = await fresh_database(NAME)
+    await migrate(dsn, SCHEMA, load_migrations("payments_common"))
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(
-            f"CREATE SCHEMA {SCHEMA}; CREATE TABLE {SCHEMA}.orders (id text PRIMARY KEY, amount bigint NOT NULL);"
+            f"CREATE TABLE {SCHEMA}.orders (id text PRIMARY KEY, amount bigint NOT NULL);"
             f"INSERT INTO {SCHEMA}.orders SELECT 'o' || g, 100 FROM generate_series(0, {ROWS - 1}) g"
         )
     finally:

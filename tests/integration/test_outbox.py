@@ -128,6 +128,47 @@ async def test_rolled_back_unit_of_work_leaves_no_outbox_row(pool: asyncpg.Pool)
     assert await pool.fetchval("SELECT count(*) FROM state_change") == 1
 
 
+async def test_several_events_of_one_unit_are_written_whole_with_one_notify_at_commit(
+    pool: asyncpg.Pool, schema: str, database_dsn: str
+) -> None:
+    events = [
+        make_event("payments.events", 1, headers={"correlation-id": "corr-1"}),
+        make_event("orders.events", 2, aggregate_type="order", routing_key="order.paid", payload={"ü": [1, None]}),
+        make_event("payments.events", 3, event_type="payment.failed"),
+    ]
+    heard: list[str] = []
+    listener = await asyncpg.connect(database_dsn)
+    try:
+        await listener.add_listener(notify_channel(schema), lambda *args: heard.append(args[2]))
+        with pytest.raises(RuntimeError):
+            async with UnitOfWork(pool) as uow:
+                uow.emit(events[0])
+                raise RuntimeError("rolled back")
+        await commit(pool, *events)
+        await eventually(lambda: bool(heard), 5.0, "the commit's NOTIFY")
+        await asyncio.sleep(0.2)  # room for the rolled-back unit's notification, were one sent
+        assert heard == [notify_channel(schema)]
+    finally:
+        await listener.close()
+    rows = await pool.fetch(
+        "SELECT id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload, headers FROM outbox"
+    )
+    written = {row["id"]: dict(row) for row in rows}
+    assert written == {
+        e.id: {
+            "id": e.id,
+            "aggregate_type": e.aggregate_type,
+            "aggregate_id": e.aggregate_id,
+            "event_type": e.event_type,
+            "exchange": e.exchange,
+            "routing_key": e.routing_key,
+            "payload": e.payload,
+            "headers": e.headers,
+        }
+        for e in events
+    }
+
+
 async def test_unroutable_event_is_not_marked_published_and_backs_off(
     pool: asyncpg.Pool,
     schema: str,
