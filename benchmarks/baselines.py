@@ -230,7 +230,10 @@ def pgbench_baseline(dsn: str, clients: int, seconds: float, label: str, x: floa
             dsn,
         ]
         before = CpuSample.take({}, infra=True)
-        done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        # the script names every table with its schema, but order-svc's triggers (merchant_of_order) name
+        # theirs bare and run in the session's search_path: order-svc's own, as its connections set it
+        env = {**os.environ, "PGOPTIONS": "-c search_path=orders"}
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)  # noqa: S603
         cpu = CpuSample.take({}, infra=True).since(before)
         latencies = []
         for log in Path(tmp).glob("pgb*"):
