@@ -51,9 +51,7 @@ async def create_refund(
             order = await uow.repo(OrderRepository).lock(refund.orderId)
             if order is None:
                 raise not_found("order")
-            if details is not None:
-                await details(uow, refund.id)
-            await _keep(uow, order, refund)
+            await _keep(uow, order, refund, details)
         log.info("refund.requested", refund_id=refund.id, amount=refund.amount)
         return refund
 
@@ -68,13 +66,21 @@ async def get_refund(deps: Deps, merchant_id: str, refund_id: str) -> RefundView
     )
 
 
-async def _keep(uow: UnitOfWork, order: Order, refund: events.RefundSnapshot) -> bool:
+async def _keep(
+    uow: UnitOfWork,
+    order: Order,
+    refund: events.RefundSnapshot,
+    details: Callable[[UnitOfWork, str], Awaitable[None]] | None = None,
+) -> bool:
     """Keep the snapshot if it is the newest (True), recording the merchant events of the refund's move.
     Both writers of the view (the consumer, and the answer of the refund's creation) go through here under
-    the order's lock, so whichever applies a move tells it and the other finds nothing new."""
+    the order's lock, so whichever applies a move tells it and the other finds nothing new. `details`
+    runs once the view row exists (what it stores refers to it) and before the events read it back."""
     views = uow.repo(RefundViewRepository)
     before = await views.get(refund.id)
     fresh = await views.upsert(refund)
+    if details is not None:
+        await details(uow, refund.id)
     if fresh:
         await merchant_events.refund_changed(uow, order, before.status if before else None, refund.id)
     return fresh
