@@ -35,7 +35,7 @@ from typing import Any
 
 from payments_common import ids
 from payments_common.client_address import IPNetwork, parse_cidrs, within
-from tests.security import snapshot
+from tests.security import snapshot, webhook_attacks
 from tests.security.wire import Target, Webhook, digest_header, raw_request, request_bytes
 from webhook_gateway.settings import Settings as GatewaySettings
 
@@ -341,6 +341,16 @@ def attacks(flood_requests: int) -> list[Attack]:
         Attack("other merchant's order", frozenset({404}), other_merchants_order),
         Attack("wrong Content-Digest", REFUSED, wrong_content_digest),
         Attack("forged refund webhook", REFUSED, forged_refund_webhook),
+        # server-side request forgery through merchants' webhook endpoints (tests/security/webhook_attacks.py)
+        Attack("webhook URL: loopback", frozenset({400}), webhook_attacks.loopback_url),
+        Attack("webhook URL: cloud metadata", frozenset({400}), webhook_attacks.metadata_url),
+        Attack("webhook URL: name resolving to loopback", frozenset({400}), webhook_attacks.name_resolving_to_private),
+        Attack(
+            "webhook redirect to a private address",
+            frozenset({302}),
+            webhook_attacks.redirect_to_private,
+            prepare=webhook_attacks.redirect_prepare,
+        ),
         # last: it empties the unverified rate-limit bucket the rows above draw from
         Attack("flood (forged)", REFUSED, flood(flood_requests)),
     ]
