@@ -14,7 +14,12 @@ if ! command -v rabbitmqctl >/dev/null 2>&1; then
   echo "amqp://guest:guest@127.0.0.1:5672/"
   exit 0
 fi
-rabbitmqctl -q delete_vhost "$vhost" >/dev/null 2>&1 || true
-rabbitmqctl -q add_vhost "$vhost" >/dev/null
-rabbitmqctl -q set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null
+# bounded: a broker that cannot delete a vhost (RabbitMQ 3.10 was seen looping on one whose clients kept
+# reconnecting while it went) must fail the run with a message, not hang it
+ctl() { timeout 120 rabbitmqctl -q "$@"; }
+ctl delete_vhost "$vhost" >/dev/null 2>&1 || true
+if ! ctl add_vhost "$vhost" >/dev/null || ! ctl set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null; then
+  echo "test-vhost: RabbitMQ did not create vhost $vhost within 120 s; is the broker healthy (rabbitmqctl status)?" >&2
+  exit 1
+fi
 echo "amqp://guest:guest@127.0.0.1:5672/$vhost"
