@@ -3,8 +3,8 @@
 Two kinds of secret. The contract's (`API_KEYS`, `PAYMENT_SIGNING_SECRET`, `WEBHOOK_SECRETS`) are shared
 with the world outside: merchants, the gateway. A developer may bring their own in the environment, and
 then they are used as they are and never written down. The internal ones (`ADMIN_TOKEN`,
-`INTERNAL_API_TOKEN`, `KEY_SEALING_KEY`) are the system's own business; whatever the environment and the file lack of them
-is generated into the file, so the next start and `payments-admin` use the same.
+`INTERNAL_API_TOKEN`, `KEY_SEALING_KEY`) are the system's own business; whatever the environment and the
+file lack of them is generated into the file, so the next start and `payments-admin` use the same.
 """
 
 from __future__ import annotations
