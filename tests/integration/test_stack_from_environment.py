@@ -149,7 +149,7 @@ def test_the_stack_runs_on_the_contracts_secrets_from_the_environment_alone(
         # the internal tokens were generated into a new .env, and nothing else was written there
         env_file = tmp_path / ".env"
         written = dotenv_values(env_file)
-        assert set(written) == {"ADMIN_TOKEN", "INTERNAL_API_TOKEN"}
+        assert set(written) == {"ADMIN_TOKEN", "INTERNAL_API_TOKEN", "KEY_SEALING_KEY"}
         assert all(written.values())
         assert env_file.stat().st_mode & 0o077 == 0
 
