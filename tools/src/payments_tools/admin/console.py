@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,6 +118,26 @@ def broker_connection(settings: Settings) -> contextlib.AbstractAsyncContextMana
 def database_connection(settings: Settings) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
     url = settings.database_url
     return _connection("PostgreSQL", url, asyncpg.connect(url, timeout=CONNECT_TIMEOUT_SECONDS), DATABASE_ERRORS)
+
+
+def admin_answer(
+    service: str, status: int, raw: bytes, usage_statuses: Collection[int], *, name_field: bool = False
+) -> Any:
+    """A service's admin API answer, decoded: its JSON (None for an empty or unreadable body), or, for an
+    error, a UsageError where `status` is one of `usage_statuses` (the request was at fault, exit 2) and an
+    OperationalError naming `service` otherwise. `name_field` adds the field at fault to a UsageError."""
+    try:
+        data = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        data = None
+    if status >= 400:
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        description = error.get("description") or f"HTTP {status}"
+        if status in usage_statuses:
+            field = f" ({error['field']})" if name_field and error.get("field") else ""
+            raise UsageError(f"{description}{field}")
+        raise OperationalError(f"{service} answered {status}: {description}")
+    return data
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import orjson
 
 from payments_common.config import ORDER_SVC_PORT
 from payments_tools.admin.console import (
@@ -22,6 +21,7 @@ from payments_tools.admin.console import (
     OperationalError,
     Settings,
     UsageError,
+    admin_answer,
     print_json,
     table,
 )
@@ -40,18 +40,7 @@ class AdminApi:
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise OperationalError(f"cannot reach order-svc at {self._base}: {type(exc).__name__}") from None
-        try:
-            data = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            data = None
-        if status >= 400:
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            description = error.get("description") or f"HTTP {status}"
-            field = f" ({error['field']})" if error.get("field") else ""
-            if status in (400, 422):
-                raise UsageError(f"{description}{field}")
-            raise OperationalError(f"order-svc answered {status}: {description}")
-        return data
+        return admin_answer("order-svc", status, raw, (400, 422), name_field=True)
 
 
 @contextlib.asynccontextmanager

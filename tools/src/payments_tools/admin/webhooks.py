@@ -8,7 +8,6 @@ import argparse
 from typing import Any
 
 import aiohttp
-import orjson
 
 from merchant_webhooks.settings import MERCHANT_WEBHOOKS_PORT
 from payments_common.merchant_webhooks import Delivery, DeliveryList
@@ -18,6 +17,7 @@ from payments_tools.admin.console import (
     OperationalError,
     Settings,
     UsageError,
+    admin_answer,
     clip,
     print_json,
     table,
@@ -38,17 +38,7 @@ async def _call(settings: Settings, method: str, path: str, query: dict[str, str
             raw, status = await response.read(), response.status
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise OperationalError(f"cannot reach merchant-webhooks at {base}: {type(exc).__name__}") from None
-    try:
-        data = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        data = None
-    if status >= 400:
-        error = data.get("error", {}) if isinstance(data, dict) else {}
-        description = error.get("description") or f"HTTP {status}"
-        if status == 400:
-            raise UsageError(description)
-        raise OperationalError(f"merchant-webhooks answered {status}: {description}")
-    return data
+    return admin_answer("merchant-webhooks", status, raw, (400,))
 
 
 def _rows(deliveries: list[Delivery]) -> str:
