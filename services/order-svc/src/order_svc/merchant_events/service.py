@@ -33,7 +33,11 @@ from payments_common.uow import UnitOfWork
 log = get_logger(__name__)
 
 
-async def _payment(uow: UnitOfWork, payment_id: str) -> tuple[PaymentView, PaymentEntity]:
+# an attempt's view row and its entity as a merchant event carries it
+PaymentRead = tuple[PaymentView, PaymentEntity]
+
+
+async def _payment(uow: UnitOfWork, payment_id: str) -> PaymentRead:
     view = await uow.repo(PaymentViewRepository).get(payment_id)
     if view is None:
         raise LookupError(f"payment {payment_id} is not in the view it was just written to")
@@ -42,18 +46,28 @@ async def _payment(uow: UnitOfWork, payment_id: str) -> tuple[PaymentView, Payme
     return view, PaymentEntity.of(view, refunds, details.get(payment_id))
 
 
-async def payment_changed(uow: UnitOfWork, order: Order, before: str | None, payment_id: str) -> None:
-    """The attempt's view moved from status `before` (None: it was not in the view) to what it holds now."""
-    view, entity = await _payment(uow, payment_id)
-    for name in payment_events(before, view.status, manual_capture=order.manual_capture):
+async def payment_changed(
+    uow: UnitOfWork, order: Order, before: str | None, after: str, payment_id: str
+) -> PaymentRead | None:
+    """The attempt's view moved from status `before` (None: it was not in the view) to `after`, what it
+    holds now. Answers what it read for the events (None when the move tells nothing, and nothing is
+    read: most moves, such as a new attempt's INITIATED, have no event)."""
+    names = payment_events(before, after, manual_capture=order.manual_capture)
+    if not names:
+        return None
+    read = await _payment(uow, payment_id)
+    view, entity = read
+    for name in names:
         event = merchant_event(name, view.id, order.merchant_id, {"payment": entity}, view.updated_at)
         uow.emit(merchant_event_message(event, order.id))
         log.info("merchant_event.recorded", merchant_event=name, event_id=event.id)
+    return read
 
 
-async def order_paid(uow: UnitOfWork, order: Order, payment_id: str) -> None:
-    """`order` (as it is now, PAID) was paid by `payment_id`: told with both entities."""
-    view, payment = await _payment(uow, payment_id)
+async def order_paid(uow: UnitOfWork, order: Order, payment_id: str, read: PaymentRead | None = None) -> None:
+    """`order` (as it is now, PAID) was paid by `payment_id`: told with both entities. `read` is the
+    attempt as `payment_changed` read it in this same unit, when it did (the view has not moved since)."""
+    view, payment = read or await _payment(uow, payment_id)
     attempts = await uow.repo(ListRepository).attempts([order.id])
     entities = {"payment": payment, "order": OrderEntity.of(order, attempts.get(order.id, 0))}
     event = merchant_event(ORDER_PAID, order.id, order.merchant_id, entities, view.updated_at)

@@ -34,6 +34,14 @@ def order_moves_to(status: str) -> OrderStatus | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """A newer snapshot of an attempt taken into the view: the status it moved from (None: it was not
+    in the view yet)."""
+
+    before: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentView:
     """order-svc's copy of an attempt, kept from payment-svc's snapshots (the newest version wins)."""
 

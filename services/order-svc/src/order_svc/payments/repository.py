@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from order_svc.orders.repository import OF_MERCHANT
-from order_svc.payments.domain import PaymentView
+from order_svc.payments.domain import Moved, PaymentView
 from payments_common.events import PaymentSnapshot
 from payments_common.methods import summary_or_none
 
@@ -46,10 +46,14 @@ class PaymentViewRepository:
     async def known(self, payment_id: str) -> bool:
         return bool(await self._conn.fetchval("SELECT true FROM payment_views WHERE id = $1", payment_id))
 
-    async def upsert(self, payment: PaymentSnapshot) -> bool:
-        """Keep the newest snapshot of a payment; True when this one changed the view."""
-        changed = await self._conn.fetchval(
-            """INSERT INTO payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature,
+    async def upsert(self, payment: PaymentSnapshot) -> Moved | None:
+        """Keep the newest snapshot of a payment: the move it made (from which status), or None when the
+        view already held this version or a newer one. The status before is read in the same statement
+        (its snapshot is the one before the write), which saves a round trip on every event applied;
+        writers of one attempt's view hold its order's lock, so nothing moves it in between."""
+        row = await self._conn.fetchrow(
+            """WITH before AS (SELECT status FROM payment_views WHERE id = $1)
+               INSERT INTO payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature,
                                           error_code, error_description, version, created_at, updated_at, method)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                ON CONFLICT (id) DO UPDATE
@@ -62,7 +66,7 @@ class PaymentViewRepository:
                       updated_at = EXCLUDED.updated_at,
                       method = EXCLUDED.method
                 WHERE payment_views.version < EXCLUDED.version
-            RETURNING 1""",
+            RETURNING (SELECT status FROM before)""",
             payment.id,
             payment.orderId,
             payment.status,
@@ -79,4 +83,4 @@ class PaymentViewRepository:
             # card number can land in this table
             summary_or_none(payment.method),
         )
-        return changed is not None
+        return None if row is None else Moved(before=row[0])

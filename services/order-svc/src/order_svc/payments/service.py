@@ -4,7 +4,7 @@ order) from payment-svc's events, answer the client's callback, and show the att
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
@@ -101,16 +101,21 @@ async def capture_payment(
     return await merchant_payment(deps, merchant_id, payment_id)
 
 
-async def _keep(uow: UnitOfWork, order: Order, payment: events.PaymentSnapshot) -> bool:
-    """Keep the snapshot if it is the newest (True), recording the merchant events of the attempt's move.
+@dataclass(frozen=True, slots=True)
+class Kept:
+    fresh: bool  # the snapshot was the newest and is now the view's
+    told: merchant_events.PaymentRead | None  # the attempt as read for the merchant events recorded
+
+
+async def _keep(uow: UnitOfWork, order: Order, payment: events.PaymentSnapshot) -> Kept:
+    """Keep the snapshot if it is the newest, recording the merchant events of the attempt's move.
     Every writer of the view goes through here, under the order's lock: whichever of them applies a move
     (the consumer, or the answer of a capture or of a rerun) tells it, and the others find nothing new."""
-    views = uow.repo(PaymentViewRepository)
-    before = await views.get(payment.id)
-    fresh = await views.upsert(payment)
-    if fresh:
-        await merchant_events.payment_changed(uow, order, before.status if before else None, payment.id)
-    return fresh
+    moved = await uow.repo(PaymentViewRepository).upsert(payment)
+    if moved is None:
+        return Kept(fresh=False, told=None)
+    told = await merchant_events.payment_changed(uow, order, moved.before, payment.status, payment.id)
+    return Kept(fresh=True, told=told)
 
 
 async def _apply(uow: UnitOfWork, event: events.PaymentEvent, _: str | None) -> None:
@@ -121,7 +126,7 @@ async def _apply(uow: UnitOfWork, event: events.PaymentEvent, _: str | None) -> 
     order = await orders.lock(payment.orderId)
     if order is None:
         raise PermanentError("no such order", reason="UNKNOWN_ORDER")
-    fresh = await _keep(uow, order, payment)
+    kept = await _keep(uow, order, payment)
     target = order_moves_to(payment.status)
     if target is OrderStatus.PAID:
         changed = await orders.move(order.id, target)
@@ -129,11 +134,11 @@ async def _apply(uow: UnitOfWork, event: events.PaymentEvent, _: str | None) -> 
         # SUCCESS again when it has not heard back, and this answer is what it waits for
         uow.emit(order_paid(order, payment))
         if changed:
-            await merchant_events.order_paid(uow, replace(order, status=OrderStatus.PAID), payment.id)
+            await merchant_events.order_paid(uow, replace(order, status=OrderStatus.PAID), payment.id, kept.told)
             await payment_links.order_paid(uow, replace(order, status=OrderStatus.PAID), payment.id)
         if changed and order.customer_email is not None:
             await request_email(uow, order.id, payment)
-    elif not fresh:
+    elif not kept.fresh:
         log.info("payment_event.stale_ignored", version=payment.version)
         return
     else:
