@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from payments_tools.stack import BALANCER_COLOUR, SERVICES, Stack
-from payments_tools.stack_scale import BALANCER, balanced, haproxy_config, instance_port, plan, public_ports
+from payments_tools.stack import SERVICES, Stack
+from payments_tools.stack_scale import (
+    BALANCER,
+    BALANCER_COLOUR,
+    balanced,
+    haproxy_config,
+    instance_port,
+    plan,
+    public_ports,
+)
 
 SCALED = [s.name for s in SERVICES if s.scaled]
 

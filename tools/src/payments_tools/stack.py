@@ -46,7 +46,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -65,13 +64,18 @@ from payments_common.config import (
     ORDER_SVC_PORT,
     PAYMENT_SVC_PORT,
     WEBHOOK_GATEWAY_PORT,
-    port_of,
 )
 from payments_console.settings import CONSOLE_PORT
 from payments_tools import mail_catcher
-from payments_tools.localenv import generate_secrets, load_or_create
-from payments_tools.stack_env import ensure_console_operator, mail_line, use_mail_catcher
-from payments_tools.stack_scale import BALANCER, haproxy_config, plan, public_ports
+from payments_tools.localenv import load_or_create
+from payments_tools.stack_env import (
+    LOCAL_WEBHOOK_HOSTS,
+    ensure_console_operator,
+    exec_system_env,
+    mail_line,
+    use_mail_catcher,
+)
+from payments_tools.stack_scale import Process, listening_ports, plan, processes, write_balancer_config
 
 # what the tests and the chaos runner import from here
 __all__ = ["SERVICES", "Stack", "hold_file", "mail_line", "use_mail_catcher"]
@@ -88,19 +92,6 @@ class ServiceSpec:
     scaled: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Process:
-    """One process the stack runs and restarts: an instance of a service, or the balancer."""
-
-    name: str
-    argv: tuple[str, ...]
-    # beyond the system's environment
-    env: dict[str, str]
-    colour: str
-    # it is up once /readyz answers 200 on each of these
-    ready_ports: tuple[int, ...]
-
-
 SERVICES = (
     ServiceSpec("order-svc", "order_svc", "ORDER_SVC_URL", ORDER_SVC_PORT, "36"),
     ServiceSpec("webhook-gateway", "webhook_gateway", "WEBHOOK_GATEWAY_URL", WEBHOOK_GATEWAY_PORT, "35"),
@@ -112,21 +103,14 @@ SERVICES = (
     # webhooks to merchants: its own process, the one that calls merchants' (untrusted) servers
     ServiceSpec("merchant-webhooks", "merchant_webhooks", "MERCHANT_WEBHOOKS_URL", MERCHANT_WEBHOOKS_PORT, "31"),
 )
-# merchants' webhook endpoints on this machine may be plain http (a receiver started by a test or a developer)
-LOCAL_WEBHOOK_HOSTS = "127.0.0.1,localhost"
 STOP_TIMEOUT = 10.0
 START_TIMEOUT = 60.0
 RUN_DIR = Path(".run")
-BALANCER_COLOUR = "37"
 # more exits than this within the window: the service is crash-looping, stop restarting it
 RESTART_LIMIT = 5
 RESTART_WINDOW_SECONDS = 60.0
 # how often a held service's hold file is looked at
 HOLD_POLL_SECONDS = 0.2
-
-
-def port(env: dict[str, str], spec: ServiceSpec) -> int:
-    return port_of(env.get(spec.url_var, f"http://127.0.0.1:{spec.default_port}"), spec.default_port)
 
 
 def _free(port: int) -> bool:
@@ -178,7 +162,7 @@ class Stack:
         self.scale = scale
         # by the environment the processes get: a `*_URL` may come from either
         self.instances = plan({**os.environ, **env}, SERVICES, scale)
-        self.procs = self._processes()
+        self.procs = processes(self.instances, SERVICES, RUN_DIR / "haproxy.cfg")
         # the console's dev operator (unless CONSOLE_OPERATORS names the operators): its password, for the
         # banner and an exec command
         self.console_password = ensure_console_operator(env)
@@ -195,38 +179,12 @@ class Stack:
         self._files: dict[str, IO[bytes]] = {}
         self._stopping = False
 
-    def _processes(self) -> dict[str, Process]:
-        modules = {spec.name: spec for spec in SERVICES}
-        procs = {
-            i.name: Process(
-                i.name, (sys.executable, "-m", modules[i.service].module), i.env(), modules[i.service].colour, (i.port,)
-            )
-            for i in self.instances
-        }
-        balanced = public_ports(self.instances)
-        if balanced:
-            config = RUN_DIR / "haproxy.cfg"
-            # -db: in the foreground, so that the supervisor sees it exit and restarts it like a service
-            argv = (shutil.which("haproxy") or "haproxy", "-db", "-f", str(config))
-            procs[BALANCER] = Process(BALANCER, argv, {}, BALANCER_COLOUR, tuple(balanced.values()))
-        return procs
-
-    def _write_balancer_config(self) -> None:
-        if BALANCER not in self.procs:
-            return
-        if shutil.which("haproxy") is None:
-            raise SystemExit("payments-stack: --scale needs HAProxy; scripts/ensure-haproxy.sh installs it")
-        RUN_DIR.mkdir(parents=True, exist_ok=True)
-        (RUN_DIR / "haproxy.cfg").write_text(haproxy_config(self.instances))
-
     def ports(self) -> dict[str, int]:
         """Where each process listens; the balancer under each service it fronts."""
-        ports = {i.name: i.port for i in self.instances}
-        ports |= {f"{BALANCER} ({service})": p for service, p in public_ports(self.instances).items()}
-        return ports
+        return listening_ports(self.instances)
 
     async def start(self) -> None:
-        self._write_balancer_config()
+        write_balancer_config(self.instances, RUN_DIR / "haproxy.cfg")
         busy = [f"{name} ({p})" for name, p in self.ports().items() if not _free(p)]
         if self.mail_dir is not None and not _free(self.mail_port):
             busy.append(f"mail catcher ({self.mail_port})")
@@ -429,32 +387,7 @@ def main() -> None:
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not command:
         parser.error("exec needs a command after --")
-    # tests get their own database and fresh secrets unless the environment gives them
-    env = {
-        name: os.environ[name]
-        for name in (
-            "API_KEYS",
-            "PAYMENT_SIGNING_SECRET",
-            "WEBHOOK_SECRETS",
-            "ADMIN_TOKEN",
-            "INTERNAL_API_TOKEN",
-            "SMTP_URL",
-            "REDIS_URL",
-            # operators of one's own, and the password of one of them for the browser tests
-            "CONSOLE_OPERATORS",
-            "CONSOLE_OPERATOR",
-            "CONSOLE_PASSWORD",
-            # where each service listens (a second system beside the first), which the stack waits on
-            *(spec.url_var for spec in SERVICES),
-        )
-        if os.environ.get(name)
-    }
-    env = {**generate_secrets(), **env}
-    env.setdefault("REDIS_URL", os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
-    env.setdefault("WEBHOOK_ALLOWED_HTTP_HOSTS", os.environ.get("WEBHOOK_ALLOWED_HTTP_HOSTS", LOCAL_WEBHOOK_HOSTS))
-    env["DATABASE_URL"] = args.database_url or os.environ.get(
-        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
-    )
+    env = exec_system_env((spec.url_var for spec in SERVICES), args.database_url)
     raise SystemExit(asyncio.run(exec_command(env, command, args.log_dir, args.mail_port, args.scale)))
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from payments_common.config import DEFAULT_DATABASE_URL
 from payments_tools import mail_catcher
 from payments_tools.migrate_cli import migrate_all
-from payments_tools.stack import RUN_DIR, SERVICES, Stack, port
+from payments_tools.stack import RUN_DIR, SERVICES, Stack
 from payments_tools.stack_env import banner, exec_env, instances_line, use_mail_catcher
+from payments_tools.stack_scale import service_port
 
 
 async def run_command(
@@ -26,7 +27,7 @@ async def run_command(
         loop.add_signal_handler(sig, stopping.set)
     try:
         await stack.start()
-        urls = {spec.name: f"http://127.0.0.1:{port(env, spec)}" for spec in SERVICES}
+        urls = {spec.name: f"http://127.0.0.1:{service_port(env, spec)}" for spec in SERVICES}
         print(banner(env, urls, env_file, created, mail_dir, stack.console_password), flush=True)
         if scale > 1:
             print(instances_line(stack.instances), flush=True)
@@ -58,8 +59,8 @@ async def exec_command(env: dict[str, str], command: list[str], log_dir: Path, m
             old.unlink(missing_ok=True)
     try:
         await stack.start()
-        api_url = f"http://127.0.0.1:{port(env, SERVICES[0])}"
-        webhook_url = f"http://127.0.0.1:{port(env, SERVICES[1])}"
+        api_url = f"http://127.0.0.1:{service_port(env, SERVICES[0])}"
+        webhook_url = f"http://127.0.0.1:{service_port(env, SERVICES[1])}"
         child_env = exec_env(env, api_url, webhook_url, RUN_DIR, stack.console_password)
         # the command may find each instance (its port, pid and log) through payments_tools.stack_scale.plan
         child_env["PAYMENTS_SCALE"] = str(scale)

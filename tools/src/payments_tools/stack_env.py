@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from order_svc.emails.smtp import parse_smtp_url
-from payments_common.config import port_of
+from payments_common.config import DEFAULT_REDIS_URL, port_of
 from payments_console.auth.domain import hash_password
 from payments_console.settings import CONSOLE_PORT
 from payments_tools import mail_catcher
-from payments_tools.localenv import secrets_origin
+from payments_tools.localenv import generate_secrets, secrets_origin
 from payments_tools.stack_scale import Instance, balanced
 
 # the console's operator payments-stack makes for a local run, with a fresh password each start
 DEV_OPERATOR = "admin"
+# merchants' webhook endpoints on this machine may be plain http (a receiver started by a test or a developer)
+LOCAL_WEBHOOK_HOSTS = "127.0.0.1,localhost"
 
 
 def catcher_url(port: int = mail_catcher.PORT) -> str:
@@ -56,6 +59,39 @@ def ensure_console_operator(env: dict[str, str]) -> str | None:
     password = secrets.token_urlsafe(12)
     env["CONSOLE_OPERATORS"] = f"{DEV_OPERATOR}:{hash_password(password)}"
     return password
+
+
+def exec_system_env(url_vars: Iterable[str], database_url: str | None) -> dict[str, str]:
+    """The system's environment under `exec`: the secrets, mail, Redis, console operators and services' URLs
+    (`url_vars`) the environment gives, fresh secrets for the rest, and `database_url`, else DATABASE_URL,
+    else a payments_test database."""
+    # tests get their own database and fresh secrets unless the environment gives them
+    env = {
+        name: os.environ[name]
+        for name in (
+            "API_KEYS",
+            "PAYMENT_SIGNING_SECRET",
+            "WEBHOOK_SECRETS",
+            "ADMIN_TOKEN",
+            "INTERNAL_API_TOKEN",
+            "SMTP_URL",
+            "REDIS_URL",
+            # operators of one's own, and the password of one of them for the browser tests
+            "CONSOLE_OPERATORS",
+            "CONSOLE_OPERATOR",
+            "CONSOLE_PASSWORD",
+            # where each service listens (a second system beside the first), which the stack waits on
+            *url_vars,
+        )
+        if os.environ.get(name)
+    }
+    env = {**generate_secrets(), **env}
+    env.setdefault("REDIS_URL", os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    env.setdefault("WEBHOOK_ALLOWED_HTTP_HOSTS", os.environ.get("WEBHOOK_ALLOWED_HTTP_HOSTS", LOCAL_WEBHOOK_HOSTS))
+    env["DATABASE_URL"] = database_url or os.environ.get(
+        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments_test"
+    )
+    return env
 
 
 def exec_env(

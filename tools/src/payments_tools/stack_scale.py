@@ -19,8 +19,11 @@ learning of it from its own failed requests. The cost is one local hop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from payments_common.config import port_of
@@ -29,6 +32,8 @@ from payments_common.config import port_of
 INSTANCE_PORT_STEP = 100
 # the balancer's process name (pid file, log file, hold file)
 BALANCER = "balancer"
+# its log prefix's colour
+BALANCER_COLOUR = "37"
 # how often HAProxy asks each instance's /readyz, and after how many failures in a row it takes the
 # instance out (and how many successes bring it back): a killed instance is out within about 2 s
 CHECK_INTERVAL_MS = 1000
@@ -47,6 +52,28 @@ class Service(Protocol):
     def default_port(self) -> int: ...
     @property
     def scaled(self) -> bool: ...
+
+
+class Runnable(Service, Protocol):
+    """What starting a service's processes needs of an entry of payments_tools.stack.SERVICES."""
+
+    @property
+    def module(self) -> str: ...
+    @property
+    def colour(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    """One process the stack runs and restarts: an instance of a service, or the balancer."""
+
+    name: str
+    argv: tuple[str, ...]
+    # beyond the system's environment
+    env: dict[str, str]
+    colour: str
+    # it is up once /readyz answers 200 on each of these
+    ready_ports: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +184,38 @@ def haproxy_config(instances: Iterable[Instance], host: str = "127.0.0.1") -> st
             "",
         ]
     return "\n".join(lines)
+
+
+def processes(instances: Sequence[Instance], services: Iterable[Runnable], config: Path) -> dict[str, Process]:
+    """Every process of the plan by name: each instance runs its service's module, and the balancer, with its
+    configuration at `config`, fronts the balanced services (when any are)."""
+    modules = {service.name: service for service in services}
+    procs = {
+        i.name: Process(
+            i.name, (sys.executable, "-m", modules[i.service].module), i.env(), modules[i.service].colour, (i.port,)
+        )
+        for i in instances
+    }
+    ports = public_ports(instances)
+    if ports:
+        # -db: in the foreground, so that the supervisor sees it exit and restarts it like a service
+        argv = (shutil.which("haproxy") or "haproxy", "-db", "-f", str(config))
+        procs[BALANCER] = Process(BALANCER, argv, {}, BALANCER_COLOUR, tuple(ports.values()))
+    return procs
+
+
+def write_balancer_config(instances: Sequence[Instance], config: Path) -> None:
+    """The balancer's configuration written to `config`, when anything is balanced."""
+    if not public_ports(instances):
+        return
+    if shutil.which("haproxy") is None:
+        raise SystemExit("payments-stack: --scale needs HAProxy; scripts/ensure-haproxy.sh installs it")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(haproxy_config(instances))
+
+
+def listening_ports(instances: Sequence[Instance]) -> dict[str, int]:
+    """Where each process listens; the balancer under each service it fronts."""
+    ports = {i.name: i.port for i in instances}
+    ports |= {f"{BALANCER} ({service})": p for service, p in public_ports(instances).items()}
+    return ports
