@@ -9,6 +9,7 @@ import signal
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ import razorpay
 import standardwebhooks
 
 from merchant_webhooks.deliveries.domain import RetryPolicy
+from merchant_webhooks.deliveries.service import anyone_subscribed
 from merchant_webhooks.egress.domain import EgressRules
 from merchant_webhooks.egress.resolver import VettedResolver
 from merchant_webhooks.endpoints.repository import EndpointRecord
@@ -334,3 +336,22 @@ async def test_a_worker_killed_mid_run_loses_nothing(database_dsn: str) -> None:
             f"({len(ids) - len(set(ids))} repeats, each under its event's id)"
         )
         assert killed_at < len(events)
+
+
+async def test_an_event_is_taken_only_when_an_enabled_endpoint_of_its_merchant_subscribes_to_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """The consumer drops, without a transaction, the events nobody can receive: the check must see an
+    endpoint subscribed by name or by "*", and only the merchant's own, enabled ones."""
+    merchant = f"merch_{uuid.uuid4().hex[:14]}"
+    captured = merchant_event(merchant, "payment.captured")
+    assert not await anyone_subscribed(pool, captured)
+    await endpoint(pool, f"merch_{uuid.uuid4().hex[:14]}", "http://127.0.0.1:9/other", ["payment.captured"])
+    named = await endpoint(pool, merchant, "http://127.0.0.1:9/named", ["order.paid"])
+    assert not await anyone_subscribed(pool, captured)
+    assert await anyone_subscribed(pool, merchant_event(merchant, "order.paid"))
+    await pool.execute("UPDATE endpoints SET status = 'disabled' WHERE id = $1", named.id)
+    assert not await anyone_subscribed(pool, merchant_event(merchant, "order.paid"))
+    await endpoint(pool, merchant, "http://127.0.0.1:9/all", ["*"])
+    assert await anyone_subscribed(pool, captured)
+    assert await anyone_subscribed(pool, merchant_event(merchant, "order.paid"))

@@ -13,7 +13,7 @@ from merchant_webhooks.admin import http as admin_http
 from merchant_webhooks.deliveries import http as deliveries_http
 from merchant_webhooks.deliveries.messages import EVENTS_CONSUMER
 from merchant_webhooks.deliveries.repository import DeliveryRepository
-from merchant_webhooks.deliveries.service import DeliveryDeps, receive_event
+from merchant_webhooks.deliveries.service import DeliveryDeps, anyone_subscribed, receive_event
 from merchant_webhooks.deliveries.worker import DeliveryWorker, WorkerConfig
 from merchant_webhooks.egress.client import EndpointClient
 from merchant_webhooks.endpoints import http as endpoints_http
@@ -36,6 +36,8 @@ def consumers(pool_deps: DeliveryDeps, queue: QueueSpec) -> list[Consumes]:
     step = claim_once(pool_deps.pool, EVENTS_CONSUMER, receive_event)
 
     async def received(message_id: str, event: MerchantEvent, correlation_id: str | None) -> None:
+        if not await anyone_subscribed(pool_deps.pool, event):
+            return
         await step(message_id, event, correlation_id)
         # committed: the worker can claim the new deliveries now
         pool_deps.wake()

@@ -35,6 +35,15 @@ def new_delivery_id() -> str:
     return f"{DELIVERY_PREFIX}_{new_uuid().hex}"
 
 
+async def anyone_subscribed(pool: asyncpg.Pool, event: MerchantEvent) -> bool:
+    """Whether any enabled endpoint of the event's merchant takes it. Most events of most merchants have
+    none: those are dropped at once, with no transaction, no stored copy and no worker wake-up (a copy
+    nobody can ever receive is of no use: an endpoint registered later does not get earlier events). A
+    redelivery of the same event after an endpoint's registration may reach it, which is harmless."""
+    async with pool.acquire() as conn:
+        return bool(await EndpointRepository(conn).subscribed(event.merchant_id, event.event))
+
+
 async def receive_event(uow: UnitOfWork, event: MerchantEvent, _: str | None) -> None:
     """Inside the inbox's transaction: the event stored, and a delivery for each enabled endpoint of its
     merchant subscribed to it (an endpoint registered later does not receive it)."""
