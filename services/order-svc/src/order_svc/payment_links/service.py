@@ -132,18 +132,24 @@ async def list_links(deps: Deps, merchant_id: str, query: PaymentLinkListQuery) 
         return [await entity(snapshot, link) for link in links]
 
 
+async def _lock_created(links: PaymentLinkRepository, link_id: str, merchant_id: str, change: str) -> None:
+    """Locks the link for `change` ("edited", "cancelled"), which only a `created` link takes: 404 when the
+    merchant has no such link, 400 when it is paid, expired or cancelled."""
+    link = await links.lock(link_id, merchant_id)
+    if link is None:
+        raise not_found("payment link")
+    status = status_at(link, datetime.now(UTC))
+    if status != "created":
+        raise ApiError(400, LINK_NOT_EDITABLE, f"a payment link that is {status} cannot be {change}")
+
+
 async def edit(deps: Deps, merchant_id: str, link_id: str, cmd: EditPaymentLink) -> PaymentLinkEntity:
     """Only a `created` link is edited: a paid, expired or cancelled one is refused (400)."""
     _check_id(link_id)
     try:
         async with UnitOfWork(deps.pool) as uow:
             links = uow.repo(PaymentLinkRepository)
-            link = await links.lock(link_id, merchant_id)
-            if link is None:
-                raise not_found("payment link")
-            status = status_at(link, datetime.now(UTC))
-            if status != "created":
-                raise ApiError(400, LINK_NOT_EDITABLE, f"a payment link that is {status} cannot be edited")
+            await _lock_created(links, link_id, merchant_id, "edited")
             edited = await links.edit(link_id, cmd.notes, _moment(cmd.expire_by), cmd.reference_id)
             answer = await entity(uow, edited)
     except asyncpg.UniqueViolationError as error:
@@ -160,12 +166,7 @@ async def cancel(deps: Deps, merchant_id: str, link_id: str) -> PaymentLinkEntit
     _check_id(link_id)
     async with UnitOfWork(deps.pool) as uow:
         links = uow.repo(PaymentLinkRepository)
-        link = await links.lock(link_id, merchant_id)
-        if link is None:
-            raise not_found("payment link")
-        status = status_at(link, datetime.now(UTC))
-        if status != "created":
-            raise ApiError(400, LINK_NOT_EDITABLE, f"a payment link that is {status} cannot be cancelled")
+        await _lock_created(links, link_id, merchant_id, "cancelled")
         cancelled = await links.cancel(link_id)
         answer = await entity(uow, cancelled)
         await merchant_events.payment_link_cancelled(uow, cancelled.order_id, merchant_id, answer)
