@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from order_svc.deps import Deps
+from order_svc.orders.domain import OrderStatus
 from order_svc.orders.repository import OrderRepository
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.refunds.repository import RefundViewRepository
@@ -57,7 +58,7 @@ async def paid_order(pool: asyncpg.Pool) -> tuple[str, str]:
                 updatedAt=now,
             )
         )
-        await repo.mark_paid(order_id)
+        await repo.move(order_id, OrderStatus.PAID)
     return order_id, payment_id
 
 

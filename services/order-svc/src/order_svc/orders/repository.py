@@ -90,10 +90,3 @@ class OrderRepository:
             moves_from(target),
         )
         return str(result).endswith(" 1")
-
-    async def mark_paid(self, order_id: str) -> bool:
-        """A PAID order never changes again."""
-        return await self.move(order_id, OrderStatus.PAID)
-
-    async def mark_failed(self, order_id: str) -> bool:
-        return await self.move(order_id, OrderStatus.FAILED)
