@@ -22,7 +22,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,7 +33,7 @@ from payments_common.config import parse_api_keys, parse_webhook_secrets
 from payments_common.db import ensure_database
 from payments_tools.localenv import generate_secrets
 from payments_tools.migrate_cli import migrate_all
-from payments_tools.stack import SERVICES, Stack
+from payments_tools.stack import SERVICES, Stack, port_free
 
 from . import faults, invariants, observe
 from .load import Client, LoadStats, Started, phase_prefix, run_load
@@ -114,19 +113,9 @@ def split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def preflight(ports: dict[str, int]) -> list[str]:
     problems = []
-    busy = [f"{name} :{port}" for name, port in ports.items() if not _port_free(port)]
+    busy = [f"{name} :{port}" for name, port in ports.items() if not port_free(port)]
     if busy:
         problems.append(
             "ports in use: "

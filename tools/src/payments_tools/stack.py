@@ -78,7 +78,7 @@ from payments_tools.stack_env import (
 from payments_tools.stack_scale import Process, listening_ports, plan, processes, write_balancer_config
 
 # what the tests and the chaos runner import from here
-__all__ = ["SERVICES", "Stack", "hold_file", "mail_line", "use_mail_catcher"]
+__all__ = ["SERVICES", "Stack", "hold_file", "mail_line", "port_free", "use_mail_catcher"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,8 @@ RESTART_WINDOW_SECONDS = 60.0
 HOLD_POLL_SECONDS = 0.2
 
 
-def _free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Nothing listens on `port` of 127.0.0.1 (a system already running would)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -185,8 +186,8 @@ class Stack:
 
     async def start(self) -> None:
         write_balancer_config(self.instances, RUN_DIR / "haproxy.cfg")
-        busy = [f"{name} ({p})" for name, p in self.ports().items() if not _free(p)]
-        if self.mail_dir is not None and not _free(self.mail_port):
+        busy = [f"{name} ({p})" for name, p in self.ports().items() if not port_free(p)]
+        if self.mail_dir is not None and not port_free(self.mail_port):
             busy.append(f"mail catcher ({self.mail_port})")
         if busy:
             raise SystemExit(
