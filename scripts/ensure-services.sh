@@ -40,6 +40,9 @@ fi
 if ! listening "$AMQP_HOST" "$AMQP_PORT"; then
   echo "ensure-services: starting RabbitMQ"
   if command -v rabbitmq-server >/dev/null 2>&1; then
+    # the broker's file handle cache takes its budget from this limit (see below); the soft limit is raised
+    # to the hard one where the shell allows it
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     rabbitmq-server -detached || true
   else
     echo "ensure-services: RabbitMQ is not running and rabbitmq-server is not available; start it yourself" >&2
@@ -48,6 +51,24 @@ if ! listening "$AMQP_HOST" "$AMQP_PORT"; then
   wait_for RabbitMQ "$AMQP_HOST" "$AMQP_PORT" 120
   # the port opens before every plugin and vhost is ready
   command -v rabbitmqctl >/dev/null 2>&1 && timeout 120 rabbitmqctl await_startup >/dev/null 2>&1 || true
+fi
+
+# RabbitMQ 3.x reserves file handles through its file handle cache for every queue's files, and derives the
+# cache's budget from the broker's open-files limit (927 under the common soft limit of 1024). A few hundred
+# quorum queues (each test run declares dozens, in vhosts of its own) exhaust the reservations while the
+# broker has only tens of descriptors really open; from then on every new connection and every vhost start
+# waits for a handle that never comes: the broker accepts TCP and never finishes the AMQP handshake. So the
+# budget is raised on a running broker (idempotent; the real descriptors stay far below it).
+FHC_LIMIT=${RABBITMQ_FILE_HANDLES:-16000}
+if command -v rabbitmqctl >/dev/null 2>&1; then
+  fhc_limit=$(timeout 60 rabbitmqctl eval 'proplists:get_value(total_limit, file_handle_cache:info([total_limit])).' 2>/dev/null | tr -dc '0-9' || true)
+  if [ -n "$fhc_limit" ] && [ "$fhc_limit" -lt "$FHC_LIMIT" ]; then
+    if timeout 60 rabbitmqctl eval "file_handle_cache:set_limit($FHC_LIMIT)." >/dev/null 2>&1; then
+      echo "ensure-services: RabbitMQ's file handle budget raised from $fhc_limit to $FHC_LIMIT"
+    else
+      echo "ensure-services: could not raise RabbitMQ's file handle budget ($fhc_limit); it may stall under many queues" >&2
+    fi
+  fi
 fi
 
 # the rate limits' shared buckets (REDIS_URL): nothing in them needs to survive a restart

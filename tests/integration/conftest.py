@@ -3,6 +3,8 @@
 - one throwaway database per test session (`payments_it_<random>`), dropped at the end;
 - a fresh schema per test, migrated with the common library's migrations, and a pool on it
   (`migrated_schema` for one with a service's tables too);
+- a whole database with every service's migrations (`migrated_dsn`) and a RabbitMQ vhost of its own
+  (`vhost_amqp_url`), for a service's whole app;
 - one robust AMQP connection per session, and per test a set of unique exchange and queue names
   (`it.<uuid>...`) that are deleted afterwards, whatever the test declared with them.
 
@@ -12,8 +14,10 @@ and the maintenance database; `AMQP_URL` the broker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,7 +32,8 @@ from payments_common import broker
 from payments_common.broker import Publisher
 from payments_common.db import create_pool, ensure_database
 from payments_common.migrate import load_migrations, migrate
-from payments_common.topology import QueueSpec
+from payments_common.topology import DEFAULT_RETRY_DELAYS_MS, QueueSpec
+from payments_tools.migrate_cli import migrate_all
 
 HERE = Path(__file__).parent
 
@@ -115,6 +120,49 @@ async def migrated_schema(dsn: str, *packages: str, size: int = 4) -> AsyncItera
         await drop_schema(dsn, name)
 
 
+@pytest.fixture
+async def migrated_dsn() -> AsyncIterator[str]:
+    """A database of its own with every service's migrations, as the system's: for a service's whole app
+    (`create_app`), which finds its tables in its own schema. Dropped afterwards."""
+    admin = _admin_url()
+    name = f"payments_it_app_{uuid.uuid4().hex[:12]}"
+    dsn = str(admin.with_path("/" + name))
+    assert await ensure_database(dsn)
+    try:
+        await migrate_all(dsn)
+        yield dsn
+    finally:
+        conn = await asyncpg.connect(str(admin))
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+        finally:
+            await conn.close()
+
+
+async def rabbitmqctl(*args: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, f"rabbitmqctl {' '.join(args)}: {out.decode(errors='replace')}"
+
+
+@pytest.fixture
+async def vhost_amqp_url() -> AsyncIterator[str]:
+    """The AMQP URL of a RabbitMQ vhost of its own, deleted afterwards: a service's whole app consumes its
+    queues, and must not take messages from a system running on this broker."""
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not installed: no throwaway vhost for the service's consumers")
+    amqp_url = URL(os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL)
+    vhost = f"it_app_{uuid.uuid4().hex[:12]}"
+    await rabbitmqctl("add_vhost", vhost)
+    try:
+        await rabbitmqctl("set_permissions", "-p", vhost, amqp_url.user or "guest", ".*", ".*", ".*")
+        yield str(amqp_url.with_path("/" + vhost))
+    finally:
+        await rabbitmqctl("delete_vhost", vhost)
+
+
 @pytest.fixture(scope="session")
 async def amqp_connection() -> AsyncIterator[AbstractRobustConnection]:
     # no start-up retry: an absent broker should fail the tier at once, not hang it
@@ -171,7 +219,11 @@ class BrokerNames:
             bindings=((exchange or self.exchange(), routing_key),),
             retry_delays_ms=retry_delays_ms,
         )
-        self.queues += [spec.name, spec.dlq, *(f"{spec.name}.retry.{d}ms" for d in sorted(set(retry_delays_ms)))]
+        # a consumer started with a deployment's settings declares that spec with the default delay tiers
+        # (`with_delays`), so their queues are deleted too: left behind, a few hundred quorum queues over
+        # the runs use up the broker's file handle budget
+        delays = sorted({*retry_delays_ms, *DEFAULT_RETRY_DELAYS_MS})
+        self.queues += [spec.name, spec.dlq, *(f"{spec.name}.retry.{d}ms" for d in delays)]
         self.exchanges.append(spec.dlx)
         return spec
 
