@@ -4,11 +4,7 @@ front of real orders."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import os
-import shutil
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,59 +12,15 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from yarl import URL
 
 from order_svc.app import create_app
 from order_svc.settings import Settings
-from payments_common.config import DEFAULT_AMQP_URL
-from payments_common.db import ensure_database
-from payments_tools.migrate_cli import migrate_all
 
 pytestmark = pytest.mark.integration
 
-ADMIN_URL = URL(os.environ.get("TEST_DATABASE_ADMIN_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
-AMQP_URL = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
 MERCHANT_A = ("rzp_test_limits_a", "secret-of-merchant-a")
 MERCHANT_B = ("rzp_test_limits_b", "secret-of-merchant-b")
 BURST = 5
-
-
-async def rabbitmqctl(*args: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        "rabbitmqctl", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, f"rabbitmqctl {' '.join(args)}: {out.decode(errors='replace')}"
-
-
-@pytest.fixture
-async def vhost_amqp_url() -> AsyncIterator[str]:
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not installed: no throwaway vhost for order-svc's consumer")
-    vhost = f"it_limits_{uuid.uuid4().hex[:12]}"
-    user = URL(AMQP_URL).user or "guest"
-    await rabbitmqctl("add_vhost", vhost)
-    try:
-        await rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        yield str(URL(AMQP_URL).with_path("/" + vhost))
-    finally:
-        await rabbitmqctl("delete_vhost", vhost)
-
-
-@pytest.fixture
-async def migrated_dsn() -> AsyncIterator[str]:
-    name = f"payments_it_limits_{uuid.uuid4().hex[:12]}"
-    dsn = str(ADMIN_URL.with_path("/" + name))
-    assert await ensure_database(dsn)
-    try:
-        await migrate_all(dsn)
-        yield dsn
-    finally:
-        conn = await asyncpg.connect(str(ADMIN_URL))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 @pytest.fixture

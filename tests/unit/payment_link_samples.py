@@ -1,6 +1,7 @@
-"""Payment links' /v1 routes and the hosted checkout pages as `test_order_svc_answers` drives them: what
-each is asked, and the use cases stubbed to answer from sample rows (a paid link and a paid order, so every
-page answers its documented 200: the page's state, and the payment received with no callback to go to)."""
+"""Payment links' routes (/v1's and the native ones) and the hosted checkout pages as `test_order_svc_answers`
+drives them: what each is asked, and the use cases stubbed to answer from sample rows (a paid link and a paid
+order, so every page answers its documented 200: the page's state, and the payment received with no callback
+to go to)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ def calls() -> dict[tuple[str, str], tuple[str, dict[str, Any] | None]]:
         ("GET", "/v1/payment_links/{payment_link_id}"): (link, None),
         ("PATCH", "/v1/payment_links/{payment_link_id}"): (link, {"notes": {"b": "2"}}),
         ("POST", "/v1/payment_links/{payment_link_id}/cancel"): (f"{link}/cancel", None),
+        ("POST", "/payment-links"): ("/payment-links", {"amount": 2500, "currency": "INR"}),
+        ("GET", "/payment-links/{payment_link_id}"): (f"/payment-links/{LINK_ID}", None),
+        ("POST", "/payment-links/{payment_link_id}/cancel"): (f"/payment-links/{LINK_ID}/cancel", None),
         ("GET", "/l/{token}"): (page, None),
         ("POST", "/l/{token}"): (page, None),
         ("GET", "/l/{token}/payments/{payment_id}"): (f"{page}/payments/{PAYMENT.id}", None),

@@ -1,5 +1,6 @@
-"""The plans', subscriptions', invoices' and test clocks' /v1 routes as `test_order_svc_answers` drives
-them: what each is asked, and the use cases stubbed to answer entities built from sample rows."""
+"""The plans', subscriptions', invoices' and test clocks' routes, /v1's and the native ones, as
+`test_order_svc_answers` drives them: what each is asked, and the use cases stubbed to answer entities
+built from sample rows."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from order_svc.subscriptions import service
 from order_svc.subscriptions.domain import Billing, FrozenClock, Invoice, Plan, Subscription, SubscriptionStatus
+from order_svc.subscriptions.service import Listing
 from order_svc.v1.subscriptions.schemas import (
     ClockEntity,
     InvoiceEntity,
@@ -77,6 +79,24 @@ def calls() -> dict[tuple[str, str], tuple[str, dict[str, Any] | None]]:
         ("POST", "/v1/test_clocks"): ("/v1/test_clocks", {"frozen_time": 1_800_000_000}),
         ("GET", "/v1/test_clocks/{clock_id}"): (clock, None),
         ("POST", "/v1/test_clocks/{clock_id}/advance"): (f"{clock}/advance", {"frozen_time": 1_800_000_100}),
+        **native_calls(),
+    }
+
+
+def native_calls() -> dict[tuple[str, str], tuple[str, dict[str, Any] | None]]:
+    item = {"name": "Gold", "amount": 49900, "currency": "INR"}
+    sub = f"/subscriptions/{SUB_ID}"
+    return {
+        ("POST", "/plans"): ("/plans", {"period": "monthly", "interval": 1, "item": item}),
+        ("GET", "/plans"): ("/plans?limit=5", None),
+        ("GET", "/plans/{plan_id}"): (f"/plans/{PLAN_ID}", None),
+        ("POST", "/subscriptions"): ("/subscriptions", {"planId": PLAN_ID, "totalCount": 12}),
+        ("GET", "/subscriptions"): (f"/subscriptions?planId={PLAN_ID}", None),
+        ("GET", "/subscriptions/{subscription_id}"): (sub, None),
+        ("POST", "/subscriptions/{subscription_id}/cancel"): (f"{sub}/cancel", {"cancelAtCycleEnd": True}),
+        ("POST", "/subscriptions/{subscription_id}/pause"): (f"{sub}/pause", None),
+        ("POST", "/subscriptions/{subscription_id}/resume"): (f"{sub}/resume", {}),
+        ("GET", "/subscriptions/{subscription_id}/invoices"): (f"{sub}/invoices?limit=1", None),
     }
 
 
@@ -85,14 +105,16 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = ClockEntity.of(FrozenClock(CLOCK_ID, "rzp_a", None, AT, AT))
     monkeypatch.setattr(service, "create_plan", _returning(PlanEntity.of(PLAN)))
     monkeypatch.setattr(service, "fetch_plan", _returning(PlanEntity.of(PLAN)))
-    monkeypatch.setattr(service, "list_plans", _returning([PlanEntity.of(PLAN)]))
+    monkeypatch.setattr(service, "list_plans", _returning(Listing([PlanEntity.of(PLAN)], "cursor")))
     for name in ("create_subscription", "fetch_subscription", "cancel", "pause", "resume"):
         monkeypatch.setattr(service, name, _returning(entity))
-    monkeypatch.setattr(service, "list_subscriptions", _returning([entity]))
+    monkeypatch.setattr(service, "list_subscriptions", _returning(Listing([entity], None)))
     checkout = SubscriptionCheckout(
         razorpay_payment_id="pay_x", razorpay_subscription_id=SUB_ID, razorpay_signature="ab"
     )
     monkeypatch.setattr(service, "checkout", _returning(checkout))
-    monkeypatch.setattr(service, "list_invoices", _returning([InvoiceEntity.of(INVOICE, 49900, "INR")]))
+    invoice = InvoiceEntity.of(INVOICE, 49900, "INR")
+    monkeypatch.setattr(service, "list_invoices", _returning([invoice]))
+    monkeypatch.setattr(service, "subscription_invoices", _returning(Listing([invoice], "cursor")))
     for name in ("create_clock", "fetch_clock", "advance_clock"):
         monkeypatch.setattr(service, name, _returning(clock))

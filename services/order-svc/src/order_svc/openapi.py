@@ -21,11 +21,15 @@ from order_svc.lists import openapi as lists_openapi
 from order_svc.orders import http as orders_http
 from order_svc.orders.domain import MAX_NOTE_KEY, MAX_NOTES
 from order_svc.orders.schemas import CreateOrder
+from order_svc.payment_links import http as payment_links_http
+from order_svc.payment_links import openapi as payment_links_openapi
 from order_svc.payments import http as payments_http
 from order_svc.payments.schemas import CapturePayment, InitiatePayment, VerifyPayment
 from order_svc.receipts import http as receipts_http
 from order_svc.refunds import http as refunds_http
 from order_svc.refunds.schemas import CreateRefund
+from order_svc.subscriptions import http as subscriptions_http
+from order_svc.subscriptions import openapi as subscriptions_openapi
 from order_svc.v1 import openapi as v1_openapi
 from order_svc.v1.schemas import RazorpayError
 from order_svc.webhook_endpoints import http as webhook_endpoints_http
@@ -46,6 +50,8 @@ ROUTES: Sequence[Route] = (
     *refunds_http.ROUTES,
     *lists_http.ROUTES,
     *webhook_endpoints_http.ROUTES,
+    *subscriptions_http.ROUTES,
+    *payment_links_http.NATIVE_ROUTES,
     # the Razorpay-compatible surface (order_svc.v1)
     *v1_openapi.ROUTES,
     # the hosted checkout pages (HTML, public; documented apart)
@@ -59,6 +65,8 @@ REQUESTS: Sequence[type[BaseModel]] = (
     CapturePayment,
     CreateRefund,
     *webhook_endpoints_openapi.REQUESTS.values(),
+    *subscriptions_openapi.REQUESTS.values(),
+    *payment_links_openapi.REQUESTS.values(),
     *v1_openapi.REQUESTS.values(),
 )
 
@@ -362,8 +370,9 @@ def document() -> dict[str, Any]:
         # the failed-authentication guard answers any request that carries credentials
         **openapi.meta_paths(ref, public=True, refusals=_errors(error, 429)),
     }
-    for path, item in webhook_endpoints_openapi.paths(ref, error).items():
-        paths.setdefault(path, {}).update(item)
+    for feature in (webhook_endpoints_openapi, subscriptions_openapi, payment_links_openapi):
+        for path, item in feature.paths(ref, error).items():
+            paths.setdefault(path, {}).update(item)
     _idempotent(paths, error)
     # after the native POSTs' idempotency answers: /v1 documents its own, in Razorpay's error object
     paths.update(v1_openapi.paths(ref, IDEMPOTENCY_KEY_PARAMETER))

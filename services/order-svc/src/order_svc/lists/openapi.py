@@ -12,7 +12,8 @@ from order_svc.lists.http import ROUTES
 from payments_common import openapi
 
 _TIME = {"type": "string", "format": "date-time"}
-_PAGE = [
+# the query parameters of a page of a native list (the plans' and subscriptions' too)
+PAGE = [
     openapi.query_parameter(
         "limit", f"1 to {MAX_PAGE}, {DEFAULT_PAGE} by default", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
     ),
@@ -51,7 +52,7 @@ def paths(ref: Callable[[type[BaseModel]], openapi.Ref], error: openapi.Ref) -> 
         errors["429"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
         if route.path in _STATUSES:
             status = {"name": "status", "in": "query", "required": False, "schema": {"enum": _STATUSES[route.path]}}
-            parameters = [*_PAGE, status, *([_RECEIPT] if route.path == "/orders" else [])]
+            parameters = [*PAGE, status, *([_RECEIPT] if route.path == "/orders" else [])]
             summary = f"The merchant's {route.path[1:]}, newest first, a page at a time"
         else:
             parameters = [{"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}]

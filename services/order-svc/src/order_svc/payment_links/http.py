@@ -1,4 +1,5 @@
-"""/v1 payment links' views: create, fetch, list, edit and cancel (the SDK's `client.payment_link.*`)."""
+"""Payment links' views: /v1's create, fetch, list, edit and cancel (the SDK's `client.payment_link.*`), and
+the native API's create, fetch and cancel beside them, calling the same use cases."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from pydantic import BaseModel
 from order_svc.access.http import merchant_of
 from order_svc.deps import DEPS
 from order_svc.idempotency.http import REQUEST_ID
+from order_svc.native.http import native_errors
 from order_svc.payment_links import service
+from order_svc.payment_links.domain import LINK_NOT_EDITABLE
 from order_svc.payment_links.schemas import (
     CreatePaymentLink,
     EditPaymentLink,
+    NewPaymentLink,
     PaymentLinkCollection,
     PaymentLinkEntity,
     PaymentLinkListQuery,
+    PaymentLinkResource,
 )
 from order_svc.v1.http import parse_query
 from payments_common.http import parse_model, read_json_object
@@ -55,6 +60,41 @@ async def post_cancel(request: web.Request) -> web.Response:
     return model_response(link)
 
 
+# --- the native API
+
+
+# the fields the use cases name as /v1's request does, as the native request names them
+_FIELDS = {"reference_id": "referenceId", "expire_by": "expireBy", "callback_url": "callbackUrl"}
+# a link that is no longer `created` refuses to change: Razorpay's 400 on /v1, a conflict (409) here
+_CONFLICTS = frozenset({LINK_NOT_EDITABLE})
+
+
+async def create_link(request: web.Request) -> web.Response:
+    cmd = parse_model(NewPaymentLink, await read_json_object(request)).command()
+    deps = request.app[DEPS]
+    with native_errors(_FIELDS):
+        link = await service.create(deps, merchant_of(request), cmd, deps.checkout_url, request.get(REQUEST_ID))
+    return model_response(PaymentLinkResource.of(link), status=201)
+
+
+async def get_link(request: web.Request) -> web.Response:
+    link = await service.fetch(request.app[DEPS], merchant_of(request), request.match_info["payment_link_id"])
+    return model_response(PaymentLinkResource.of(link))
+
+
+async def cancel_link(request: web.Request) -> web.Response:
+    with native_errors(_FIELDS, _CONFLICTS):
+        link = await service.cancel(request.app[DEPS], merchant_of(request), request.match_info["payment_link_id"])
+    return model_response(PaymentLinkResource.of(link))
+
+
+NATIVE_ROUTES = [
+    Route("POST", "/payment-links", create_link, PaymentLinkResource, status=201),
+    Route("GET", "/payment-links/{payment_link_id}", get_link, PaymentLinkResource),
+    Route("POST", "/payment-links/{payment_link_id}/cancel", cancel_link, PaymentLinkResource),
+]
+
+# /v1's
 ROUTES = [
     Route("POST", "/v1/payment_links", post_payment_link, PaymentLinkEntity),
     Route("GET", "/v1/payment_links", get_payment_links, PaymentLinkCollection),

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+from order_svc.native.schemas import Moment, moment, seconds
 from order_svc.orders.domain import MAX_EMAIL, MAX_NAME, Notes, Order, check_header_safe, deliverable_address
 from order_svc.orders.schemas import SupportedCurrency
 from order_svc.payment_links.domain import PaymentLink, status_at
@@ -15,6 +16,7 @@ from order_svc.payments.domain import PaymentView
 from order_svc.v1.domain import amount_paid, method_fields, unix
 from order_svc.v1.schemas import MAX_UNIX
 from payments_common.money import MAX_AMOUNT
+from payments_common.openapi import Timestamp
 
 NO_NUL = "^[^\\u0000]*$"
 
@@ -32,6 +34,11 @@ def _web_url(value: str) -> str:
 def _future(value: int) -> int:
     if value <= int(datetime.now(UTC).timestamp()):
         raise ValueError("must be in the future")
+    return value
+
+
+def _future_moment(value: datetime) -> datetime:
+    _future(seconds(value))
     return value
 
 
@@ -211,3 +218,110 @@ class PaymentLinkListQuery(BaseModel):
     count: int = Field(default=10, ge=1, le=100)
     skip: int = Field(default=0, ge=0, le=1_000_000)
     reference_id: Annotated[str, Field(max_length=40)] | None = None
+
+
+# --- the native API (`POST /payment-links`, …): camelCase, ISO 8601 moments, upper-case statuses. The use
+# cases take and answer the /v1 models above, so each native model converts to or from one
+
+
+class NewPaymentLink(BaseModel):
+    """`POST /payment-links`: a link to pay the whole `amount`, with an order of its own. `expireBy`: when it
+    stops being payable; `referenceId`: the merchant's own, unique among its links; `callbackUrl`: where the
+    customer's browser is sent once it is paid, with the signed outcome."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+    currency: SupportedCurrency
+    description: Annotated[StrictStr, Field(max_length=2048, pattern=NO_NUL)] | None = None
+    customer: LinkCustomer | None = None
+    expireBy: Annotated[Moment, AfterValidator(_future_moment)] | None = None
+    referenceId: ReferenceId | None = None
+    callbackUrl: CallbackUrl | None = None
+    notes: Notes | None = None
+
+    def command(self) -> CreatePaymentLink:
+        return CreatePaymentLink(
+            amount=self.amount,
+            currency=self.currency,
+            description=self.description,
+            customer=self.customer,
+            expire_by=seconds(self.expireBy) if self.expireBy is not None else None,
+            reference_id=self.referenceId,
+            callback_url=self.callbackUrl,
+            notes=self.notes,
+        )
+
+
+class LinkPaymentResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paymentId: str
+    amount: int
+    method: str | None
+    status: Literal["SUCCESS", "AUTHORIZED"]
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class PaymentLinkResource(BaseModel):
+    """A payment link: CREATED until it is paid (PAID), cancelled (CANCELLED) or past `expireBy` (EXPIRED);
+    `shortUrl` is its hosted checkout page, `payments` the attempts that took the money."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    amount: int
+    amountPaid: int
+    currency: str
+    description: str | None
+    customer: dict[str, str]
+    expireBy: Timestamp | None
+    expiredAt: Timestamp | None
+    cancelledAt: Timestamp | None
+    referenceId: str | None
+    callbackUrl: str | None
+    notes: dict[str, Any]
+    payments: list[LinkPaymentResource]
+    shortUrl: str
+    status: Literal["CREATED", "PAID", "EXPIRED", "CANCELLED"]
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+    @classmethod
+    def of(cls, link: PaymentLinkEntity) -> PaymentLinkResource:
+        """/v1 writes 0 and "" for what a link has not got; here that is null."""
+        payments = [
+            LinkPaymentResource.model_validate(
+                {
+                    "paymentId": payment.payment_id,
+                    "amount": payment.amount,
+                    "method": payment.method,
+                    "status": "SUCCESS" if payment.status == "captured" else "AUTHORIZED",
+                    "createdAt": moment(payment.created_at),
+                    "updatedAt": moment(payment.updated_at),
+                }
+            )
+            for payment in link.payments or []
+        ]
+        return cls.model_validate(
+            {
+                "id": link.id,
+                "amount": link.amount,
+                "amountPaid": link.amount_paid,
+                "currency": link.currency,
+                "description": link.description or None,
+                "customer": link.customer,
+                "expireBy": moment(link.expire_by) if link.expire_by else None,
+                "expiredAt": moment(link.expired_at) if link.expired_at else None,
+                "cancelledAt": moment(link.cancelled_at) if link.cancelled_at else None,
+                "referenceId": link.reference_id or None,
+                "callbackUrl": link.callback_url or None,
+                "notes": link.notes or {},
+                "payments": payments,
+                "shortUrl": link.short_url,
+                "status": link.status.upper(),
+                "createdAt": moment(link.created_at),
+                "updatedAt": moment(link.updated_at),
+            }
+        )

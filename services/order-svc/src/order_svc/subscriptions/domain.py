@@ -177,6 +177,10 @@ def can_move(before: SubscriptionStatus, after: SubscriptionStatus) -> bool:
     return after in MOVES[before]
 
 
+# the error code of a request the subscription's status refuses
+NOT_CHANGEABLE: Final = "SUBSCRIPTION_NOT_CHANGEABLE"
+
+
 class RefusedMove(Exception):
     """A request the subscription's status refuses (pause a cancelled one, resume an active one…)."""
 

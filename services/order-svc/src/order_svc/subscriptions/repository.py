@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from order_svc.lists.domain import Page
 from order_svc.subscriptions.domain import FrozenClock, Invoice, Plan, Subscription, SubscriptionStatus
 
 _PLAN = "id, merchant_id, period, interval, item_name, item_description, amount, currency, notes, created_at"
@@ -22,6 +23,26 @@ _INVOICE = (
 _CLOCK = "id, merchant_id, name, frozen_time, created_at"
 # the time a subscription lives in: its test clock's frozen time, or the database's
 CLOCK_NOW = "COALESCE((SELECT frozen_time FROM test_clocks c WHERE c.id = s.test_clock_id), now())"
+
+
+def _page(page: Page, args: list[Any], alias: str = "") -> str:
+    """The page's own conditions on `created_at` and `id` (each prefixed with `alias`), as ` AND …`
+    clauses, and its `ORDER BY … LIMIT … OFFSET …`: newest first, one row more than the page, so the caller
+    knows whether another follows (`lists.domain.next_cursor`). Appends the values to `args`."""
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = ""
+    if page.since is not None:
+        where += f" AND {alias}created_at >= {arg(page.since)}"
+    if page.until is not None:
+        where += f" AND {alias}created_at <= {arg(page.until)}"
+    if page.after is not None:
+        where += f" AND ({alias}created_at, {alias}id) < ({arg(page.after.created_at)}, {arg(page.after.id)})"
+    order = f"ORDER BY {alias}created_at DESC, {alias}id DESC"
+    return f"{where} {order} LIMIT {arg(page.limit + 1)} OFFSET {arg(page.offset)}"
 
 
 def _subscription(row: asyncpg.Record) -> Subscription:
@@ -56,13 +77,11 @@ class SubscriptionRepository:
         )
         return None if row is None else Plan(**dict(row))
 
-    async def plans(self, merchant_id: str, limit: int, offset: int) -> list[Plan]:
-        rows = await self._conn.fetch(
-            f"SELECT {_PLAN} FROM plans WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-            merchant_id,
-            limit,
-            offset,
-        )
+    async def plans(self, merchant_id: str, page: Page) -> list[Plan]:
+        """The page of the merchant's plans, and the first plan after it when there is one."""
+        args: list[Any] = [merchant_id]
+        tail = _page(page, args)
+        rows = await self._conn.fetch(f"SELECT {_PLAN} FROM plans WHERE merchant_id = $1{tail}", *args)
         return [Plan(**dict(row)) for row in rows]
 
     # --- subscriptions
@@ -102,17 +121,15 @@ class SubscriptionRepository:
         row = await self._conn.fetchrow(f"SELECT {_SUBSCRIPTION} FROM subscriptions s WHERE s.id = $1", sub_id)
         return None if row is None else _subscription(row)
 
-    async def subscriptions(
-        self, merchant_id: str, limit: int, offset: int, plan_id: str | None = None
-    ) -> list[Subscription]:
+    async def subscriptions(self, merchant_id: str, page: Page, plan_id: str | None = None) -> list[Subscription]:
+        """The page of the merchant's subscriptions (of `plan_id`'s only, when given), and the first one
+        after it when there is one."""
+        args: list[Any] = [merchant_id, plan_id]
+        tail = _page(page, args, "s.")
         rows = await self._conn.fetch(
-            f"""SELECT {_SUBSCRIPTION} FROM subscriptions s
-                WHERE s.merchant_id = $1 AND ($4::text IS NULL OR s.plan_id = $4)
-                ORDER BY s.created_at DESC, s.id DESC LIMIT $2 OFFSET $3""",
-            merchant_id,
-            limit,
-            offset,
-            plan_id,
+            f"SELECT {_SUBSCRIPTION} FROM subscriptions s"
+            f" WHERE s.merchant_id = $1 AND ($2::text IS NULL OR s.plan_id = $2){tail}",
+            *args,
         )
         return [_subscription(row) for row in rows]
 
@@ -213,6 +230,19 @@ class SubscriptionRepository:
             now,
         )
         return None if row is None else Invoice(**dict(row))
+
+    async def cycles(self, sub_id: str, limit: int, before_cycle: int | None) -> list[Invoice]:
+        """The subscription's invoices, latest cycle first, before `before_cycle` when given: `limit` of
+        them and the next one when there is one. A cycle has one invoice, so the cycle orders them totally."""
+        rows = await self._conn.fetch(
+            f"""SELECT {_INVOICE} FROM subscription_invoices i
+                WHERE i.subscription_id = $1 AND ($2::int IS NULL OR i.cycle < $2)
+                ORDER BY i.cycle DESC LIMIT $3""",
+            sub_id,
+            before_cycle,
+            limit + 1,
+        )
+        return [Invoice(**dict(row)) for row in rows]
 
     async def invoices(self, merchant_id: str, limit: int, offset: int, sub_id: str | None = None) -> list[Invoice]:
         rows = await self._conn.fetch(

@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from order_svc.deps import Deps
+from order_svc.lists.domain import Cursor, Page, next_cursor
 from order_svc.merchants.signing import NoSigningSecret
 from order_svc.orders.repository import OrderRepository
 from order_svc.payments.repository import PaymentViewRepository
@@ -47,6 +50,16 @@ from payments_common.uow import ReadSnapshot, UnitOfWork
 
 S = SubscriptionStatus
 log = get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[T]):
+    """A page of a list and the cursor of the page after it (None on the last page): /v1 reads only
+    `items` (its pages are `skip`s), the native API both."""
+
+    items: list[T]
+    next_cursor: str | None
 
 
 async def _now(uow: UnitOfWork) -> datetime:
@@ -92,10 +105,11 @@ async def fetch_plan(deps: Deps, merchant_id: str, plan_id: str) -> PlanEntity:
         return PlanEntity.of(await _plan(snapshot, merchant_id, plan_id))
 
 
-async def list_plans(deps: Deps, merchant_id: str, count: int, skip: int) -> list[PlanEntity]:
+async def list_plans(deps: Deps, merchant_id: str, page: Page) -> Listing[PlanEntity]:
     async with ReadSnapshot(deps.pool) as snapshot:
-        plans = await snapshot.repo(SubscriptionRepository).plans(merchant_id, count, skip)
-    return [PlanEntity.of(plan) for plan in plans]
+        plans = await snapshot.repo(SubscriptionRepository).plans(merchant_id, page)
+    cursor = next_cursor([(plan.created_at, plan.id) for plan in plans], page.limit)
+    return Listing([PlanEntity.of(plan) for plan in plans[: page.limit]], cursor)
 
 
 # --- subscriptions
@@ -202,11 +216,12 @@ async def fetch_subscription(deps: Deps, merchant_id: str, sub_id: str) -> Subsc
 
 
 async def list_subscriptions(
-    deps: Deps, merchant_id: str, count: int, skip: int, plan_id: str | None
-) -> list[SubscriptionEntity]:
+    deps: Deps, merchant_id: str, page: Page, plan_id: str | None
+) -> Listing[SubscriptionEntity]:
     async with ReadSnapshot(deps.pool) as snapshot:
-        subs = await snapshot.repo(SubscriptionRepository).subscriptions(merchant_id, count, skip, plan_id)
-        return [await entity_of(snapshot, sub) for sub in subs]
+        subs = await snapshot.repo(SubscriptionRepository).subscriptions(merchant_id, page, plan_id)
+        items = [await entity_of(snapshot, sub) for sub in subs[: page.limit]]
+    return Listing(items, next_cursor([(sub.created_at, sub.id) for sub in subs], page.limit))
 
 
 async def _change(
@@ -218,7 +233,9 @@ async def _change(
         try:
             await change(uow, sub, now)
         except RefusedMove as refused:
-            raise bad_request(str(refused)) from None
+            # a conflict with the subscription's status, not a malformed request: /v1 answers it as Razorpay's
+            # 400 (v1.domain.razorpay_error), the native API as a 409
+            raise ApiError(409, domain.NOT_CHANGEABLE, str(refused)) from None
         changed = await uow.repo(SubscriptionRepository).subscription(sub.id, merchant_id)
         assert changed is not None
         return await entity_of(uow, changed)
@@ -301,16 +318,37 @@ async def checkout(deps: Deps, merchant_id: str, sub_id: str) -> SubscriptionChe
 # --- invoices
 
 
+async def _invoice_entities(snapshot: UnitOfWork, merchant_id: str, invoices: list[Invoice]) -> list[InvoiceEntity]:
+    """The invoices with the amounts of their orders, read in the caller's snapshot."""
+    amounts: dict[str, tuple[int, str]] = {}
+    for invoice in invoices:
+        if invoice.order_id not in amounts:
+            order = await snapshot.repo(OrderRepository).get(invoice.order_id, merchant_id)
+            assert order is not None
+            amounts[invoice.order_id] = (order.amount, order.currency)
+    return [InvoiceEntity.of(invoice, *amounts[invoice.order_id]) for invoice in invoices]
+
+
 async def list_invoices(deps: Deps, merchant_id: str, count: int, skip: int, sub_id: str | None) -> list[InvoiceEntity]:
     async with ReadSnapshot(deps.pool) as snapshot:
         invoices = await snapshot.repo(SubscriptionRepository).invoices(merchant_id, count, skip, sub_id)
-        amounts: dict[str, tuple[int, str]] = {}
-        for invoice in invoices:
-            if invoice.order_id not in amounts:
-                order = await snapshot.repo(OrderRepository).get(invoice.order_id, merchant_id)
-                assert order is not None
-                amounts[invoice.order_id] = (order.amount, order.currency)
-    return [InvoiceEntity.of(invoice, *amounts[invoice.order_id]) for invoice in invoices]
+        return await _invoice_entities(snapshot, merchant_id, invoices)
+
+
+async def subscription_invoices(deps: Deps, merchant_id: str, sub_id: str, page: Page) -> Listing[InvoiceEntity]:
+    """The subscription's invoices, one per cycle, latest cycle first; another merchant's subscription is
+    not found. The cursor names the last cycle shown (its `id` is the cycle's number)."""
+    before = None
+    if page.after is not None:
+        if not page.after.id.isdigit():
+            raise bad_request("cursor: not a cursor of this list", "cursor")
+        before = int(page.after.id)
+    async with ReadSnapshot(deps.pool) as snapshot:
+        await _subscription(snapshot, merchant_id, sub_id)
+        invoices = await snapshot.repo(SubscriptionRepository).cycles(sub_id, page.limit, before)
+        items = await _invoice_entities(snapshot, merchant_id, invoices[: page.limit])
+    last = invoices[page.limit - 1] if len(invoices) > page.limit else None
+    return Listing(items, Cursor(last.created_at, str(last.cycle)).encode() if last else None)
 
 
 # --- test clocks

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 
 from order_svc.access.http import merchant_of
 from order_svc.deps import DEPS
+from order_svc.lists.domain import Page
+from order_svc.native.http import object_or_empty
 from order_svc.subscriptions import service
 from order_svc.v1.http import collection, parse_query
 from order_svc.v1.schemas import ListQuery
@@ -18,13 +20,6 @@ from payments_common.openapi import Route, model_response
 
 # set by the composition root: woken when a test clock moves, so its subscriptions' cycles are charged now
 SCHEDULER_WAKE = web.AppKey("subscription_scheduler_wake", asyncio.Event)
-
-
-async def _body(request: web.Request) -> dict[str, object]:
-    """An empty body is an empty object, as the SDK sends for cancel, pause and resume."""
-    if not request.can_read_body:
-        return {}
-    return await read_json_object(request)
 
 
 async def post_plan(request: web.Request) -> web.Response:
@@ -39,8 +34,8 @@ async def get_plan(request: web.Request) -> web.Response:
 
 async def get_plans(request: web.Request) -> web.Response:
     query = parse_query(ListQuery, request)
-    items = await service.list_plans(request.app[DEPS], merchant_of(request), query.count, query.skip)
-    return collection(schemas.PlanCollection, items)
+    listing = await service.list_plans(request.app[DEPS], merchant_of(request), query.page())
+    return collection(schemas.PlanCollection, listing.items)
 
 
 async def post_subscription(request: web.Request) -> web.Response:
@@ -55,26 +50,25 @@ async def get_subscription(request: web.Request) -> web.Response:
 
 async def get_subscriptions(request: web.Request) -> web.Response:
     query = parse_query(schemas.SubscriptionListQuery, request)
-    items = await service.list_subscriptions(
-        request.app[DEPS], merchant_of(request), query.count, query.skip, query.plan_id
-    )
-    return collection(schemas.SubscriptionCollection, items)
+    page = Page(limit=query.count, offset=query.skip)
+    listing = await service.list_subscriptions(request.app[DEPS], merchant_of(request), page, query.plan_id)
+    return collection(schemas.SubscriptionCollection, listing.items)
 
 
 async def post_cancel(request: web.Request) -> web.Response:
-    cmd = parse_model(schemas.CancelSubscriptionV1, await _body(request))
+    cmd = parse_model(schemas.CancelSubscriptionV1, await object_or_empty(request))
     sub = await service.cancel(request.app[DEPS], merchant_of(request), request.match_info["sub_id"], cmd)
     return model_response(sub)
 
 
 async def post_pause(request: web.Request) -> web.Response:
-    parse_model(schemas.PauseSubscriptionV1, await _body(request))
+    parse_model(schemas.PauseSubscriptionV1, await object_or_empty(request))
     sub = await service.pause(request.app[DEPS], merchant_of(request), request.match_info["sub_id"])
     return model_response(sub)
 
 
 async def post_resume(request: web.Request) -> web.Response:
-    parse_model(schemas.PauseSubscriptionV1, await _body(request))
+    parse_model(schemas.PauseSubscriptionV1, await object_or_empty(request))
     sub = await service.resume(request.app[DEPS], merchant_of(request), request.match_info["sub_id"])
     return model_response(sub)
 
