@@ -1,5 +1,6 @@
 """The pool's connections skip asyncpg's reset query and still come back clean; SingleRead reads on a
-pooled connection outside any transaction, and read_one_found answers as read_found does."""
+pooled connection outside any transaction (SingleWrite writes so), and read_one_found answers as read_found
+does."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from payments_common import ids
 from payments_common.db import PooledConnection
 from payments_common.errors import ApiError
-from payments_common.uow import ReadSnapshot, SingleRead, UnitOfWork, read_found, read_one_found
+from payments_common.outbox import OutboxEvent
+from payments_common.uow import ReadSnapshot, SingleRead, SingleWrite, UnitOfWork, read_found, read_one_found
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +81,20 @@ async def test_read_one_found_answers_as_read_found(pool: asyncpg.Pool) -> None:
             with pytest.raises(ApiError) as raised:
                 await finder(pool, "order", ids.ORDER, wanted, reading(wanted))
             assert raised.value.status == 404
+
+
+async def test_single_write_commits_its_statement_alone_and_refuses_events(pool: asyncpg.Pool) -> None:
+    await pool.execute("CREATE TABLE written (id int PRIMARY KEY)")
+    async with SingleWrite(pool) as write:
+        assert not write.conn.is_in_transaction()
+        await write.conn.execute("INSERT INTO written VALUES (1)")
+        # committed at once: another connection sees it before the unit ends
+        assert await pool.fetchval("SELECT count(*) FROM written") == 1
+        with pytest.raises(RuntimeError, match="no transaction"):
+            write.emit(OutboxEvent("order", "order_1", "order.paid", "orders.events", "order.paid", {}))
+    # a failing statement leaves nothing behind, and the connection goes back to the pool clean
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with SingleWrite(pool) as write:
+            await write.conn.execute("INSERT INTO written VALUES (2), (1)")
+    assert await pool.fetchval("SELECT array_agg(id) FROM written") == [1]
+    assert pool.get_idle_size() == pool.get_size()

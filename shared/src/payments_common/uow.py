@@ -119,6 +119,20 @@ class SingleRead(ReadSnapshot):
             self._repositories.clear()
 
 
+class SingleWrite(SingleRead):
+    """`async with SingleWrite(pool) as write:` a pooled connection outside any transaction, for a write of
+    ONE statement (and reads that only follow it up): PostgreSQL commits a lone statement by itself, all or
+    nothing, so BEGIN and COMMIT would add two round trips and nothing else. It cannot emit events, which
+    must commit with their change: a write that tells anyone takes a UnitOfWork."""
+
+    async def __aenter__(self) -> SingleWrite:
+        await super().__aenter__()
+        return self
+
+    def emit(self, event: OutboxEvent) -> None:
+        raise RuntimeError("a single-statement write has no transaction to commit events with")
+
+
 async def _read_found(
     unit: type[ReadSnapshot],
     pool: asyncpg.Pool,

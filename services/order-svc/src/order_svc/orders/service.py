@@ -15,7 +15,7 @@ from order_svc.refunds.domain import RefundView
 from order_svc.refunds.repository import RefundViewRepository
 from payments_common import ids
 from payments_common.logging import get_logger
-from payments_common.uow import ReadSnapshot, UnitOfWork, read_found
+from payments_common.uow import ReadSnapshot, SingleWrite, read_found
 
 log = get_logger(__name__)
 
@@ -24,8 +24,10 @@ async def create_order(deps: Deps, merchant_id: str, cmd: CreateOrder, request_i
     """`request_id`, from the request's idempotency key, makes a rerun of the same request (after its
     first process died) answer the order that run created instead of creating a second one."""
     order_id = ids.new_id(ids.ORDER)
-    async with UnitOfWork(deps.pool) as uow:
-        order = await uow.repo(OrderRepository).insert(
+    # one INSERT, which tells no one: no transaction around it (a rerun's lookup of its order follows a
+    # conflict, which only a committed order of that request id can cause)
+    async with SingleWrite(deps.pool) as write:
+        order = await write.repo(OrderRepository).insert(
             order_id,
             merchant_id,
             cmd.amount,

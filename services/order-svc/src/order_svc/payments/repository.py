@@ -28,6 +28,14 @@ class PaymentViewRepository:
         row = await self._conn.fetchrow(f"SELECT {_COLUMNS} FROM payment_views WHERE id = $1", payment_id)
         return PaymentView(**dict(row)) if row else None
 
+    async def holds(self, payment: PaymentSnapshot) -> bool:
+        """Whether the view already holds this snapshot's version of the attempt or a newer one."""
+        return bool(
+            await self._conn.fetchval(
+                "SELECT true FROM payment_views WHERE id = $1 AND version >= $2", payment.id, payment.version
+            )
+        )
+
     async def merchant_payment(self, payment_id: str, merchant_id: str) -> PaymentView | None:
         """Scoped to the merchant through the attempt's order: another merchant's attempt reads as missing."""
         row = await self._conn.fetchrow(
