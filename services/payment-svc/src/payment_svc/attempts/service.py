@@ -27,12 +27,11 @@ from payments_common.inbox import claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.methods import summary_or_none
 from payments_common.signatures import verify_payment_signature
-from payments_common.uow import UnitOfWork
+from payments_common.uow import SingleWrite, UnitOfWork
 
 log = get_logger(__name__)
 
 WEBHOOK_CONSUMER = "payment-svc.webhooks"
-ORDER_EVENTS_CONSUMER = "payment-svc.order-events"
 # the trail's kind for a redelivered webhook that the inbox claim turned away
 DUPLICATE_IGNORED = "duplicate_ignored"
 
@@ -182,14 +181,15 @@ async def _settle_from_webhook(uow: UnitOfWork, envelope: events.WebhookEnvelope
     """
     data = envelope.data
     repo = uow.repo(PaymentRepository)
-    order_id = await repo.order_of(data.paymentId)
-    if order_id is None:
-        raise RetryableError("no such payment (yet)", reason="UNKNOWN_PAYMENT")
-    if order_id != data.orderId:
-        raise PermanentError("the payment belongs to another order", reason="ORDER_MISMATCH")
-    await repo.lock_existing_order(order_id)
+    # the order the report names is locked without first looking up the payment's own (a round trip
+    # saved); the payment's order is checked once it is read, and a report naming another order only
+    # held that order's row until it rolls back
+    await repo.lock_existing_order(data.orderId)
     payment = await repo.get(data.paymentId, for_update=True)
-    assert payment is not None
+    if payment is None:
+        raise RetryableError("no such payment (yet)", reason="UNKNOWN_PAYMENT")
+    if payment.order_id != data.orderId:
+        raise PermanentError("the payment belongs to another order", reason="ORDER_MISMATCH")
     if payment.gateway_payment_id is None and payment.status is PaymentStatus.INITIATED:
         raise RetryableError("the payment is not attached to the gateway yet", reason="PAYMENT_NOT_READY")
     # a payment failed before we learned its gateway id has none to compare; the report then
@@ -209,11 +209,12 @@ async def _settle_from_webhook(uow: UnitOfWork, envelope: events.WebhookEnvelope
 
 
 async def confirm_order_paid(deps: Deps, message_id: str, event: events.OrderPaidEvent) -> None:
-    """The order service has the order paid by this payment: the reconciler stops watching it."""
+    """The order service has the order paid by this payment: the reconciler stops watching it.
+
+    One statement outside a transaction, and no inbox: the moment is set only the first time, so applying
+    the event again changes nothing, and it tells no one (`message_id` is not needed to apply it once)."""
     with bound(order_id=event.orderId, payment_id=event.paymentId):
-        await claim_once(deps.pool, ORDER_EVENTS_CONSUMER, _note_order_paid)(message_id, event, None)
-
-
-async def _note_order_paid(uow: UnitOfWork, event: events.OrderPaidEvent, _: str | None) -> None:
-    if not await uow.repo(PaymentRepository).confirm_order_paid(event.paymentId):
-        raise PermanentError("order paid by a payment that is not a SUCCESS here", reason="UNKNOWN_PAYMENT")
+        async with SingleWrite(deps.pool) as write:
+            confirmed = await write.repo(PaymentRepository).confirm_order_paid(event.paymentId)
+        if not confirmed:
+            raise PermanentError("order paid by a payment that is not a SUCCESS here", reason="UNKNOWN_PAYMENT")
