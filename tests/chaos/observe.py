@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,13 +121,22 @@ class Sources:
     expected_dead_letters: dict[str, int] = field(default_factory=dict)
 
 
-async def _accepted(conn: Any, sources: Sources) -> tuple[list[inv.AcceptedEvent], str]:
+# the gateway's deliveries of these payments (`$1`), reached through its own payments by index
+_DELIVERIES_OF = """gateway.deliveries d WHERE d.gateway_payment_id IN
+    (SELECT g.id FROM gateway.payments g WHERE g.payment_id = ANY($1::text[]))"""
+
+
+async def _accepted(
+    conn: Any, sources: Sources, payment_ids: list[str] | None = None
+) -> tuple[list[inv.AcceptedEvent], str]:
     if await _exists(conn, "gateway.delivery_attempts") and await _exists(conn, "gateway.deliveries"):
+        deliveries = "gateway.deliveries d" if payment_ids is None else _DELIVERIES_OF
         rows = await conn.fetch(
-            """SELECT DISTINCT ON (a.event_id) a.event_id, d.payment_id, d.purpose
-                 FROM gateway.delivery_attempts a JOIN gateway.deliveries d ON d.event_id = a.event_id
-                WHERE a.status_code BETWEEN 200 AND 299
-                ORDER BY a.event_id"""
+            f"""SELECT DISTINCT ON (a.event_id) a.event_id, d.payment_id, d.purpose
+                  FROM gateway.delivery_attempts a JOIN (SELECT d.* FROM {deliveries}) d ON d.event_id = a.event_id
+                 WHERE a.status_code BETWEEN 200 AND 299
+                 ORDER BY a.event_id""",
+            *([] if payment_ids is None else [payment_ids]),
         )
         accepted = [inv.AcceptedEvent(r["event_id"], r["payment_id"], r["purpose"]) for r in rows]
         source = "gateway.delivery_attempts"
@@ -139,11 +148,22 @@ async def _accepted(conn: Any, sources: Sources) -> tuple[list[inv.AcceptedEvent
     return accepted, source
 
 
-async def read_snapshot(dsn: str, sources: Sources) -> inv.Snapshot:
+async def read_snapshot(dsn: str, sources: Sources, *, order_ids: Collection[str] | None = None) -> inv.Snapshot:
+    """Everything, or with `order_ids` only those orders and what belongs to them (their attempts, the trail
+    and the gateway's records and webhooks of those attempts), each read by index: what `inv.check` needs to
+    judge them, however many other orders the database holds. Scoped, an accepted event counts as applied
+    when its own payment's trail or payment-svc's inbox has it (unscoped: any payment's trail)."""
     async with connection(dsn) as conn:
+        scope: list[str] | None = None if order_ids is None else list(order_ids)
+        where_order = "" if scope is None else " WHERE order_id = ANY($1::text[])"
+        args = [] if scope is None else [scope]
         orders = [
             inv.Order(r["id"], r["status"], r["receipt"], r["amount"], r["currency"])
-            for r in await conn.fetch("SELECT id, status, receipt, amount, currency FROM orders.orders")
+            for r in await conn.fetch(
+                "SELECT id, status, receipt, amount, currency FROM orders.orders"
+                + ("" if scope is None else " WHERE id = ANY($1::text[])"),
+                *args,
+            )
         ]
         payments = [
             inv.Payment(
@@ -151,39 +171,58 @@ async def read_snapshot(dsn: str, sources: Sources) -> inv.Snapshot:
             )
             for r in await conn.fetch(
                 "SELECT id, order_id, status, error_code, gateway_payment_id, manual_capture FROM payments.payments"
+                + where_order,
+                *args,
             )
         ]
+        payment_ids = None if scope is None else [p.id for p in payments]
+        by_payment = "" if payment_ids is None else " WHERE payment_id = ANY($1::text[])"
+        payment_args = [] if payment_ids is None else [payment_ids]
         views = [
             inv.View(r["id"], r["order_id"], r["status"])
-            for r in await conn.fetch("SELECT id, order_id, status FROM orders.payment_views")
+            for r in await conn.fetch("SELECT id, order_id, status FROM orders.payment_views" + where_order, *args)
         ]
         events = [
             inv.PaymentEvent(r["payment_id"], r["kind"], r["source"], r["event_id"])
-            for r in await conn.fetch("SELECT payment_id, kind, source, event_id FROM payments.payment_events")
+            for r in await conn.fetch(
+                "SELECT payment_id, kind, source, event_id FROM payments.payment_events" + by_payment, *payment_args
+            )
         ]
+        accepted, accepted_source = await _accepted(conn, sources, payment_ids)
         inbox = {
             r["message_id"]
-            for r in await conn.fetch("SELECT message_id FROM payments.inbox WHERE consumer = $1", WEBHOOK_CONSUMER)
+            for r in await conn.fetch(
+                "SELECT message_id FROM payments.inbox WHERE consumer = $1"
+                + ("" if scope is None else " AND message_id = ANY($2::text[])"),
+                WEBHOOK_CONSUMER,
+                *([] if scope is None else [[a.event_id for a in accepted]]),
+            )
         }
-        accepted, accepted_source = await _accepted(conn, sources)
         anomalies = None
         if await _exists(conn, "payments.anomalies"):
             anomalies = [
                 inv.Anomaly(r["payment_id"], r["kind"], r["event_id"])
-                for r in await conn.fetch("SELECT payment_id, kind, event_id FROM payments.anomalies")
+                for r in await conn.fetch(
+                    "SELECT payment_id, kind, event_id FROM payments.anomalies" + by_payment, *payment_args
+                )
             ]
         deliveries = None
         if await _exists(conn, "gateway.deliveries"):
             deliveries = [
                 inv.Delivery(r["event_id"], r["payment_id"], r["purpose"], r["state"])
-                for r in await conn.fetch("SELECT event_id, payment_id, purpose, state FROM gateway.deliveries")
+                for r in await conn.fetch(
+                    "SELECT d.event_id, d.payment_id, d.purpose, d.state FROM "
+                    + ("gateway.deliveries d" if payment_ids is None else _DELIVERIES_OF),
+                    *payment_args,
+                )
             ]
         gateway_payments = None
         if await _exists(conn, "gateway.payments"):
             gateway_payments = [
                 inv.GatewayRecord(r["payment_id"], r["order_id"], r["status"], r["amount"], r["currency"], r["id"])
                 for r in await conn.fetch(
-                    "SELECT id, payment_id, order_id, status, amount, currency FROM gateway.payments"
+                    "SELECT id, payment_id, order_id, status, amount, currency FROM gateway.payments" + by_payment,
+                    *payment_args,
                 )
             ]
         backlog = await outbox_backlog(conn)
