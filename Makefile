@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
 .PHONY: help install install-runtime services migrate run test lint unit integration system e2e acceptance \
-	clean chaos webhooks-load fuzz bench-flood bench attacks browser chromium promtool test-tools kubectl scale haproxy
+	clean chaos webhooks-load fuzz bench-flood bench bench-growth attacks browser chromium promtool test-tools kubectl scale haproxy
 
 help:
 	@echo "make run          install the services, migrate, start them all (Ctrl-C stops them); SCALE=2: two"
@@ -34,6 +34,7 @@ help:
 	@echo "make attacks      hostile requests against the system; prints what each was answered and changed"
 	@echo "make bench-flood  genuine webhook latency with and without a flood of forged ones, about 3 minutes"
 	@echo "make bench        whole lifecycles against their database, ingress, broker and order bounds (QUICK=1)"
+	@echo "make bench-growth the same lifecycles on an empty database, then with 1,000,000 orders preloaded"
 	@echo "make migrate | install | clean"
 	@echo "docs/testing.md explains each; take /tmp/payments-system.lock for the ones on ports 8080-8084"
 
@@ -188,6 +189,14 @@ bench-flood: install services
 # (--concurrency 16,64 --rate 40 --lifecycles 500 …; --help lists them). docs/performance.md explains it
 bench: install services
 	$(BIN)/python -m benchmarks.bench $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+# the growth run: each load level of `make bench` on its empty database, then on one with 1,000,000 settled
+# orders and every row their lifecycles left preloaded (benchmarks/preload.py, a few minutes before the
+# system starts), no bounds; prints both tables and the ratios (throughput within 10 %, p99 within 1.5x),
+# writes benchmarks/results/growth.json. Takes /tmp/payments-system.lock itself. BENCH_ARGS passes options
+# (--preload 200000 --concurrency 16 --lifecycles 500 …)
+bench-growth: install services
+	$(BIN)/python -m benchmarks.bench --growth $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache

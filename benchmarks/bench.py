@@ -3,6 +3,7 @@
     make bench                      # full: 2,000 lifecycles at each of concurrency 8, 32, 64, the baselines
     make bench QUICK=1              # CI-sized, well under two minutes
     .venv/bin/python -m benchmarks.bench --concurrency 64 --lifecycles 500 --rate 40,80
+    .venv/bin/python -m benchmarks.bench --growth   # each level empty, then with 1,000,000 orders preloaded
 
 It takes /tmp/payments-system.lock (the system's ports 8080-8083 are shared with the other system
 tiers), makes its own database and RabbitMQ vhost afresh (payments_bench), and starts the system with
@@ -12,6 +13,11 @@ duplicating a share of its webhooks (MOCK_GATEWAY_FAULTS=duplicate=…). `benchm
 it; then, with the system stopped, the baselines (`benchmarks.baselines`) run at the same loads.
 Results: benchmarks/results/<full|quick>.json and .png; the table on stdout. Exit status 1 when a
 lifecycle was lost, settled wrongly or applied twice.
+
+`--preload N` fills the fresh database with N settled orders (`benchmarks.preload`) before the system
+starts; `--growth` runs every level twice, on an empty database and then on a preloaded one (N, default
+1,000,000), with no bounds (they measure the machine, not the data), and compares the two
+(`benchmarks.growth`): benchmarks/results/growth.json.
 """
 
 from __future__ import annotations
@@ -34,8 +40,10 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks import baselines, report
+from benchmarks import baselines, growth, preload, report
 from benchmarks.load import Load
+from payments_tools.localenv import generate_secrets
+from payments_tools.migrate_cli import migrate_all
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = Path("/tmp/payments-system.lock")  # noqa: S108 - the lock every system tier takes
@@ -94,10 +102,12 @@ def fresh_vhost(name: str) -> str:
     return done.stdout.strip()
 
 
-def run_system(args: argparse.Namespace, dsn: str, amqp: str, out: Path) -> dict[str, Any]:
+def run_system(args: argparse.Namespace, dsn: str, amqp: str, out: Path, api_keys: str) -> dict[str, Any]:
     env = {
         **os.environ,
         **SYSTEM_ENV,
+        # the bench's own merchants, known before the system starts: a preload files orders under them
+        "API_KEYS": api_keys,
         "AMQP_URL": amqp,
         "DATABASE_URL": dsn,
         "MOCK_GATEWAY_FAULTS": f"duplicate={args.duplicate_share}" if args.duplicate_share else "",
@@ -186,6 +196,41 @@ async def run_baselines(args: argparse.Namespace, dsn: str, amqp: str, system: d
     return result
 
 
+def prepare(args: argparse.Namespace, orders: int, api_keys: str) -> tuple[str, str, dict[str, Any] | None]:
+    """A fresh database (migrated and preloaded with `orders` orders when there are any) and vhost."""
+    dsn = asyncio.run(fresh_database(NAME))
+    preloaded = None
+    if orders:
+        asyncio.run(migrate_all(dsn))
+        plan = preload.Plan.make(orders, preload.merchants_of(api_keys))
+        print(f"  preloading {orders:,} orders", flush=True)
+        preloaded = asyncio.run(preload.preload(dsn, plan, quiet=args.quiet))
+        print(f"  preloaded in {preloaded['total_s']} s", flush=True)
+    return dsn, fresh_vhost(NAME), preloaded
+
+
+def run_growth(args: argparse.Namespace, api_keys: str, started: float) -> dict[str, Any]:
+    """Every level on an empty database, then on a preloaded one; both phases' results and their comparison."""
+    phases: dict[str, dict[str, Any]] = {}
+    preloaded = None
+    for name, orders in (("empty", 0), ("preloaded", args.preload or preload.DEFAULT_ORDERS)):
+        print(f"bench: growth, {name} database", flush=True)
+        dsn, amqp, info = prepare(args, orders, api_keys)
+        preloaded = info or preloaded
+        with tempfile.TemporaryDirectory() as tmp:
+            system = run_system(args, dsn, amqp, Path(tmp) / "system.json", api_keys)
+        phases[name] = report.combine(args, system, {}, started)
+    return {
+        "when": phases["empty"]["when"],
+        "duration_s": round(time.time() - started),
+        "machine": phases["empty"]["machine"],
+        "settings": phases["empty"]["settings"],
+        "preload": preloaded,
+        "comparison": growth.compare(phases["empty"], phases["preloaded"]),
+        "phases": phases,
+    }
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="CI-sized: 150 lifecycles at concurrency 32")
@@ -212,6 +257,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=18091, help="the baseline apps' ports: this and the next")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument(
+        "--preload", type=int, default=0, help="orders preloaded into the fresh database before the run (0)"
+    )
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="each level on an empty database, then with --preload orders (default 1,000,000); no bounds",
+    )
     parser.add_argument("--no-lock", action="store_true", help="the caller holds /tmp/payments-system.lock")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
@@ -230,13 +283,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.time()
+    api_keys = generate_secrets()["API_KEYS"]
+    if args.growth:
+        with system_lock(not args.no_lock):
+            grown = run_growth(args, api_keys, started)
+        args.results.mkdir(parents=True, exist_ok=True)
+        path = args.results / "growth.json"
+        path.write_text(json.dumps(grown, indent=2) + "\n")
+        for name, phase in grown["phases"].items():
+            print(f"\n==== {name} database ====" + report.table(phase))
+        print(growth.table(grown))
+        print(f"results: {path}")
+        return 0 if all(p["system"]["correctness"].get("ok") for p in grown["phases"].values()) else 1
     with system_lock(not args.no_lock):
-        dsn = asyncio.run(fresh_database(NAME))
-        amqp = fresh_vhost(NAME)
+        dsn, amqp, preloaded = prepare(args, args.preload, api_keys)
         with tempfile.TemporaryDirectory() as tmp:
-            system = run_system(args, dsn, amqp, Path(tmp) / "system.json")
+            system = run_system(args, dsn, amqp, Path(tmp) / "system.json", api_keys)
         bounds = {} if args.no_baselines else asyncio.run(run_baselines(args, dsn, amqp, system))
     result = report.combine(args, system, bounds, started)
+    result["preload"] = preloaded
     args.results.mkdir(parents=True, exist_ok=True)
     stem = args.results / ("quick" if args.quick else "full")
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
