@@ -26,11 +26,17 @@ def ratio(preloaded: float | None, empty: float | None) -> float | None:
 def compare_level(empty: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, Any]:
     """One load level's throughput and p99 of each stage, on both databases, with the ratios and the goals."""
     throughput = ratio(preloaded["settled_per_second"], empty["settled_per_second"])
-    p99: dict[str, dict[str, float | None]] = {}
+    p99: dict[str, dict[str, Any]] = {}
     for stage in STAGES:
         before = empty["latency"].get(stage, {}).get("p99_ms")
         after = preloaded["latency"].get(stage, {}).get("p99_ms")
-        p99[stage] = {"empty_ms": before, "preloaded_ms": after, "ratio": ratio(after, before)}
+        p99[stage] = {
+            "empty_ms": before,
+            "preloaded_ms": after,
+            "ratio": ratio(after, before),
+            # with few samples a p99 is nearly the maximum: the table shows how many there were
+            "n": [empty["latency"].get(stage, {}).get("n", 0), preloaded["latency"].get(stage, {}).get("n", 0)],
+        }
     measured = {stage: v["ratio"] for stage, v in p99.items() if v["ratio"] is not None}
     over = sorted(stage for stage, r in measured.items() if r > P99_CEILING)
     worst = max(measured, key=lambda stage: measured[stage], default=None)
@@ -88,17 +94,18 @@ def table(result: dict[str, Any]) -> str:
     ]
     for level in result["comparison"]["levels"]:
         tp, goals = level["settled_per_second"], level["goals"]
-        lines.append(f"\n{level['load']:<38} {'empty':>9} {'preloaded':>10} {'ratio':>7}")
+        lines.append(f"\n{level['load']:<47} {'empty':>9} {'preloaded':>10} {'ratio':>7} {'n':>11}")
         lines.append(
-            f"{'settled lifecycles/s':<38} {_num(tp['empty']):>9} {_num(tp['preloaded']):>10} "
+            f"{'settled lifecycles/s':<47} {_num(tp['empty']):>9} {_num(tp['preloaded']):>10} "
             f"{_num(tp['ratio'], 3):>7}  >= {THROUGHPUT_FLOOR}: "
             f"{_verdict(goals['throughput_within_10_percent']['met'])}"
         )
         for stage, label in STAGES.items():
             p = level["p99"][stage]
+            samples = "/".join(str(n) for n in p.get("n", []))
             lines.append(
-                f"{'p99 ms ' + label:<38} {_num(p['empty_ms']):>9} {_num(p['preloaded_ms']):>10} "
-                f"{_num(p['ratio'], 3):>7}"
+                f"{'p99 ms ' + label:<47} {_num(p['empty_ms']):>9} {_num(p['preloaded_ms']):>10} "
+                f"{_num(p['ratio'], 3):>7} {samples:>11}"
             )
         p99 = goals["p99_within_1_5x"]
         over = f" (over: {', '.join(p99['stages_over'])})" if p99["stages_over"] else ""

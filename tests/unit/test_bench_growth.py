@@ -25,7 +25,7 @@ def level(load: str, throughput: float, p99: dict[str, float | None]) -> dict[st
         "load": load,
         "x": 16.0,
         "settled_per_second": throughput,
-        "latency": {stage: {"p99_ms": value} for stage, value in p99.items()},
+        "latency": {stage: {"p99_ms": value, "n": 300} for stage, value in p99.items()},
     }
 
 
@@ -44,6 +44,7 @@ def test_a_level_within_both_goals_meets_them() -> None:
         "empty_ms": 100.0,
         "preloaded_ms": 149.0,
         "ratio": 1.49,
+        "n": [300, 300],
     }
     assert compared["goals"]["throughput_within_10_percent"]["met"] is True
     assert compared["goals"]["p99_within_1_5x"]["met"] is True
@@ -103,7 +104,7 @@ def test_the_table_shows_both_databases_the_ratio_and_the_verdicts() -> None:
 
     assert "1,000,000 orders preloaded" in text
     assert re.search(r"settled lifecycles/s\s+40\.0\s+30\.0\s+0\.750\s+>= 0\.9: NOT MET", text)
-    assert re.search(r"p99 ms lifecycle: create -> settled seen\s+100\.0\s+200\.0\s+2\.000", text)
+    assert re.search(r"p99 ms lifecycle: create -> settled seen\s+100\.0\s+200\.0\s+2\.000\s+300/300", text)
     assert "growth goals: NOT MET" in text
 
 
