@@ -16,6 +16,35 @@ _PAYMENT_COLUMNS = """id, order_id, merchant_id, amount, currency, method, statu
                       manual_capture"""
 
 
+@dataclass(frozen=True, slots=True)
+class Trail:
+    """An entry of a payment's trail (`payment_events`), written by the statement that makes the change it
+    tells of: one round trip for both, and the entry exists exactly when the change happened."""
+
+    kind: str
+    source: str
+    event_id: str | None = None
+    detail: dict[str, Any] | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.kind, self.source, self.event_id, self.detail or {})
+
+
+def _with_trail(change: str, first: int, trail: Trail | None) -> tuple[str, tuple[Any, ...]]:
+    """`change` (an INSERT or UPDATE of payments ... RETURNING the payment's columns, with `first - 1`
+    parameters) and, when there is one, the trail entry of the payment it returns: the statement and the
+    entry's parameters (kind, source, event id and detail as `first` to `first + 3`)."""
+    if trail is None:
+        return change, ()
+    return (
+        f"""WITH changed AS ({change}),
+                    trail AS (INSERT INTO payment_events (payment_id, kind, source, event_id, detail)
+                              SELECT id, ${first}, ${first + 1}, ${first + 2}, ${first + 3} FROM changed)
+               SELECT * FROM changed""",
+        trail.args(),
+    )
+
+
 class _FromRow(Protocol):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Self: ...
@@ -154,12 +183,19 @@ class PaymentRepository(RowRepository[Payment]):
         method: dict[str, Any] | None,
         request_id: uuid.UUID | None = None,
         manual_capture: bool = False,
+        *,
+        trail: Trail | None = None,
     ) -> Payment:
-        return await self._created(
+        sql, trailing = _with_trail(
             f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id,
-                                      manual_capture)
-                VALUES ($1, $2, $3, $4, $5, $6, 'INITIATED', $7, $8)
-                RETURNING {_PAYMENT_COLUMNS}""",
+                                          manual_capture)
+                    VALUES ($1, $2, $3, $4, $5, $6, 'INITIATED', $7, $8)
+                    RETURNING {_PAYMENT_COLUMNS}""",
+            9,
+            trail,
+        )
+        return await self._created(
+            sql,
             payment_id,
             order.order_id,
             order.merchant_id,
@@ -168,6 +204,7 @@ class PaymentRepository(RowRepository[Payment]):
             method,
             request_id,
             manual_capture,
+            *trailing,
         )
 
     async def by_request(self, order_id: str, request_id: uuid.UUID) -> Payment | None:
@@ -178,16 +215,20 @@ class PaymentRepository(RowRepository[Payment]):
         value = await self._conn.fetchval("SELECT order_id FROM payments WHERE id = $1", payment_id)
         return str(value) if value is not None else None
 
-    async def attach_gateway_payment(self, payment_id: str, gateway_payment_id: str, signature: str) -> Payment | None:
-        return await self._one(
+    async def attach_gateway_payment(
+        self, payment_id: str, gateway_payment_id: str, signature: str, *, trail: Trail | None = None
+    ) -> Payment | None:
+        """The attempt with the gateway's payment attached, and `trail` recorded; None (and nothing recorded)
+        when it is no longer an INITIATED attempt without one."""
+        sql, trailing = _with_trail(
             f"""UPDATE payments
                    SET gateway_payment_id = $2, signature = $3, version = version + 1, updated_at = now()
                  WHERE id = $1 AND status = 'INITIATED' AND gateway_payment_id IS NULL
              RETURNING {_PAYMENT_COLUMNS}""",
-            payment_id,
-            gateway_payment_id,
-            signature,
+            4,
+            trail,
         )
+        return await self._one(sql, payment_id, gateway_payment_id, signature, *trailing)
 
     async def settle(
         self,
@@ -196,21 +237,30 @@ class PaymentRepository(RowRepository[Payment]):
         error_code: str | None,
         error_description: str | None,
         settled_by: str,
+        *,
+        trail: Trail | None = None,
     ) -> Payment | None:
         """Move a payment to `status` where the state machine allows it (INITIATED to any other, AUTHORIZED
-        to SUCCESS or FAILED); None when it is in no status that may move there."""
-        return await self._one(
+        to SUCCESS or FAILED), recording `trail`; None (and nothing recorded) when it is in no status that
+        may move there."""
+        sql, trailing = _with_trail(
             f"""UPDATE payments
                    SET status = $2, error_code = $3, error_description = $4, settled_by = $5,
                        version = version + 1, updated_at = now()
                  WHERE id = $1 AND status = ANY($6::text[])
              RETURNING {_PAYMENT_COLUMNS}""",
+            7,
+            trail,
+        )
+        return await self._one(
+            sql,
             payment_id,
             status.value,
             error_code,
             error_description,
             settled_by,
             moves_from(status),
+            *trailing,
         )
 
     async def record(

@@ -10,7 +10,7 @@ import asyncpg
 
 from payment_svc.attempts.domain import PaymentStatus, ReportedOutcome, Source
 from payment_svc.attempts.messages import payment_event
-from payment_svc.attempts.repository import OrderPayments, Payment, PaymentEventRow, PaymentRepository
+from payment_svc.attempts.repository import OrderPayments, Payment, PaymentEventRow, PaymentRepository, Trail
 from payment_svc.attempts.settlement import apply_report
 from payment_svc.gateway.client import GatewayClient, GatewayRejected, GatewayUnavailable
 from payments_common import events, ids
@@ -81,9 +81,13 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
             if await repo.in_flight(cmd.order_id) is not None:
                 raise ApiError(409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress")
             payment = await repo.insert(
-                payment_id, order, summary_or_none(cmd.method), cmd.request_id, manual_capture=cmd.manual_capture
+                payment_id,
+                order,
+                summary_or_none(cmd.method),
+                cmd.request_id,
+                manual_capture=cmd.manual_capture,
+                trail=Trail("created", "api", detail={"amount": cmd.amount, "currency": cmd.currency}),
             )
-            await repo.record(payment_id, "created", "api", detail={"amount": cmd.amount, "currency": cmd.currency})
 
         try:
             gateway_payment = await deps.gateway.create_payment(
@@ -105,12 +109,16 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
 
         async with UnitOfWork(deps.pool) as uow:
             repo = uow.repo(PaymentRepository)
-            attached = await repo.attach_gateway_payment(payment_id, gateway_payment.id, gateway_payment.signature)
+            attached = await repo.attach_gateway_payment(
+                payment_id,
+                gateway_payment.id,
+                gateway_payment.signature,
+                trail=Trail("sent_to_gateway", "api", detail={"gatewayPaymentId": gateway_payment.id}),
+            )
             if attached is None:  # settled meanwhile by some other path; answer what it is now
                 current = await repo.get(payment_id)
                 assert current is not None
                 return current
-            await repo.record(payment_id, "sent_to_gateway", "api", detail={"gatewayPaymentId": gateway_payment.id})
             uow.emit(payment_event(attached, events.PAYMENT_INITIATED, cmd.correlation_id))
         log.info("payment.initiated", gateway_payment_id=gateway_payment.id)
         return attached
@@ -126,16 +134,19 @@ def _check_can_start(order: OrderPayments, cmd: InitiatePayment) -> None:
 async def _fail_unstarted(deps: Deps, payment: Payment, reason: str, correlation_id: str | None) -> None:
     async with UnitOfWork(deps.pool) as uow:
         repo = uow.repo(PaymentRepository)
+        trail = Trail("gateway_error", Source.API.value, detail={"error": reason})
         failed = await repo.settle(
             payment.id,
             PaymentStatus.FAILED,
             GATEWAY_ERROR,
             "the payment gateway could not start the payment",
             Source.API.value,
+            trail=trail,
         )
-        await repo.record(payment.id, "gateway_error", Source.API.value, detail={"error": reason})
         if failed is not None:
             uow.emit(payment_event(failed, events.PAYMENT_FAILED, correlation_id))
+        else:  # settled meanwhile: the error is told all the same
+            await repo.record(payment.id, *trail.args())
     log.warning("payment.gateway_error", error=reason)
 
 

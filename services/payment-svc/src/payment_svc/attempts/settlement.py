@@ -20,7 +20,7 @@ from payment_svc.attempts.domain import (
 )
 from payment_svc.attempts.domain import settle as decide
 from payment_svc.attempts.messages import payment_event, settled_event_type
-from payment_svc.attempts.repository import Payment, PaymentRepository
+from payment_svc.attempts.repository import Payment, PaymentRepository, Trail
 from payments_common.logging import get_logger
 from payments_common.uow import UnitOfWork
 
@@ -61,7 +61,12 @@ async def apply_report(
         return Applied(payment, changed=False, anomaly=anomaly)
 
     outcome = decide(payment.amount, payment.currency, reported)
-    settled = await repo.settle(payment.id, outcome.status, outcome.error_code, outcome.error_description, source.value)
+    trail = Trail(
+        "settled", source.value, event_id, {**detail, "to": outcome.status.value, "errorCode": outcome.error_code}
+    )
+    settled = await repo.settle(
+        payment.id, outcome.status, outcome.error_code, outcome.error_description, source.value, trail=trail
+    )
     assert settled is not None  # the row is locked and in a status that may move there
     if outcome.status is PaymentStatus.SUCCESS:
         await repo.mark_order_paid(payment.order_id, payment.id)
@@ -74,13 +79,6 @@ async def apply_report(
             event_id,
             {**detail, "reportedAmount": reported.amount, "reportedCurrency": reported.currency},
         )
-    await repo.record(
-        payment.id,
-        "settled",
-        source.value,
-        event_id,
-        {**detail, "to": outcome.status.value, "errorCode": outcome.error_code},
-    )
     uow.emit(payment_event(settled, settled_event_type(settled), correlation_id))
     log.info("payment.settled", status=outcome.status.value, error_code=outcome.error_code, source=source.value)
     return Applied(settled, changed=True, anomaly=anomaly)

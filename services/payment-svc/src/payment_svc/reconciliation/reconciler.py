@@ -30,7 +30,7 @@ import asyncpg
 from payment_svc.attempts.capture import void_authorization
 from payment_svc.attempts.domain import AUTHORIZATION_EXPIRED, EXPIRED, PaymentStatus, ReportedOutcome, Source
 from payment_svc.attempts.messages import payment_event
-from payment_svc.attempts.repository import Payment, PaymentRepository
+from payment_svc.attempts.repository import Payment, PaymentRepository, Trail
 from payment_svc.attempts.service import Deps
 from payment_svc.attempts.settlement import apply_report
 from payment_svc.gateway.client import (
@@ -268,12 +268,14 @@ class Reconciler:
             if current is None or current.status is not PaymentStatus.INITIATED:
                 return  # settled meanwhile, by a webhook or another reconciler
             if current.gateway_payment_id is None and record is not None:
-                attached = await repo.attach_gateway_payment(current.id, record.id, record.signature)
+                attached = await repo.attach_gateway_payment(
+                    current.id,
+                    record.id,
+                    record.signature,
+                    trail=Trail("attached_by_reconciliation", source.value, detail={"gatewayPaymentId": record.id}),
+                )
                 assert attached is not None  # locked and INITIATED
                 current = attached
-                await repo.record(
-                    current.id, "attached_by_reconciliation", source.value, detail={"gatewayPaymentId": record.id}
-                )
             applied = await apply_report(uow, current, reported, source=source, event_id=None)
         if applied.changed:
             kind = "expiry" if source is Source.EXPIRY else "payment"
