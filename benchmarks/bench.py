@@ -11,6 +11,8 @@ tiers), makes its own database and RabbitMQ vhost afresh (payments_bench), and s
 raised out of the way, the mock gateway settling at once (MOCK_GATEWAY_SETTLE_DELAY_MS=0) and
 duplicating a share of its webhooks (MOCK_GATEWAY_FAULTS=duplicate=…). `benchmarks.lifecycle` drives
 it; then, with the system stopped, the baselines (`benchmarks.baselines`) run at the same loads.
+Then the component phase (`benchmarks.components`, `--no-components` to skip): POST /orders alone and the
+webhook gateway alone through the system started again the same way, and their two bounds.
 Results: benchmarks/results/<full|quick>.json and .png; the table on stdout. Exit status 1 when a
 lifecycle was lost, settled wrongly or applied twice.
 
@@ -40,7 +42,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks import baselines, growth, preload, report
+from benchmarks import baselines, components, growth, preload, report
 from benchmarks.load import Load
 from payments_tools.localenv import generate_secrets
 from payments_tools.migrate_cli import migrate_all
@@ -102,16 +104,18 @@ def fresh_vhost(name: str) -> str:
     return done.stdout.strip()
 
 
-def run_system(args: argparse.Namespace, dsn: str, amqp: str, out: Path, api_keys: str) -> dict[str, Any]:
-    env = {
-        **os.environ,
+def system_settings(args: argparse.Namespace, api_keys: str) -> dict[str, str]:
+    """The system's settings besides its database and vhost, the same for every start within a run."""
+    return {
         **SYSTEM_ENV,
         # the bench's own merchants, known before the system starts: a preload files orders under them
         "API_KEYS": api_keys,
-        "AMQP_URL": amqp,
-        "DATABASE_URL": dsn,
         "MOCK_GATEWAY_FAULTS": f"duplicate={args.duplicate_share}" if args.duplicate_share else "",
     }
+
+
+def run_system(args: argparse.Namespace, dsn: str, amqp: str, out: Path, api_keys: str) -> dict[str, Any]:
+    env = {**os.environ, **system_settings(args, api_keys), "AMQP_URL": amqp, "DATABASE_URL": dsn}
     stack = str(Path(sys.executable).with_name("payments-stack"))
     command = [
         stack,
@@ -258,6 +262,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=18091, help="the baseline apps' ports: this and the next")
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument(
+        "--no-components",
+        action="store_true",
+        help="skip POST /orders and the webhook gateway alone against their bounds",
+    )
+    parser.add_argument("--component-clients", type=int, default=50, help="the component phase's closed loops (50)")
+    parser.add_argument("--component-requests", type=int, help="per component closed loop (default 5000; quick 1000)")
+    parser.add_argument("--component-warmup", type=int, help="requests before each of them (default 300; quick 100)")
+    parser.add_argument(
         "--preload", type=int, default=0, help="orders preloaded into the fresh database before the run (0)"
     )
     parser.add_argument(
@@ -277,6 +289,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.baseline_requests = args.baseline_requests or (500 if quick else 3000)
     args.pgbench_seconds = args.pgbench_seconds or (5.0 if quick else 15.0)
     args.matched_seconds = args.matched_seconds or (4.0 if quick else 10.0)
+    args.component_requests = args.component_requests or (1000 if quick else 5000)
+    args.component_warmup = args.component_warmup if args.component_warmup is not None else (100 if quick else 300)
     return args
 
 
@@ -300,13 +314,17 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             system = run_system(args, dsn, amqp, Path(tmp) / "system.json", api_keys)
         bounds = {} if args.no_baselines else asyncio.run(run_baselines(args, dsn, amqp, system))
+        parts = None if args.no_components else components.run_phase(args, dsn, amqp, system_settings(args, api_keys))
     result = report.combine(args, system, bounds, started)
     result["preload"] = preloaded
+    result["components"] = parts
     args.results.mkdir(parents=True, exist_ok=True)
     stem = args.results / ("quick" if args.quick else "full")
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     report.chart(result, stem.with_suffix(".png"))
     print(report.table(result))
+    if parts is not None:
+        print(components.table(parts))
     print(f"results: {stem}.json, {stem}.png")
     return 0 if result["system"]["correctness"].get("ok") else 1
 
