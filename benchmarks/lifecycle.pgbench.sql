@@ -1,5 +1,6 @@
 -- One payment lifecycle's SQL, as the services issue it (captured with log_statement = 'all' for one
--- lifecycle, UPI success, no duplicate), for pgbench: the database bound of `make bench`.
+-- lifecycle, UPI success, no duplicate, a merchant without webhook endpoints; `python -m
+-- benchmarks.statements` counts the same per service), for pgbench: the database bound of `make bench`.
 -- Run as one script per lifecycle (pgbench -M prepared -f benchmarks/lifecycle.pgbench.sql), so its
 -- transactions per second are lifecycles per second. Names are schema-qualified (the services set
 -- search_path instead); the services' parameters are literals or pgbench variables. Left out: the
@@ -10,17 +11,16 @@
 -- bench only: fresh ids for this lifecycle
 SELECT 'order_pgb_' || md5(random()::text) AS oid, 'pay_pgb_' || md5(random()::text) AS pid,
        'gw_pgb_' || md5(random()::text) AS gid, 'evt_pgb_' || md5(random()::text) AS eid,
-       gen_random_uuid() AS ob1, gen_random_uuid() AS ob2, gen_random_uuid() AS ob3 \gset
+       gen_random_uuid() AS ob1, gen_random_uuid() AS ob2, gen_random_uuid() AS ob3,
+       gen_random_uuid() AS ob4, gen_random_uuid() AS ob5 \gset
 
--- order-svc, POST /orders
-BEGIN;
+-- order-svc, POST /orders: one statement, no transaction around it
 INSERT INTO orders.orders (id, merchant_id, amount, currency, receipt, notes, customer_email, customer_name,
                            request_id)
 VALUES (:oid, 'rzp_test_pgbench', 1500, 'INR', NULL, '{}', NULL, NULL, NULL)
 ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
 RETURNING id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email,
           customer_name;
-COMMIT;
 
 -- order-svc, POST /payments/initiate: the order
 SELECT id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name
@@ -34,12 +34,14 @@ RETURNING order_id, merchant_id, amount, currency, paid_payment_id;
 SELECT id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
        error_description, settled_by, version, created_at, updated_at
   FROM payments.payments WHERE order_id = :oid AND status = 'INITIATED';
-INSERT INTO payments.payments (id, order_id, merchant_id, amount, currency, method, status, request_id)
-VALUES (:pid, :oid, 'rzp_test_pgbench', 1500, 'INR', '{"type": "upi", "vpa": "success@razorpay"}', 'INITIATED', NULL)
-RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
-          error_description, settled_by, version, created_at, updated_at;
-INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
-VALUES (:pid, 'created', 'api', NULL, '{}');
+WITH changed AS (
+  INSERT INTO payments.payments (id, order_id, merchant_id, amount, currency, method, status, request_id)
+  VALUES (:pid, :oid, 'rzp_test_pgbench', 1500, 'INR', '{"type": "upi", "vpa": "success@razorpay"}', 'INITIATED', NULL)
+  RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
+            error_description, settled_by, version, created_at, updated_at),
+     trail AS (INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
+               SELECT id, 'created', 'api', NULL, '{}'::jsonb FROM changed)
+SELECT * FROM changed;
 COMMIT;
 
 -- mock gateway: the payment and its planned webhook
@@ -60,13 +62,15 @@ COMMIT;
 
 -- payment-svc: the gateway's answer, and its event
 BEGIN;
-UPDATE payments.payments
-   SET gateway_payment_id = :gid, signature = md5(:gid), version = version + 1, updated_at = now()
- WHERE id = :pid AND status = 'INITIATED' AND gateway_payment_id IS NULL
-RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
-          error_description, settled_by, version, created_at, updated_at;
-INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
-VALUES (:pid, 'sent_to_gateway', 'api', NULL, '{}');
+WITH changed AS (
+  UPDATE payments.payments
+     SET gateway_payment_id = :gid, signature = md5(:gid), version = version + 1, updated_at = now()
+   WHERE id = :pid AND status = 'INITIATED' AND gateway_payment_id IS NULL
+  RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
+            error_description, settled_by, version, created_at, updated_at),
+     trail AS (INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
+               SELECT id, 'sent_to_gateway', 'api', NULL, '{}'::jsonb FROM changed)
+SELECT * FROM changed;
 WITH written AS (
   INSERT INTO payments.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload,
                               headers)
@@ -106,6 +110,7 @@ COMMIT;
 BEGIN;
 SELECT id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name
   FROM orders.orders WHERE id = :oid FOR UPDATE;
+WITH before AS (SELECT status FROM orders.payment_views WHERE id = :pid)
 INSERT INTO orders.payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
                                   error_description, version, created_at, updated_at, method)
 VALUES (:pid, :oid, 'INITIATED', 1500, 'INR', :gid, md5(:gid), NULL, NULL, 2, now(), now(),
@@ -115,7 +120,7 @@ ON CONFLICT (id) DO UPDATE
        error_code = EXCLUDED.error_code, error_description = EXCLUDED.error_description, version = EXCLUDED.version,
        updated_at = EXCLUDED.updated_at, method = EXCLUDED.method
  WHERE payment_views.version < EXCLUDED.version
-RETURNING 1;
+RETURNING (SELECT status FROM before);
 COMMIT;
 
 -- payment-svc's outbox relay: payment.initiated
@@ -126,22 +131,8 @@ SELECT id, aggregate_id, event_type, exchange, routing_key, payload, headers, at
 UPDATE payments.outbox SET published_at = now() WHERE id = ANY(ARRAY[:ob1]::uuid[]);
 COMMIT;
 
--- order-svc's consumer: payment.initiated
-BEGIN;
-INSERT INTO orders.inbox (consumer, message_id) VALUES ('order-svc.payment-events', :ob1) ON CONFLICT DO NOTHING RETURNING 1;
-SELECT id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name
-  FROM orders.orders WHERE id = :oid FOR UPDATE;
-INSERT INTO orders.payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
-                                  error_description, version, created_at, updated_at, method)
-VALUES (:pid, :oid, 'INITIATED', 1500, 'INR', :gid, md5(:gid), NULL, NULL, 2, now(), now(),
-        '{"type": "upi", "vpa": "success@razorpay"}')
-ON CONFLICT (id) DO UPDATE
-   SET status = EXCLUDED.status, gateway_payment_id = EXCLUDED.gateway_payment_id, signature = EXCLUDED.signature,
-       error_code = EXCLUDED.error_code, error_description = EXCLUDED.error_description, version = EXCLUDED.version,
-       updated_at = EXCLUDED.updated_at, method = EXCLUDED.method
- WHERE payment_views.version < EXCLUDED.version
-RETURNING 1;
-COMMIT;
+-- order-svc's consumer: payment.initiated, already in the view (the initiate answer wrote it)
+SELECT true FROM orders.payment_views WHERE id = :pid AND version >= 2;
 
 -- mock gateway: the webhook's try, answered 200, and its end
 WITH bumped AS (
@@ -159,20 +150,21 @@ COMMIT;
 -- payment-svc's webhook consumer: the settlement
 BEGIN;
 INSERT INTO payments.inbox (consumer, message_id) VALUES ('payment-svc.webhooks', :eid) ON CONFLICT DO NOTHING RETURNING 1;
-SELECT order_id FROM payments.payments WHERE id = :pid;
 SELECT order_id, merchant_id, amount, currency, paid_payment_id FROM payments.order_payments WHERE order_id = :oid FOR UPDATE;
 SELECT id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
        error_description, settled_by, version, created_at, updated_at
   FROM payments.payments WHERE id = :pid FOR UPDATE;
-UPDATE payments.payments
-   SET status = 'SUCCESS', error_code = NULL, error_description = NULL, settled_by = 'webhook', version = version + 1,
-       updated_at = now()
- WHERE id = :pid AND status = 'INITIATED'
-RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
-          error_description, settled_by, version, created_at, updated_at;
+WITH changed AS (
+  UPDATE payments.payments
+     SET status = 'SUCCESS', error_code = NULL, error_description = NULL, settled_by = 'webhook', version = version + 1,
+         updated_at = now()
+   WHERE id = :pid AND status = 'INITIATED'
+  RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
+            error_description, settled_by, version, created_at, updated_at),
+     trail AS (INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
+               SELECT id, 'settled', 'webhook', :eid, '{"status": "SUCCESS"}'::jsonb FROM changed)
+SELECT * FROM changed;
 UPDATE payments.order_payments SET paid_payment_id = :pid WHERE order_id = :oid AND paid_payment_id IS NULL;
-INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
-VALUES (:pid, 'settled', 'webhook', :eid, '{"status": "SUCCESS"}');
 WITH written AS (
   INSERT INTO payments.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload,
                               headers)
@@ -196,6 +188,7 @@ BEGIN;
 INSERT INTO orders.inbox (consumer, message_id) VALUES ('order-svc.payment-events', :ob2) ON CONFLICT DO NOTHING RETURNING 1;
 SELECT id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name
   FROM orders.orders WHERE id = :oid FOR UPDATE;
+WITH before AS (SELECT status FROM orders.payment_views WHERE id = :pid)
 INSERT INTO orders.payment_views (id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
                                   error_description, version, created_at, updated_at, method)
 VALUES (:pid, :oid, 'SUCCESS', 1500, 'INR', :gid, md5(:gid), NULL, NULL, 3, now(), now(),
@@ -205,13 +198,29 @@ ON CONFLICT (id) DO UPDATE
        error_code = EXCLUDED.error_code, error_description = EXCLUDED.error_description, version = EXCLUDED.version,
        updated_at = EXCLUDED.updated_at, method = EXCLUDED.method
  WHERE payment_views.version < EXCLUDED.version
-RETURNING 1;
+RETURNING (SELECT status FROM before);
+-- the merchant event payment.captured: the attempt as /v1 shows it
+SELECT id, order_id, status, amount, currency, gateway_payment_id, signature, error_code, error_description, version,
+       created_at, updated_at, method
+  FROM orders.payment_views WHERE id = :pid;
+SELECT id, payment_id, order_id, amount, currency, status, notes, error_code, error_description, version, created_at,
+       updated_at
+  FROM orders.refund_views WHERE payment_id = ANY(ARRAY[:pid]::text[]) ORDER BY created_at, id;
+SELECT payment_id, email, contact, notes FROM orders.payment_details WHERE payment_id = ANY(ARRAY[:pid]::text[]);
 UPDATE orders.orders SET status = 'PAID', updated_at = now() WHERE id = :oid AND status <> 'PAID';
+-- the merchant event order.paid (the attempt read above is reused), and the order's payment link if any
+SELECT order_id, count(*) AS n FROM orders.payment_views WHERE order_id = ANY(ARRAY[:oid]::text[]) GROUP BY order_id;
+UPDATE orders.payment_links SET status = 'paid', paid_payment_id = :pid, cancelled_at = NULL, updated_at = now()
+ WHERE order_id = :oid AND status <> 'paid' RETURNING id;
 WITH written AS (
   INSERT INTO orders.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload,
                               headers)
   VALUES (:ob3, 'order', :oid, 'order.paid', 'orders.events', 'order.paid',
-          jsonb_build_object('orderId', :oid::text, 'paymentId', :pid::text, 'status', 'PAID', 'pad', repeat('x', 450)), '{}'))
+          jsonb_build_object('orderId', :oid::text, 'paymentId', :pid::text, 'status', 'PAID', 'pad', repeat('x', 450)), '{}'),
+         (:ob4, 'order', :oid, 'merchant.event', 'merchant.events', 'payment.captured',
+          jsonb_build_object('event', 'payment.captured', 'pad', repeat('x', 1200)), '{}'),
+         (:ob5, 'order', :oid, 'merchant.event', 'merchant.events', 'order.paid',
+          jsonb_build_object('event', 'order.paid', 'pad', repeat('x', 1800)), '{}'))
 SELECT pg_notify('outbox_orders', '');
 COMMIT;
 
@@ -220,12 +229,17 @@ BEGIN;
 SELECT id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts
   FROM orders.outbox WHERE published_at IS NULL AND available_at <= now()
  ORDER BY available_at, created_at LIMIT 100 FOR UPDATE SKIP LOCKED;
-UPDATE orders.outbox SET published_at = now() WHERE id = ANY(ARRAY[:ob3]::uuid[]);
+UPDATE orders.outbox SET published_at = now() WHERE id = ANY(ARRAY[:ob3, :ob4, :ob5]::uuid[]);
 COMMIT;
 
--- payment-svc's consumer: order.paid confirmed
-BEGIN;
-INSERT INTO payments.inbox (consumer, message_id) VALUES ('payment-svc.order-events', :ob3) ON CONFLICT DO NOTHING RETURNING 1;
+-- merchant-webhooks: each merchant event, for a merchant without endpoints, dropped after one read
+SELECT id FROM merchant_webhooks.endpoints
+ WHERE merchant_id = 'rzp_test_pgbench' AND status = 'enabled' AND events && ARRAY['payment.captured', '*']::text[]
+ ORDER BY id;
+SELECT id FROM merchant_webhooks.endpoints
+ WHERE merchant_id = 'rzp_test_pgbench' AND status = 'enabled' AND events && ARRAY['order.paid', '*']::text[]
+ ORDER BY id;
+
+-- payment-svc's consumer: order.paid confirmed, one idempotent statement
 UPDATE payments.payments SET order_confirmed_at = coalesce(order_confirmed_at, now())
  WHERE id = :pid AND status = 'SUCCESS' RETURNING status;
-COMMIT;

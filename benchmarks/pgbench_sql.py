@@ -21,6 +21,8 @@ _CREATE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)\s*\((.*?)\n\);", re
 _ALTER = re.compile(r"ALTER TABLE (?:IF EXISTS )?(\w+)\s+(.*?);", re.IGNORECASE | re.DOTALL)
 _ADD_COLUMN = re.compile(r"ADD COLUMN (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
 _NOT_COLUMNS = {"constraint", "primary", "unique", "check", "foreign", "exclude"}
+# what a SELECT list may name that is a value, not a column (`SELECT true FROM …` asks whether a row exists)
+_LITERALS = {"true", "false", "null"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,8 @@ def declared_columns(sql: str, ref: Reference) -> set[str]:
     elif ref.verb == "FROM":
         selects = re.findall(rf"SELECT\s+((?:(?!SELECT).)*?)\s+FROM\s+{name}", sql, re.I | re.S)
         items = selects[0].split(",") if selects else []
-    return {item.strip().lower() for item in items if re.fullmatch(r"\s*[A-Za-z_]\w*\s*", item)}
+    names = {item.strip().lower() for item in items if re.fullmatch(r"\s*[A-Za-z_]\w*\s*", item)}
+    return names - _LITERALS
 
 
 def _words(text: str) -> set[str]:
