@@ -145,6 +145,9 @@ async def _services_healthy(ctx: Context, within: float = BACK_TIMEOUT) -> None:
             await asyncio.sleep(0.2)
 
 
+ENSURE_SERVICES = Path(__file__).resolve().parents[2] / "scripts" / "ensure-services.sh"
+
+
 async def restart_rabbitmq(ctx: Context) -> str:
     t0 = time.monotonic()
     code, out = await rabbitmqctl("shutdown", limit=120)
@@ -161,6 +164,11 @@ async def restart_rabbitmq(ctx: Context) -> str:
             raise FaultError(f"RabbitMQ did not start: {result[1][-300:]}")
         await asyncio.sleep(1.0)
     ctx.log(f"RabbitMQ back ({time.monotonic() - t0:.1f} s after the shutdown began)")
+    # a started broker takes its default file handle budget, which the queues of the other runs on the
+    # machine can exhaust (then no new connection finishes its handshake): raised as `make` raises it
+    code, out = await run(str(ENSURE_SERVICES))
+    if code != 0:
+        raise FaultError(f"{ENSURE_SERVICES.name} failed after the restart: {out[-300:]}")
     await _services_healthy(ctx)
     return f"RabbitMQ restarted in {time.monotonic() - t0:.1f} s"
 
