@@ -18,6 +18,7 @@ import pytest
 from order_svc.deps import Deps
 from order_svc.orders.schemas import CreateOrder
 from order_svc.orders.service import create_order
+from order_svc.payments.repository import PaymentViewRepository
 from order_svc.payments.schemas import InitiatePayment
 from order_svc.payments.service import apply_payment_event, initiate_payment
 from payments_common import events, ids
@@ -79,3 +80,35 @@ async def test_initiate_and_the_consumer_writing_the_same_attempt_never_deadlock
         payments.consumers.clear()
         row = await order_pool.fetchrow("SELECT status, version FROM payment_views WHERE id = $1", payment.id)
         assert (row["status"], row["version"]) == ("INITIATED", 2)
+
+
+async def test_the_one_statement_keep_of_an_initiated_attempt_lets_only_a_newer_snapshot_in(
+    order_pool: asyncpg.Pool,
+) -> None:
+    deps = Deps(pool=order_pool, payments=RacingPayments())  # type: ignore[arg-type]
+    order = await create_order(deps, "m_1", CreateOrder(amount=1500, currency="INR"))
+    now = utcnow()
+    first = events.PaymentSnapshot(
+        id=ids.new_id(ids.PAYMENT),
+        orderId=order.id,
+        merchantId="m_1",
+        amount=1500,
+        currency="INR",
+        status="INITIATED",
+        version=2,
+        createdAt=now,
+        updatedAt=now,
+    )
+    async with order_pool.acquire() as conn:
+        views = PaymentViewRepository(conn)
+        assert await views.lock_order_and_upsert(first)
+        assert not await views.lock_order_and_upsert(first)  # the same version again changes nothing
+        failed = first.model_copy(update={"status": "FAILED", "version": 3})
+        assert await views.upsert(failed) is not None
+        assert not await views.lock_order_and_upsert(first)  # an older one never goes back in
+        row = await conn.fetchrow("SELECT status, version FROM payment_views WHERE id = $1", first.id)
+        assert (row["status"], row["version"]) == ("FAILED", 3)
+        # no order, no row: the statement writes the view only under its order's lock
+        orphan = first.model_copy(update={"id": ids.new_id(ids.PAYMENT), "orderId": ids.new_id(ids.ORDER)})
+        assert not await views.lock_order_and_upsert(orphan)
+        assert not await views.known(orphan.id)

@@ -15,7 +15,7 @@ from order_svc.orders.domain import Order, OrderStatus
 from order_svc.orders.repository import OrderRepository
 from order_svc.payment_links import service as payment_links
 from order_svc.payments.client import unavailable
-from order_svc.payments.domain import PaymentView, order_moves_to
+from order_svc.payments.domain import PaymentStatus, PaymentView, order_moves_to
 from order_svc.payments.messages import PAYMENT_EVENTS_CONSUMER, order_paid
 from order_svc.payments.repository import PaymentViewRepository
 from order_svc.payments.schemas import InitiatePayment, PaymentLogEntry, PaymentVerified, VerifyPayment
@@ -32,7 +32,7 @@ from payments_common.errors import (
 from payments_common.inbox import bound_to, claim_once
 from payments_common.logging import bound, get_logger
 from payments_common.signatures import verify_payment_signature
-from payments_common.uow import ReadSnapshot, SingleRead, UnitOfWork, read_one_found
+from payments_common.uow import ReadSnapshot, SingleRead, SingleWrite, UnitOfWork, read_one_found
 
 log = get_logger(__name__)
 
@@ -70,14 +70,20 @@ async def initiate_payment(
             request_id,
             manual_capture=order.manual_capture,
         )
-        # read-your-writes: the attempt is in our view before the client hears of it
-        async with UnitOfWork(deps.pool) as uow:
-            # the order row first, as the payment-event consumer takes it: inserting the view row alone
-            # takes the order's key-share lock after the view row's, and deadlocks with that consumer
-            # applying this very attempt's `payment.initiated` at the same moment
-            locked = await uow.repo(OrderRepository).lock(order.id)
-            # a rerun's attempt may have moved on already: what it moved to is told here if not yet told
-            await _keep(uow, locked or order, payment)
+        # read-your-writes: the attempt is in our view before the client hears of it. A new attempt's
+        # INITIATED tells merchants nothing, so one statement keeps it (the order's lock and the view's
+        # row together); any other status (a rerun's attempt that moved on) is told, in a unit of work
+        if payment.status == PaymentStatus.INITIATED:
+            async with SingleWrite(deps.pool) as write:
+                await write.repo(PaymentViewRepository).lock_order_and_upsert(payment)
+        else:
+            async with UnitOfWork(deps.pool) as uow:
+                # the order row first, as the payment-event consumer takes it: inserting the view row alone
+                # takes the order's key-share lock after the view row's, and deadlocks with that consumer
+                # applying this very attempt's `payment.initiated` at the same moment
+                locked = await uow.repo(OrderRepository).lock(order.id)
+                # a rerun's attempt may have moved on already: what it moved to is told here if not yet told
+                await _keep(uow, locked or order, payment)
         log.info("payment.initiated", payment_id=payment.id, gateway_payment_id=payment.gatewayPaymentId)
         return payment
 
