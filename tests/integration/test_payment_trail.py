@@ -14,6 +14,7 @@ from payment_svc.attempts import http
 from payment_svc.attempts.service import Deps, InitiatePayment, apply_webhook, initiate_payment
 from payment_svc.gateway.client import GatewayPayment
 from payments_common import ids
+from payments_common.errors import PAYMENT_IN_PROGRESS, ApiError
 from payments_common.events import WebhookEnvelope, WebhookPayload
 from payments_common.http import base_app
 from payments_common.signatures import payment_signature
@@ -103,3 +104,19 @@ async def test_an_unknown_payment_has_no_trail(client: TestClient[Any, Any]) -> 
     r = await client.get(f"/internal/payments/{ids.new_id(ids.PAYMENT)}/events")
     assert r.status == 404
     assert (await r.json())["error"]["code"] == "NOT_FOUND"
+
+
+async def test_a_second_attempt_while_one_is_open_is_refused_and_leaves_no_trace(deps: Deps) -> None:
+    """The open attempt is found by the insert itself (its partial unique index), not looked up first."""
+    order_id = ids.new_id(ids.ORDER)
+    first = await initiate_payment(deps, InitiatePayment(order_id, "m_1", 1500, "INR", None))
+    with pytest.raises(ApiError) as refused:
+        await initiate_payment(deps, InitiatePayment(order_id, "m_1", 1500, "INR", None))
+    assert (refused.value.status, refused.value.code) == (409, PAYMENT_IN_PROGRESS)
+    rows = await deps.pool.fetch("SELECT id FROM payments WHERE order_id = $1", order_id)
+    assert [row["id"] for row in rows] == [first.id]
+    kinds = await deps.pool.fetch("SELECT kind FROM payment_events WHERE payment_id = ANY($1::text[])", [first.id])
+    assert sorted(row["kind"] for row in kinds) == ["created", "sent_to_gateway"]
+    # another order is not held back by it
+    other = await initiate_payment(deps, InitiatePayment(ids.new_id(ids.ORDER), "m_1", 1500, "INR", None))
+    assert other.status.value == "INITIATED"

@@ -16,6 +16,10 @@ _PAYMENT_COLUMNS = """id, order_id, merchant_id, amount, currency, method, statu
                       manual_capture"""
 
 
+# the partial unique indexes that keep one open (INITIATED or AUTHORIZED) attempt per order
+OPEN_ATTEMPT_INDEXES = frozenset({"payments_one_initiated_per_order", "payments_one_open_per_order"})
+
+
 @dataclass(frozen=True, slots=True)
 class Trail:
     """An entry of a payment's trail (`payment_events`), written by the statement that makes the change it
@@ -168,12 +172,6 @@ class PaymentRepository(RowRepository[Payment]):
             "UPDATE order_payments SET paid_payment_id = $2 WHERE order_id = $1 AND paid_payment_id IS NULL",
             order_id,
             payment_id,
-        )
-
-    async def in_flight(self, order_id: str) -> Payment | None:
-        return await self._one(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 AND status IN ('INITIATED', 'AUTHORIZED')",
-            order_id,
         )
 
     async def insert(

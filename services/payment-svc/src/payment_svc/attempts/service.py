@@ -10,7 +10,14 @@ import asyncpg
 
 from payment_svc.attempts.domain import PaymentStatus, ReportedOutcome, Source
 from payment_svc.attempts.messages import payment_event
-from payment_svc.attempts.repository import OrderPayments, Payment, PaymentEventRow, PaymentRepository, Trail
+from payment_svc.attempts.repository import (
+    OPEN_ATTEMPT_INDEXES,
+    OrderPayments,
+    Payment,
+    PaymentEventRow,
+    PaymentRepository,
+    Trail,
+)
 from payment_svc.attempts.settlement import apply_report
 from payment_svc.gateway.client import GatewayClient, GatewayRejected, GatewayUnavailable
 from payments_common import events, ids
@@ -78,16 +85,23 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
                     log.info("payment.found_for_request", found_payment_id=earlier.id)
                     return earlier
             _check_can_start(order, cmd)
-            if await repo.in_flight(cmd.order_id) is not None:
-                raise ApiError(409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress")
-            payment = await repo.insert(
-                payment_id,
-                order,
-                summary_or_none(cmd.method),
-                cmd.request_id,
-                manual_capture=cmd.manual_capture,
-                trail=Trail("created", "api", detail={"amount": cmd.amount, "currency": cmd.currency}),
-            )
+            try:
+                payment = await repo.insert(
+                    payment_id,
+                    order,
+                    summary_or_none(cmd.method),
+                    cmd.request_id,
+                    manual_capture=cmd.manual_capture,
+                    trail=Trail("created", "api", detail={"amount": cmd.amount, "currency": cmd.currency}),
+                )
+            except asyncpg.UniqueViolationError as exc:
+                # one open attempt per order, kept by a partial unique index: asking it by inserting saves
+                # the look-up before every insert (the unit rolls back with the error)
+                if exc.constraint_name not in OPEN_ATTEMPT_INDEXES:
+                    raise
+                raise ApiError(
+                    409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress"
+                ) from None
 
         try:
             gateway_payment = await deps.gateway.create_payment(
