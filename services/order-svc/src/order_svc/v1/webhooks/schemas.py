@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import BaseModel, ConfigDict, StrictBool, model_validator
 
 from order_svc.v1.domain import unix
 from order_svc.v1.schemas import Collection
@@ -50,6 +50,13 @@ class EditWebhookV1(BaseModel):
     events: Events | None = None
     active: StrictBool | None = None
     description: Description | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> EditWebhookV1:
+        # the native update's own rule, checked here so an empty edit is the caller's 400
+        if not self.model_fields_set:
+            raise ValueError("give at least one of url, events, active, description")
+        return self
 
     def native(self) -> EndpointUpdate:
         fields = self.model_dump(exclude_unset=True)
