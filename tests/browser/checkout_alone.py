@@ -22,6 +22,7 @@ import asyncpg
 from aiohttp import web
 from yarl import URL
 
+from order_svc.access.limits import LIMITS, ApiLimits
 from order_svc.checkout import http as checkout_http
 from order_svc.checkout.domain import order_page_signature
 from order_svc.deps import DEPS, Deps
@@ -33,7 +34,7 @@ from order_svc.orders.repository import OrderRepository
 from order_svc.payment_links import service as links
 from order_svc.payment_links.schemas import CreatePaymentLink, PaymentLinkEntity
 from order_svc.payments.service import apply_payment_event
-from order_svc.settings import SCHEMA
+from order_svc.settings import SCHEMA, Settings
 from payments_common import events, ids
 from payments_common.db import create_pool, ensure_database
 from payments_common.events import PaymentSnapshot
@@ -170,6 +171,8 @@ def serve_alone(admin_url: str) -> Iterator[Pages]:
         )
         app = base_app(max_body_bytes=64 * 1024)
         app[DEPS] = deps
+        # the limits at their defaults, in this process's memory
+        app[LIMITS] = ApiLimits.from_settings(Settings.model_construct())
         add_routes(app, checkout_http.ROUTES)
         runner = web.AppRunner(app)
         await runner.setup()

@@ -33,6 +33,14 @@ async def whoami(request: web.Request) -> web.Response:
     return json_response({"merchant": merchant_of(request)})
 
 
+async def start_payment(request: web.Request) -> web.Response:
+    """A stand-in checkout page's POST: asks the limit as the real pages do before starting a payment."""
+    decision = await limits.checkout_payment(request, request.match_info["page"])
+    if not decision.allowed:
+        return json_response({"refused": True}, 429, {"Retry-After": decision.retry_after_header})
+    return json_response({"started": True})
+
+
 @pytest.fixture
 async def make_client() -> AsyncIterator[MakeClient]:
     clients: list[Client] = []
@@ -49,6 +57,7 @@ async def make_client() -> AsyncIterator[MakeClient]:
         limits.install(app, settings, authenticate=http.auth_middleware)
         app[http.KEYS] = KeyRing.of(settings.api_keys())
         app.router.add_get("/orders/{order_id}", whoami)
+        app.router.add_post("/l/{page}", start_payment)
         client: Client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -150,3 +159,26 @@ async def test_refusals_are_logged_in_aggregate_without_secrets(
     assert line["key_id"] == MERCHANT_A[0]
     assert line["refused"] == 1
     assert MERCHANT_A[1] not in repr(captured_logs)
+
+
+async def pay(client: Client, page: str, source: str) -> tuple[int, Any]:
+    response = await client.post(f"/l/{page}", headers={"X-Forwarded-For": source})
+    return response.status, response.headers
+
+
+async def test_checkout_payments_are_limited_per_source_address_and_per_page(make_client: MakeClient) -> None:
+    client = await make_client(
+        CHECKOUT_PAYMENT_RATE_BURST=3,
+        CHECKOUT_PAYMENT_RATE_PER_SECOND=SLOW,
+        CHECKOUT_PAGE_PAYMENT_RATE_BURST=5,
+        CHECKOUT_PAGE_PAYMENT_RATE_PER_SECOND=SLOW,
+    )
+    # one address trying card after card: three payments, then refused, whichever page it moves to
+    for page in ("link_a", "link_a", "link_b"):
+        assert (await pay(client, page, "198.51.100.7"))[0] == 200
+    status, headers = await pay(client, "link_c", "198.51.100.7")
+    assert status == 429 and int(headers["Retry-After"]) >= 1
+    # many addresses at one page: its own budget (five here, two of them spent above) runs out too
+    assert [(await pay(client, "link_a", f"203.0.113.{n}"))[0] for n in range(1, 5)] == [200, 200, 200, 429]
+    # a customer at another page from another address is not held back by either
+    assert (await pay(client, "link_d", "192.0.2.9"))[0] == 200

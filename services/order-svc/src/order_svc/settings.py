@@ -58,6 +58,12 @@ class Settings(PaymentServiceSettings):
     AUTH_FAILURE_RATE_BURST: int = Field(default=20, ge=1)
     AUTH_FAILURE_SOURCE_RATE_PER_SECOND: float = Field(default=20.0, gt=0)
     AUTH_FAILURE_SOURCE_RATE_BURST: int = Field(default=100, ge=1)
+    # payments started from the public checkout pages, per source address and per page (a link or an
+    # order): a card tester's rate, from one address or from many at one page, not a customer's retries
+    CHECKOUT_PAYMENT_RATE_PER_SECOND: float = Field(default=1.0, gt=0)
+    CHECKOUT_PAYMENT_RATE_BURST: int = Field(default=20, ge=1)
+    CHECKOUT_PAGE_PAYMENT_RATE_PER_SECOND: float = Field(default=0.2, gt=0)
+    CHECKOUT_PAGE_PAYMENT_RATE_BURST: int = Field(default=10, ge=1)
     # where the limits' buckets live, shared by every replica (payments_common/ratelimit_store.py); empty:
     # in this process's memory. A secret, since it may carry a password
     REDIS_URL: SecretStr = SecretStr("")

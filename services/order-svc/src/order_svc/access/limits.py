@@ -15,6 +15,9 @@ Two middlewares around the authentication one:
   the merchant's keys together, so more keys buy no more throughput), so one merchant's burst cannot
   take the service from the others.
 
+And `checkout_payment`, asked by the public checkout pages before they start a payment: per source
+address and per page, against card testing (stolen cards tried one after another on a public form).
+
 The buckets live in Redis when `REDIS_URL` is set, so they hold for all replicas together
 (`payments_common.ratelimit_store`). When Redis fails to answer, the per-key limit fails open (an
 outage of the store must not become an outage of the API) and the failure buckets fail closed: a
@@ -62,6 +65,9 @@ class ApiLimits:
     # wrong attempts per (key id presented, source), and per source whatever the key id
     auth_failures: Limiter
     auth_failure_sources: Limiter
+    # payments started from the public checkout pages, per source address and per page
+    checkout_sources: Limiter
+    checkout_pages: Limiter
     # (log event, field, source address or key id) -> refusals not logged yet
     refusals: RefusalTally[tuple[str, str, str]]
 
@@ -83,6 +89,18 @@ class ApiLimits:
                 settings.AUTH_FAILURE_SOURCE_RATE_PER_SECOND,
                 settings.AUTH_FAILURE_SOURCE_RATE_BURST,
                 fail_open=False,
+            ),
+            checkout_sources=store.limiter(
+                "checkout-source",
+                settings.CHECKOUT_PAYMENT_RATE_PER_SECOND,
+                settings.CHECKOUT_PAYMENT_RATE_BURST,
+                fail_open=True,
+            ),
+            checkout_pages=store.limiter(
+                "checkout-page",
+                settings.CHECKOUT_PAGE_PAYMENT_RATE_PER_SECOND,
+                settings.CHECKOUT_PAGE_PAYMENT_RATE_BURST,
+                fail_open=True,
             ),
             refusals=RefusalTally(REFUSAL_LOG_INTERVAL_SECONDS),
         )
@@ -156,6 +174,20 @@ async def api_key_middleware(request: web.Request, handler: Handler) -> web.Stre
         _report(limits, "api.rate_limited", "key_id", merchant)
         return _too_many("too many requests for this API key; retry later", decision)
     return await handler(request)
+
+
+async def checkout_payment(request: web.Request, page: str) -> Decision:
+    """Whether a payment may start from a public checkout page now: it draws from its source address's
+    bucket and from the page's (`page` names the link or the order). Both must allow it. A store that
+    does not answer lets it through, as the API's per-key limit does: the gateway's own checks remain."""
+    limits = request.app[LIMITS]
+    source = _source(request, limits)
+    decisions = await asyncio.gather(limits.checkout_sources.acquire(source), limits.checkout_pages.acquire(page))
+    refused = [decision for decision in decisions if not decision.allowed]
+    if not refused:
+        return decisions[0]
+    _report(limits, "checkout.payments_limited", "source", source)
+    return max(refused, key=lambda decision: decision.retry_after)
 
 
 async def report_refusals(app: web.Application) -> AsyncIterator[None]:

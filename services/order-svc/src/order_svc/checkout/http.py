@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from order_svc.access.limits import checkout_payment
 from order_svc.checkout import pages, service
 from order_svc.checkout.domain import CSRF_FIELD, NONCE_COOKIE, ORDER_PATH, csrf_key, csrf_token, csrf_valid, new_nonce
 from order_svc.checkout.service import Page
@@ -135,6 +136,12 @@ async def _post(page: Page | None, request: web.Request) -> web.Response:
     key, nonce = _key(request.app[DEPS]), request.cookies.get(NONCE_COOKIE)
     if not csrf_valid(key, page.subject, nonce, form.get(CSRF_FIELD), int(time.time())):
         return _pay_form(request, page, "This page has expired. Please enter your details again.", 403)
+    decision = await checkout_payment(request, page.subject)
+    if not decision.allowed:
+        wait = decision.retry_after_header
+        refused = _pay_form(request, page, f"Too many payment attempts. Please try again in {wait} seconds.", 429)
+        refused.headers["Retry-After"] = wait
+        return refused
     try:
         payment_id = await service.pay(request.app[DEPS], page, form, request.get(CORRELATION_ID))
     except ApiError as error:
