@@ -167,8 +167,11 @@ def _idempotent(paths: dict[str, Any], error: openapi.Ref) -> None:
                         "description": "present on an answer replayed for a repeated `Idempotency-Key`",
                     },
                 }
+        bad_key = "`Idempotency-Key` is not 1 to 255 printable ASCII characters"
         if "400" in responses:
-            responses["400"]["description"] += "; or `Idempotency-Key` is not 1 to 255 printable ASCII characters"
+            responses["400"]["description"] += "; or " + bad_key
+        else:  # an operation without a body has no other 400, but its key is checked all the same
+            responses["400"] = openapi.json_body(error, bad_key)
         in_use = "`IDEMPOTENCY_KEY_IN_USE`: a request with this `Idempotency-Key` is still running; see `Retry-After`"
         if "409" in responses:
             responses["409"]["description"] += "; or " + in_use

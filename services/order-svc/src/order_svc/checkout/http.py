@@ -217,7 +217,9 @@ def document_paths() -> dict[str, Any]:
         303: "to the payment's page",
         400: "the method refused",
         403: "no valid CSRF token",
+        404: "no such page",
         409: "another payment of it started meanwhile, or it stopped being payable",
+        429: "too many payments started from this address or this page: the forms again, with Retry-After",
         503: "payments unavailable",
     }
     paths: dict[str, Any] = {}
