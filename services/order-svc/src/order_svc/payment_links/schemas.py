@@ -217,7 +217,7 @@ class PaymentLinkListQuery(BaseModel):
 
     count: int = Field(default=10, ge=1, le=100)
     skip: int = Field(default=0, ge=0, le=1_000_000)
-    reference_id: Annotated[str, Field(max_length=40)] | None = None
+    reference_id: Annotated[str, Field(max_length=40, pattern=NO_NUL)] | None = None
 
 
 # --- the native API (`POST /payment-links`, …): camelCase, ISO 8601 moments, upper-case statuses. The use

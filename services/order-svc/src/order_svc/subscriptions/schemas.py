@@ -95,7 +95,7 @@ class NoOptions(BaseModel):
 class SubscriptionsQuery(ListQuery):
     """`GET /subscriptions`: a page, and only the subscriptions of `planId` when given."""
 
-    planId: Annotated[StrictStr, Field(max_length=64)] | None = None
+    planId: Annotated[StrictStr, Field(max_length=64, pattern="^[^\\u0000]*$")] | None = None
 
 
 class CyclesQuery(BaseModel):

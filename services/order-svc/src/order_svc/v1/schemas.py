@@ -54,7 +54,8 @@ class ListQuery(BaseModel):
 
 
 class OrderListQuery(ListQuery):
-    receipt: str | None = Field(default=None, max_length=40)
+    # no NUL: PostgreSQL's text cannot hold one, so such a filter is the caller's 400, not a database error
+    receipt: str | None = Field(default=None, max_length=40, pattern="^[^\\u0000]*$")
     # 1: orders with an authorised (or captured) payment; 0: orders without one
     authorized: Literal["0", "1", "true", "false"] | None = None
 

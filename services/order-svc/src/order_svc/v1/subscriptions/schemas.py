@@ -310,7 +310,7 @@ class InvoiceCollection(Collection):
 class InvoiceListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    subscription_id: str | None = Field(default=None, max_length=64)
+    subscription_id: str | None = Field(default=None, max_length=64, pattern="^[^\\u0000]*$")
     count: int = Field(default=10, ge=1, le=100)
     skip: int = Field(default=0, ge=0, le=1_000_000)
 
@@ -318,7 +318,7 @@ class InvoiceListQuery(BaseModel):
 class SubscriptionListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    plan_id: str | None = Field(default=None, max_length=64)
+    plan_id: str | None = Field(default=None, max_length=64, pattern="^[^\\u0000]*$")
     count: int = Field(default=10, ge=1, le=100)
     skip: int = Field(default=0, ge=0, le=1_000_000)
 
