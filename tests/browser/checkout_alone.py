@@ -69,6 +69,9 @@ class Pages:
             links.create(self.deps, self.merchant_id, CreatePaymentLink.model_validate(body), self.url, None)
         )
 
+    def cancel(self, link: PaymentLinkEntity) -> None:
+        self.run(links.cancel(self.deps, self.merchant_id, link.id))
+
     def order_page(self, amount: int = 4200) -> tuple[str, str]:
         """A new order of the merchant and the URL of its page, signed as the merchant signs it."""
 

@@ -129,6 +129,7 @@ def test_an_orders_own_page_from_the_url_its_merchant_signed(phone: Page, pages:
     phone.goto(url)
     expect(phone.locator("#amount")).to_have_text("₹42.00")
     expect(phone.get_by_role("heading")).to_have_text(MERCHANT_NAME)
+    phone.screenshot(path=str(IMAGES / "checkout-order.png"), full_page=True)
     # each form posts back to the very URL, its signature kept
     for action in phone.locator("form").evaluate_all("forms => forms.map(form => form.action)"):
         assert action == url
@@ -142,3 +143,18 @@ def test_an_orders_own_page_from_the_url_its_merchant_signed(phone: Page, pages:
     phone.goto(url)
     expect(phone.locator("#status")).to_have_text("This order has been paid. Thank you.")
     expect(phone.get_by_role("button")).to_have_count(0)
+
+
+def test_a_cancelled_links_page_says_so_and_takes_no_payment(phone: Page, pages: Pages, callback_url: str) -> None:
+    link = pages.link(callback_url)
+    phone.goto(link.short_url)
+    token = phone.locator("input[name=csrf_token]").first.input_value()
+    pages.cancel(link)
+    response = phone.goto(link.short_url)
+    assert response is not None and response.status == 410
+    expect(phone.locator("#status")).to_have_text("This payment link is cancelled: it can no longer be paid.")
+    expect(phone.locator("form")).to_have_count(0)
+    phone.screenshot(path=str(IMAGES / "checkout-cancelled.png"), full_page=True)
+    # a form kept from before the cancellation starts nothing
+    posted = phone.request.post(link.short_url, form={"csrf_token": token, "method": "upi", "vpa": "success@razorpay"})
+    assert posted.status == 410
