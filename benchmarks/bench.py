@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import fcntl
 import json
 import os
-import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -44,6 +41,7 @@ import asyncpg
 
 from benchmarks import baselines, components, growth, preload, report
 from benchmarks.load import Load
+from benchmarks.stack_run import baseline_env, baseline_orders_table, stack_exec
 from payments_tools.localenv import generate_secrets
 from payments_tools.migrate_cli import migrate_all
 
@@ -116,15 +114,8 @@ def system_settings(args: argparse.Namespace, api_keys: str) -> dict[str, str]:
 
 def run_system(args: argparse.Namespace, dsn: str, amqp: str, out: Path, api_keys: str) -> dict[str, Any]:
     env = {**os.environ, **system_settings(args, api_keys), "AMQP_URL": amqp, "DATABASE_URL": dsn}
-    stack = str(Path(sys.executable).with_name("payments-stack"))
-    command = [
-        stack,
-        "exec",
-        "--database-url",
+    command = stack_exec(
         dsn,
-        "--",
-        sys.executable,
-        "-m",
         "benchmarks.lifecycle",
         "--lifecycles",
         str(args.lifecycles),
@@ -136,7 +127,7 @@ def run_system(args: argparse.Namespace, dsn: str, amqp: str, out: Path, api_key
         NAME,
         "--out",
         str(out),
-    ]
+    )
     if args.concurrency:
         command += ["--concurrency", ",".join(map(str, args.concurrency))]
     if args.rate:
@@ -154,20 +145,8 @@ async def run_baselines(args: argparse.Namespace, dsn: str, amqp: str, system: d
     loads = [Load(concurrency=c) for c in args.concurrency] + [Load(rate=r) for r in args.rate]
     traffic = system.get("traffic", {})
     size = int(traffic.get("webhook_body_bytes") or 350)
-    env = {
-        "AMQP_URL": amqp,
-        "DATABASE_URL": dsn,
-        "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        "API_KEYS": f"rzp_test_bench:{secrets.token_urlsafe(24)}",
-    }
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(
-            "DROP SCHEMA IF EXISTS bench_baseline CASCADE; CREATE SCHEMA bench_baseline;"
-            "CREATE TABLE bench_baseline.orders (LIKE orders.orders INCLUDING ALL)"
-        )
-    finally:
-        await conn.close()
+    env = baseline_env(dsn, amqp)
+    await baseline_orders_table(dsn, fresh=True)
     n = args.baseline_requests
     # each bound twice per level: at the level's own load (its throughput), then open loop at the rate the
     # system reached there, in the bound's own units (its latency at the system's load)

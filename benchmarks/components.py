@@ -26,12 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import secrets
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -40,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import orjson
 
 from benchmarks import baselines
 from benchmarks.load import Load, Progress, drive, summary
 from benchmarks.procstat import CpuSample, service_pids
+from benchmarks.stack_run import baseline_env, baseline_orders_table, stack_exec
 from payments_common.config import parse_webhook_secrets
 from payments_common.events import WebhookPayload
 from payments_common.signatures import sign_webhook
@@ -213,20 +210,8 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
 
 async def run_bounds(dsn: str, amqp: str, ours: dict[str, Any], port: int, warmup: int, quiet: bool) -> dict[str, Any]:
     """The order-creation and ingress bounds at the loads `ours` ran (the system stopped meanwhile)."""
-    env = {
-        "AMQP_URL": amqp,
-        "DATABASE_URL": dsn,
-        "WEBHOOK_SECRETS": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        "API_KEYS": f"rzp_test_bench:{secrets.token_urlsafe(24)}",
-    }
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(
-            "CREATE SCHEMA IF NOT EXISTS bench_baseline;"
-            "CREATE TABLE IF NOT EXISTS bench_baseline.orders (LIKE orders.orders INCLUDING ALL)"
-        )
-    finally:
-        await conn.close()
+    env = baseline_env(dsn, amqp)
+    await baseline_orders_table(dsn, fresh=False)
     closed, n = Load(concurrency=ours["clients"]), ours["requests"]
     size = ours["webhook"]["body_bytes"]
     # a warm-up run first, as ours had, not reported: each plan's last run is the measured one
@@ -248,25 +233,15 @@ async def run_bounds(dsn: str, amqp: str, ours: dict[str, Any], port: int, warmu
 
 def run_phase(args: argparse.Namespace, dsn: str, amqp: str, system_env: dict[str, str]) -> dict[str, Any]:
     """Ours through a system `payments-stack exec` starts with `system_env`, then the bounds; the section."""
-    stack = str(Path(sys.executable).with_name("payments-stack"))
     env = {**os.environ, **system_env, "AMQP_URL": amqp, "DATABASE_URL": dsn}
     with tempfile.TemporaryDirectory() as tmp:
-        ours = _exec_ours(args, stack, env, Path(tmp) / "ours.json")
+        ours = _exec_ours(args, env, Path(tmp) / "ours.json")
     bounds = asyncio.run(run_bounds(dsn, amqp, ours, args.port, args.component_warmup, args.quiet))
     return compare(ours, bounds)
 
 
-def _exec_ours(args: argparse.Namespace, stack: str, env: dict[str, str], out: Path) -> dict[str, Any]:
-    command = [
-        stack,
-        "exec",
-        "--database-url",
-        env["DATABASE_URL"],
-        "--",
-        sys.executable,
-        "-m",
-        "benchmarks.components",
-    ]
+def _exec_ours(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[str, Any]:
+    command = stack_exec(env["DATABASE_URL"], "benchmarks.components")
     command += ["--out", str(out), "--clients", str(args.component_clients)]
     command += ["--requests", str(args.component_requests), "--warmup", str(args.component_warmup)]
     if args.quiet:

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import asyncpg
 
 from benchmarks.bench import ROOT, SERVER_DSN, SYSTEM_ENV, fresh_database, fresh_vhost, system_lock
+from benchmarks.stack_run import stack_exec
 
 NAME = "payments_statements"
 # "2026-12-07 03:25:01.123 UTC [10927] LOG:  execute <unnamed>: SELECT ..." (also "statement: BEGIN;")
@@ -104,14 +104,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     watcher = asyncio.create_task(watch_backends(dsn, services, stop))
     env = {**os.environ, **SYSTEM_ENV, "AMQP_URL": amqp, "DATABASE_URL": dsn, "MOCK_GATEWAY_FAULTS": ""}
     with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            str(Path(sys.executable).with_name("payments-stack")),
-            "exec",
-            "--database-url",
+        command = stack_exec(
             dsn,
-            "--",
-            sys.executable,
-            "-m",
             "benchmarks.lifecycle",
             "--lifecycles",
             str(args.lifecycles),
@@ -126,7 +120,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "--quiet",
             "--out",
             str(Path(tmp) / "run.json"),
-        ]
+        )
         done = await asyncio.to_thread(subprocess.run, command, cwd=ROOT, env=env, check=False)
     stop.set()
     await watcher
