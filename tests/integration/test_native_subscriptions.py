@@ -14,12 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
+from aiohttp.test_utils import TestClient
 
-from order_svc.app import create_app
 from order_svc.deps import DEPS
-from order_svc.settings import Settings
 from order_svc.subscriptions.repository import SubscriptionRepository
 from order_svc.subscriptions.service import issue_cycle
 from payments_common import broker, events, ids
@@ -28,6 +25,7 @@ from payments_common.topology import EVENTS_EXCHANGE
 from payments_common.uow import UnitOfWork
 
 from .helpers import eventually
+from .order_app import order_svc_client
 
 pytestmark = pytest.mark.integration
 
@@ -66,19 +64,15 @@ class Api:
 
 @pytest.fixture
 async def client(migrated_dsn: str, vhost_amqp_url: str) -> AsyncIterator[TestClient[Any, Any]]:
-    settings = Settings(
-        DATABASE_URL=migrated_dsn,
-        AMQP_URL=SecretStr(vhost_amqp_url),
-        API_KEYS=SecretStr(",".join(f"{key_id}:{secret}" for key_id, secret in (MERCHANT_A, MERCHANT_B))),
-        PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
-        INTERNAL_API_TOKEN=SecretStr("internal-token-0123456789abcdef"),
-        # nothing here calls payment-svc: a subscription's first payment arrives as its event
-        PAYMENT_SVC_URL="http://127.0.0.1:1",
+    # nothing here calls payment-svc: a subscription's first payment arrives as its event
+    async with order_svc_client(
+        migrated_dsn,
+        vhost_amqp_url,
+        (MERCHANT_A, MERCHANT_B),
         SUBSCRIPTION_SCHEDULER_INTERVAL_SECONDS=0.1,
         CHECKOUT_URL="https://pay.example.com",
         DB_POOL_SIZE=4,
-    )
-    async with TestClient(TestServer(await create_app(settings))) as test_client:
+    ) as test_client:
         yield test_client
 
 

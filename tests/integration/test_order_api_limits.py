@@ -10,11 +10,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
+from aiohttp.test_utils import TestClient
 
-from order_svc.app import create_app
-from order_svc.settings import Settings
+from .order_app import order_svc_client
 
 pytestmark = pytest.mark.integration
 
@@ -25,18 +23,14 @@ BURST = 5
 
 @pytest.fixture
 async def client(migrated_dsn: str, vhost_amqp_url: str) -> AsyncIterator[TestClient[Any, Any]]:
-    settings = Settings(
-        DATABASE_URL=migrated_dsn,
-        AMQP_URL=SecretStr(vhost_amqp_url),
-        API_KEYS=SecretStr(",".join(f"{key_id}:{secret}" for key_id, secret in (MERCHANT_A, MERCHANT_B))),
-        PAYMENT_SIGNING_SECRET=SecretStr("ab" * 32),
-        INTERNAL_API_TOKEN=SecretStr("internal-token-0123456789abcdef"),
+    async with order_svc_client(
+        migrated_dsn,
+        vhost_amqp_url,
+        (MERCHANT_A, MERCHANT_B),
         API_RATE_BURST=BURST,
         API_RATE_PER_SECOND=0.001,  # no token comes back during the test
-        PAYMENT_SVC_URL="http://127.0.0.1:1",
         DB_POOL_SIZE=2,
-    )
-    async with TestClient(TestServer(await create_app(settings))) as test_client:
+    ) as test_client:
         yield test_client
 
 
