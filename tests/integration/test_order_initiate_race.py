@@ -80,6 +80,9 @@ async def test_initiate_and_the_consumer_writing_the_same_attempt_never_deadlock
         payments.consumers.clear()
         row = await order_pool.fetchrow("SELECT status, version FROM payment_views WHERE id = $1", payment.id)
         assert (row["status"], row["version"]) == ("INITIATED", 2)
+        # handled either way (applied, or found already held): the inbox records it, once
+        claims = await order_pool.fetchval("SELECT count(*) FROM inbox WHERE message_id = $1", f"msg_{payment.id}")
+        assert claims == 1
 
 
 async def test_the_one_statement_keep_of_an_initiated_attempt_lets_only_a_newer_snapshot_in(
