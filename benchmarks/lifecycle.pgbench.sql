@@ -131,8 +131,9 @@ SELECT id, aggregate_id, event_type, exchange, routing_key, payload, headers, at
 UPDATE payments.outbox SET published_at = now() WHERE id = ANY(ARRAY[:ob1]::uuid[]);
 COMMIT;
 
--- order-svc's consumer: payment.initiated, already in the view (the initiate answer wrote it)
+-- order-svc's consumer: payment.initiated, already in the view (the initiate answer wrote it): claimed only
 SELECT true FROM orders.payment_views WHERE id = :pid AND version >= 2;
+INSERT INTO orders.inbox (consumer, message_id) VALUES ('order-svc.payment-events', :ob1) ON CONFLICT DO NOTHING RETURNING 1;
 
 -- mock gateway: the webhook's try, answered 200, and its end
 WITH bumped AS (
