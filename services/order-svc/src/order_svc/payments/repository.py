@@ -15,8 +15,7 @@ _COLUMNS = """id, order_id, status, amount, currency, gateway_payment_id, signat
               error_description, version, created_at, updated_at, method"""
 
 
-_VIEW_COLUMNS = """id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
-                   error_description, version, created_at, updated_at, method"""
+# `_COLUMNS`' values, in its order, as the upserts bind them (`_view_args`)
 _VIEW_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
 # a snapshot replaces the view's row only when it is newer: events and answers arrive in any order
 _NEWER_WINS = """ON CONFLICT (id) DO UPDATE
@@ -99,7 +98,7 @@ class PaymentViewRepository:
         writers of one attempt's view hold its order's lock, so nothing moves it in between."""
         row = await self._conn.fetchrow(
             f"""WITH before AS (SELECT status FROM payment_views WHERE id = $1)
-                INSERT INTO payment_views ({_VIEW_COLUMNS}) VALUES ({_VIEW_VALUES})
+                INSERT INTO payment_views ({_COLUMNS}) VALUES ({_VIEW_VALUES})
                 {_NEWER_WINS}
                 RETURNING (SELECT status FROM before)""",
             *_view_args(payment),
@@ -114,7 +113,7 @@ class PaymentViewRepository:
         miss a move committed meanwhile): for a move that tells no one. True when the view changed."""
         changed = await self._conn.fetchval(
             f"""WITH locked AS (SELECT id FROM orders WHERE id = $2 FOR UPDATE)
-                INSERT INTO payment_views ({_VIEW_COLUMNS})
+                INSERT INTO payment_views ({_COLUMNS})
                 SELECT {_VIEW_VALUES.replace("$2", "locked.id")} FROM locked
                 {_NEWER_WINS}
                 RETURNING true""",
