@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -121,6 +121,13 @@ def _too_many(description: str, decision: Decision) -> web.Response:
     return json_response(body, 429, {"Retry-After": decision.retry_after_header})
 
 
+async def _longest_refusal(*draws: Awaitable[Decision]) -> Decision | None:
+    """Draw from every bucket at once (each draw spends its token whatever the others answer): the
+    refusal that asks the longest wait, or None when every bucket allowed it."""
+    refused = [decision for decision in await asyncio.gather(*draws) if not decision.allowed]
+    return max(refused, key=lambda decision: decision.retry_after) if refused else None
+
+
 def _source(request: web.Request, limits: ApiLimits) -> str:
     address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []), limits.trusted_proxies)
     return limit_key(address) if address is not None else "unknown"
@@ -150,14 +157,12 @@ async def auth_failure_middleware(request: web.Request, handler: Handler) -> web
         limits = request.app[LIMITS]
         source = _source(request, limits)
         key_id = presented_key_id(request.headers.get("Authorization"))
-        decisions = await asyncio.gather(
+        refusal = await _longest_refusal(
             limits.auth_failures.acquire((key_id, source)), limits.auth_failure_sources.acquire(source)
         )
-        refused = [decision for decision in decisions if not decision.allowed]
-        if refused:
+        if refusal is not None:
             _report(limits, "api.auth_failures_limited", "source", source)
-            wait = max(refused, key=lambda decision: decision.retry_after)
-            return _too_many("too many failed authentications from this address; retry later", wait)
+            return _too_many("too many failed authentications from this address; retry later", refusal)
         raise
 
 
@@ -182,12 +187,11 @@ async def checkout_payment(request: web.Request, page: str) -> Decision:
     does not answer lets it through, as the API's per-key limit does: the gateway's own checks remain."""
     limits = request.app[LIMITS]
     source = _source(request, limits)
-    decisions = await asyncio.gather(limits.checkout_sources.acquire(source), limits.checkout_pages.acquire(page))
-    refused = [decision for decision in decisions if not decision.allowed]
-    if not refused:
-        return decisions[0]
+    refusal = await _longest_refusal(limits.checkout_sources.acquire(source), limits.checkout_pages.acquire(page))
+    if refusal is None:
+        return Decision(allowed=True)
     _report(limits, "checkout.payments_limited", "source", source)
-    return max(refused, key=lambda decision: decision.retry_after)
+    return refusal
 
 
 async def report_refusals(app: web.Application) -> AsyncIterator[None]:
