@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 from aiohttp import web
+from playwright.sync_api import Page, expect
 from yarl import URL
 
 from order_svc.access.limits import LIMITS, ApiLimits
@@ -139,6 +140,21 @@ def shop() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}/paid"
     finally:
         server.shutdown()
+
+
+def walk_the_card_form_by_keyboard(phone: Page) -> None:
+    """From the card number, Tab reaches the card form's fields in order and then its Pay button (a link of
+    ₹25.00), and the next method opens from the keyboard, its field labelled."""
+    phone.get_by_label("Card number").focus()
+    order = []
+    for _ in range(4):
+        order.append(phone.evaluate("document.activeElement.id"))
+        phone.keyboard.press("Tab")
+    order.append(phone.evaluate("document.activeElement.textContent"))
+    assert order == ["card_number", "expiry", "cvv", "card_name", "Pay ₹25.00 by card"]
+    phone.keyboard.press("Tab")
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_label("UPI ID")).to_be_visible()
 
 
 def _free_port() -> int:

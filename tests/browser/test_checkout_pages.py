@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from payments_common.config import parse_api_keys
 
-from .checkout_alone import shop
+from .checkout_alone import shop, walk_the_card_form_by_keyboard
 
 PHONE = {"width": 375, "height": 812}
 AMOUNT = 2500
@@ -137,14 +137,4 @@ def test_a_declined_card_then_a_retry_on_the_same_link(phone: Page, client: razo
 def test_the_card_form_is_filled_by_the_keyboard_alone(phone: Page, client: razorpay.Client, callback_url: str) -> None:
     link = _link(client, callback_url)
     phone.goto(link["short_url"])
-    phone.get_by_label("Card number").focus()
-    order = []
-    for _ in range(4):
-        order.append(phone.evaluate("document.activeElement.id || document.activeElement.textContent"))
-        phone.keyboard.press("Tab")
-    order.append(phone.evaluate("document.activeElement.textContent"))
-    assert order == ["card_number", "expiry", "cvv", "card_name", "Pay ₹25.00 by card"]
-    # the other methods open from the keyboard too
-    phone.keyboard.press("Tab")
-    phone.keyboard.press("Enter")
-    expect(phone.get_by_label("UPI ID")).to_be_visible()
+    walk_the_card_form_by_keyboard(phone)

@@ -18,7 +18,7 @@ import pytest
 import razorpay
 from playwright.sync_api import Browser, Page, expect
 
-from .checkout_alone import MERCHANT_NAME, Pages, serve_alone, shop
+from .checkout_alone import MERCHANT_NAME, Pages, serve_alone, shop, walk_the_card_form_by_keyboard
 from .conftest import DEFAULT_ADMIN_URL, IMAGES
 
 PHONE = {"width": 375, "height": 812}
@@ -54,17 +54,7 @@ def test_the_pay_page_at_phone_width_filled_by_the_keyboard(phone: Page, pages: 
     # nothing wider than the phone: no sideways scrolling
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     phone.screenshot(path=str(IMAGES / "checkout-link.png"), full_page=True)
-    phone.get_by_label("Card number").focus()
-    order = []
-    for _ in range(4):
-        order.append(phone.evaluate("document.activeElement.id"))
-        phone.keyboard.press("Tab")
-    order.append(phone.evaluate("document.activeElement.textContent"))
-    assert order == ["card_number", "expiry", "cvv", "card_name", "Pay ₹25.00 by card"]
-    # the next method opens from the keyboard too, its field labelled
-    phone.keyboard.press("Tab")
-    phone.keyboard.press("Enter")
-    expect(phone.get_by_label("UPI ID")).to_be_visible()
+    walk_the_card_form_by_keyboard(phone)
 
 
 def test_a_form_from_another_browser_is_refused_and_starts_nothing(
