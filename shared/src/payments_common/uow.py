@@ -120,10 +120,11 @@ class SingleRead(ReadSnapshot):
 
 
 class SingleWrite(SingleRead):
-    """`async with SingleWrite(pool) as write:` a pooled connection outside any transaction, for a write of
-    ONE statement (and reads that only follow it up): PostgreSQL commits a lone statement by itself, all or
-    nothing, so BEGIN and COMMIT would add two round trips and nothing else. It cannot emit events, which
-    must commit with their change: a write that tells anyone takes a UnitOfWork."""
+    """`async with SingleWrite(pool) as write:` a pooled connection outside any transaction, for writes that
+    each stand alone: PostgreSQL commits a lone statement by itself, all or nothing, so BEGIN and COMMIT
+    would add two round trips and nothing else. Statements made through it are not atomic together (a
+    write that must be, with another or with a read before it, takes a UnitOfWork), and it cannot emit
+    events, which must commit with their change."""
 
     async def __aenter__(self) -> SingleWrite:
         await super().__aenter__()
