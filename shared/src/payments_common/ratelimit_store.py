@@ -8,6 +8,10 @@ once it would have refilled completely, so idle buckets vanish. Key names are a 
 limit's name and a hash of the subject (a key id, an address): nothing presented by a client is a
 Redis key as it came.
 
+A fail-open limit of many tokens a second is leased (`payments_common.ratelimit_lease`): each process
+takes its tokens from Redis a few at a time and spends them locally, a round trip per lease instead
+of per request, never more than the bucket gives. A fail-closed one counts every try in Redis.
+
 Without a URL (empty `REDIS_URL`) each limiter is the in-process `RateLimiter`: right for one process
 (a test, a single replica), per replica otherwise.
 
@@ -35,6 +39,7 @@ from redis.exceptions import RedisError
 from payments_common import metrics
 from payments_common.logging import get_logger
 from payments_common.ratelimit import Decision, RateLimiter
+from payments_common.ratelimit_lease import LeasedLimiter, lease_size
 
 log = get_logger(__name__)
 
@@ -45,12 +50,15 @@ DEFAULT_TIMEOUT_SECONDS = 0.05
 FAIL_CLOSED_RETRY_AFTER = 1.0
 ERROR_LOG_INTERVAL_SECONDS = 60.0
 
-# KEYS[1] the bucket; ARGV rate per second, burst, cost. Answers {allowed 0|1, wait seconds as a string}
-# (a Lua number would come back truncated to an integer). A refusal takes nothing and writes nothing.
+# KEYS[1] the bucket; ARGV rate per second, burst, cost, most. Takes `cost` tokens, or as many whole
+# tokens up to `most` as the bucket holds when that is more (a lease, `ratelimit_lease`). Answers
+# {1, tokens taken} or {0, wait seconds}, both as strings (a Lua number would come back truncated to an
+# integer). A refusal takes nothing and writes nothing.
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local most = tonumber(ARGV[4])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -66,10 +74,14 @@ tokens = math.min(burst, tokens + elapsed * rate)
 if tokens + 1e-9 < cost then
   return {0, tostring((cost - tokens) / rate)}
 end
-tokens = tokens - cost
+local take = cost
+if most > cost then
+  take = math.max(cost, math.min(most, math.floor(tokens + 1e-9)))
+end
+tokens = tokens - take
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-return {1, '0'}
+return {1, tostring(take)}
 """
 
 
@@ -129,18 +141,27 @@ class RedisLimiter:
         return f"{KEY_PREFIX}{self.name}:{digest}"
 
     async def acquire(self, key: Hashable, cost: float = 1.0) -> Decision:
+        decision, _ = await self.take(key, cost, cost)
+        return decision
+
+    async def take(self, key: Hashable, cost: float, most: float) -> tuple[Decision, float]:
+        """The decision on `cost` tokens, and how many were taken: up to `most` when the bucket holds
+        them, none when refused or when the store failed (and the fail mode decided)."""
         try:
-            allowed, wait = await asyncio.wait_for(self._take(self.key(key), cost), self.timeout)
+            allowed, value = await asyncio.wait_for(self._take(self.key(key), cost, most), self.timeout)
         except (RedisError, OSError, TimeoutError) as error:
             self.errors.failed(self.name, self.fail_open, error)
-            return Decision(True) if self.fail_open else Decision(False, FAIL_CLOSED_RETRY_AFTER)
-        return Decision(True) if int(allowed) else Decision(False, float(wait))
+            return (Decision(True) if self.fail_open else Decision(False, FAIL_CLOSED_RETRY_AFTER)), 0.0
+        if int(allowed):
+            return Decision(True), float(value)
+        return Decision(False, float(value)), 0.0
 
-    async def _take(self, key: str, cost: float) -> tuple[int, bytes]:
+    async def _take(self, key: str, cost: float, most: float) -> tuple[int, bytes]:
         if self._script is None:
             self._script = self.client.register_script(_TAKE)
-        allowed, wait = await self._script(keys=[key], args=[repr(self.rate), repr(self.burst), repr(float(cost))])
-        return int(allowed), wait
+        args = [repr(self.rate), repr(self.burst), repr(float(cost)), repr(float(most))]
+        allowed, value = await self._script(keys=[key], args=args)
+        return int(allowed), value
 
 
 class RateLimits:
@@ -175,9 +196,13 @@ class RateLimits:
             return LocalLimiter(name, RateLimiter(rate_per_second, burst))
         if rate_per_second <= 0 or burst < 1:
             raise ValueError("rate_per_second must be > 0 and burst at least 1")
-        return RedisLimiter(
+        shared = RedisLimiter(
             name, float(rate_per_second), float(burst), fail_open, self.client, self.timeout, self._errors
         )
+        # only a limit that protects capacity may be leased: one that stands between a guesser and a
+        # secret must count every try where every replica sees it
+        size = lease_size(rate_per_second, burst)
+        return LeasedLimiter(shared, size) if fail_open and size > 1 else shared
 
     async def close(self) -> None:
         if self.client is not None:
