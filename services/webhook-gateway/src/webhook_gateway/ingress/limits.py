@@ -52,7 +52,7 @@ from payments_common.ratelimit import Decision, RefusalTally
 from payments_common.ratelimit_store import Limiter, RateLimits
 from payments_common.signatures import WebhookVerificationError, verify_webhook
 from payments_common.tasks import logging_refusals
-from webhook_gateway.ingress.http import VERIFICATION
+from webhook_gateway.ingress.http import VERIFICATION, VERIFIED_EVENT
 from webhook_gateway.ingress.schemas import WebhookRefused, answer
 from webhook_gateway.settings import Settings
 
@@ -207,7 +207,10 @@ async def limit_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         # the body is read already: this is aiohttp's copy
         body = await request.read()
-        verify_webhook(verification.webhook_keys, request.headers, body, verification.tolerance_seconds)
+        # the view trusts this verdict instead of computing the same HMACs again
+        request[VERIFIED_EVENT] = verify_webhook(
+            verification.webhook_keys, request.headers, body, verification.tolerance_seconds
+        )
     except WebhookVerificationError:
         request[DREW_UNVERIFIED] = True
         decision = await policy.unverified.acquire(source)
