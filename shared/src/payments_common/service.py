@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging as stdlib_logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -44,13 +45,29 @@ class MalformedRequestFilter(stdlib_logging.Filter):
         return True
 
 
+async def freeze_startup_objects(_: web.Application) -> None:
+    """Everything built while starting (modules, models, settings, pools) lives as long as the process:
+    frozen out of the cyclic collector's sight, a full collection scans only what requests left behind.
+    Without it each full collection walks every object of every library loaded, and its pause (tens of
+    milliseconds, measured under load) lands in the latency of every request in flight at the time."""
+    gc.collect()
+    gc.freeze()
+
+
+async def _with_frozen_startup(app_factory: Callable[[], Awaitable[web.Application]]) -> web.Application:
+    app = await app_factory()
+    # after every other start-up step: on_startup runs the cleanup contexts' set-up first
+    app.on_startup.append(freeze_startup_objects)
+    return app
+
+
 def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: int) -> None:
     log = logging.get_logger(__name__)
     log.info("service.starting", host=host, port=port)
     stdlib_logging.getLogger("aiohttp.server").addFilter(MalformedRequestFilter())
     # run_app installs SIGINT/SIGTERM handlers and runs every cleanup_ctx exit on the way down
     web.run_app(
-        app_factory(),
+        _with_frozen_startup(app_factory),
         host=host,
         port=port,
         access_log=None,
