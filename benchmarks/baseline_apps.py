@@ -5,7 +5,8 @@
 
 - ingress: POST /webhook/payment verifies the Standard Webhooks signature (`v1,` + base64 HMAC-SHA256
   of `id.timestamp.body`, constant-time compare, timestamp tolerance) over the raw body and publishes
-  it, persistent and mandatory, with publisher confirms, to a durable queue; 200 once confirmed.
+  it, persistent and mandatory, with publisher confirms, through a topic exchange to a quorum queue
+  as the gateway's are; 200 once confirmed.
   No JSON parsing, payload validation, rate limiting or logging: the least an ingress must do.
 - orders: POST /orders authenticates HTTP Basic against API_KEYS as order-svc does (key id lookup,
   constant-time compare of the secret, a dummy compare for an unknown id), reads amount and currency,
@@ -30,7 +31,14 @@ import orjson
 from aiohttp import web
 
 TOLERANCE_SECONDS = 300
+# the path a webhook takes in the system: a durable topic exchange routing to a quorum queue (the
+# system's queues are all quorum queues, replicated and fsynced: the broker's share of the work is
+# the same for the bound as for the gateway)
+EXCHANGE = "bench.baseline.webhooks"
 QUEUE = "bench.baseline.ingress"
+ROUTING_KEY = "webhook.payment"
+ROUTING_PATTERN = "webhook.#"
+QUORUM = {"x-queue-type": "quorum"}
 _DUMMY = b"\x00" * 32
 
 
@@ -67,13 +75,15 @@ def verified(keys: list[bytes], headers: Mapping[str, str], body: bytes) -> bool
 def ingress_app() -> web.Application:
     keys = webhook_keys(os.environ["WEBHOOK_SECRETS"])
     app = web.Application()
-    channel_key = web.AppKey("channel", aio_pika.abc.AbstractChannel)
+    exchange_key = web.AppKey("exchange", aio_pika.abc.AbstractExchange)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         connection = await aio_pika.connect_robust(os.environ["AMQP_URL"])
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        await channel.declare_queue(QUEUE, durable=True)
-        app[channel_key] = channel
+        exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(QUEUE, durable=True, arguments=QUORUM)
+        await queue.bind(exchange, ROUTING_PATTERN)
+        app[exchange_key] = exchange
         yield
         await connection.close()
 
@@ -87,7 +97,7 @@ def ingress_app() -> web.Application:
             message_id=request.headers["webhook-id"],
             content_type="application/json",
         )
-        await request.app[channel_key].default_exchange.publish(message, routing_key=QUEUE, mandatory=True, timeout=5)
+        await request.app[exchange_key].publish(message, routing_key=ROUTING_KEY, mandatory=True, timeout=5)
         return web.json_response({"success": True})
 
     app.cleanup_ctx.append(resources)

@@ -31,6 +31,7 @@ from typing import Any
 import aio_pika
 import aiohttp
 
+from benchmarks import baseline_apps
 from benchmarks.load import Load, Progress, drive, summary
 from benchmarks.procstat import CpuSample
 
@@ -137,11 +138,11 @@ async def broker_baseline(amqp_url: str, plan: list[tuple[Load, int]], size: int
     results = []
     try:
         channel = await publisher.channel(publisher_confirms=True, on_return_raises=True)
-        queue = await channel.declare_queue(BROKER_QUEUE, durable=True)
+        queue = await channel.declare_queue(BROKER_QUEUE, durable=True, arguments=baseline_apps.QUORUM)
         await queue.purge()
         consume_channel = await consumer.channel()
         await consume_channel.set_qos(prefetch_count=32)
-        consume_queue = await consume_channel.declare_queue(BROKER_QUEUE, durable=True)
+        consume_queue = await consume_channel.declare_queue(BROKER_QUEUE, durable=True, arguments=baseline_apps.QUORUM)
         end_to_end: list[float] = []
         received = asyncio.Event()
         expected = [0]

@@ -13,7 +13,9 @@ vhost, after the lifecycle run and its bounds), in two halves:
    for a real payment left pending at the mock gateway (`pending@razorpay` sends none of its own), sent
    once and seen to make its order PAID, then replayed under its one event id (payment-svc's inbox drops
    the copies at the cost of one statement), each copy re-signed with a fresh timestamp as the mock
-   gateway re-signs its retries: closed loop at `--clients` (its maximum rate), then open loop at half that;
+   gateway re-signs its retries: closed loop at `--clients` (its maximum rate), then open loop at half that,
+   with payment-svc stopped meanwhile (`consumer_paused`): the gateway alone on the machine's two cores,
+   as the bound is (nothing consumes its queue), not sharing them with the consumer of what it publishes;
 2. the bounds, with the system stopped (`run_bounds`): `baseline_apps orders` and `ingress` by the same
    load generator at the same loads, the ingress also open loop at half its own maximum and at half ours
    (p99 at the same offered rate).
@@ -26,13 +28,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +104,17 @@ async def measure(
         "latency": summary(latencies),
         "cpu_seconds": cpu,
     }
+
+
+@contextlib.contextmanager
+def consumer_paused(pid: int) -> Iterator[None]:
+    """payment-svc stopped (SIGSTOP) while the gateway alone is measured, as nothing consumes the
+    ingress bound's queue: the copies wait in the queue, and payment-svc drains them once continued."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def need(name: str) -> str:
@@ -189,15 +204,18 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
         # the webhook is genuine only if the system applies it: its order must become PAID
         settled = await order_status(api, order_id)
         gateway_pids = {k: v for k, v in pids.items() if k in ("webhook-gateway", "payment-svc")}
-        if args.warmup:
-            await measure("webhook warm-up", closed, args.warmup, replay, gateway_pids, args.quiet)
-        at_max = await measure("webhook gateway", closed, n, replay, gateway_pids, args.quiet)
-        rate = half(at_max["per_second"])
-        at_half = (
-            await measure("webhook gateway", Load(rate=rate), open_requests(rate, n), replay, gateway_pids, args.quiet)
-            if rate
-            else None
-        )
+        with consumer_paused(pids["payment-svc"]):
+            if args.warmup:
+                await measure("webhook warm-up", closed, args.warmup, replay, gateway_pids, args.quiet)
+            at_max = await measure("webhook gateway", closed, n, replay, gateway_pids, args.quiet)
+            rate = half(at_max["per_second"])
+            at_half = (
+                await measure(
+                    "webhook gateway", Load(rate=rate), open_requests(rate, n), replay, gateway_pids, args.quiet
+                )
+                if rate
+                else None
+            )
         result["webhook"] = {
             "first_answer": first,
             "order_status_after_first": settled,

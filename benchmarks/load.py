@@ -8,11 +8,13 @@ rank, as in `webhook_flood.py`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +123,27 @@ class Outcome:
 async def drive(n: int, op: Callable[[int], Awaitable[None]], load: Load, progress: Progress | None = None) -> Outcome:
     """Run op(0) … op(n-1) under `load`. An exception of an operation is counted by its type and message
     head, never raised: a benchmark reports errors, it does not stop at the first."""
+    with collector_paused():
+        return await _drive(n, op, load, progress)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection in the load generator while it measures: a full collection of its
+    heap (aiohttp's, the results') pauses it for tens of milliseconds, and every request in flight
+    then looks that much slower than the system answered it. The garbage waits for the run's end."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        gc.collect()
+
+
+async def _drive(n: int, op: Callable[[int], Awaitable[None]], load: Load, progress: Progress | None) -> Outcome:
     outcome = Outcome(started=time.monotonic())
 
     async def run(i: int) -> None:

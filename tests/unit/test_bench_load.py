@@ -4,8 +4,11 @@ baseline ingress's signature check."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.baseline_apps import verified
 from benchmarks.baselines import signed_webhook
+from benchmarks.components import consumer_paused
 from benchmarks.lifecycle import method_for
 from benchmarks.load import Load, drive, percentile, summary
 
@@ -74,3 +78,38 @@ def test_the_baseline_ingress_verifies_as_the_gateway_signs() -> None:
     assert not verified([os.urandom(32)], headers, body)
     assert not verified([key], headers, body + b" ")
     assert not verified([key], {**headers, "webhook-timestamp": "1"}, body)
+
+
+async def test_the_load_generator_collects_no_garbage_while_it_measures() -> None:
+    seen: list[bool] = []
+
+    async def op(_: int) -> None:
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    await drive(5, op, Load(concurrency=2))
+    assert seen == [False] * 5
+    # and afterwards as before: enabled, nothing left frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_paused_consumer_is_stopped_and_then_continued() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with consumer_paused(child.pid):
+            assert _reaches(child.pid, {"T"})  # stopped
+        assert _reaches(child.pid, {"S", "R"})  # running again (asleep in its sleep)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def _reaches(pid: int, states: set[str]) -> bool:
+    """Whether the process's state (/proc/<pid>/stat: "pid (comm) state ...") becomes one of `states`
+    within 2 s: a signal is delivered promptly, not the instant kill() returns."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in states:
+            return True
+        time.sleep(0.01)
+    return False
