@@ -93,4 +93,21 @@ def get_logger(name: str | None = None) -> Any:
 
 
 bind = structlog.contextvars.bind_contextvars
-bound = structlog.contextvars.bound_contextvars
+
+
+class bound:  # lower-case: used as structlog's bound_contextvars is, a context manager
+    """`with bound(key=value): ...` binds the keys to every log line written inside, and restores what
+    they were on the way out, as `structlog.contextvars.bound_contextvars` does, by the tokens the
+    binding returns: structlog's copies the whole context to save what it overwrites, a few per
+    request that measured 6 % of the webhook gateway's CPU under load."""
+
+    __slots__ = ("_tokens", "_values")
+
+    def __init__(self, **values: Any) -> None:
+        self._values = values
+
+    def __enter__(self) -> None:
+        self._tokens = structlog.contextvars.bind_contextvars(**self._values)
+
+    def __exit__(self, *_: object) -> None:
+        structlog.contextvars.reset_contextvars(**self._tokens)
