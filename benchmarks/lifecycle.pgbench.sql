@@ -200,17 +200,18 @@ ON CONFLICT (id) DO UPDATE
        updated_at = EXCLUDED.updated_at, method = EXCLUDED.method
  WHERE payment_views.version < EXCLUDED.version
 RETURNING (SELECT status FROM before);
--- the merchant event payment.captured: the attempt as /v1 shows it
-SELECT id, order_id, status, amount, currency, gateway_payment_id, signature, error_code, error_description, version,
-       created_at, updated_at, method
-  FROM orders.payment_views WHERE id = :pid;
-SELECT id, payment_id, order_id, amount, currency, status, notes, error_code, error_description, version, created_at,
-       updated_at
-  FROM orders.refund_views WHERE payment_id = ANY(ARRAY[:pid]::text[]) ORDER BY created_at, id;
-SELECT payment_id, email, contact, notes FROM orders.payment_details WHERE payment_id = ANY(ARRAY[:pid]::text[]);
+-- the merchant events payment.captured and order.paid: the attempt as /v1 shows it, its order's attempts, in
+-- one read (its refunds only when there are some: none here)
+SELECT v.id, v.order_id, v.status, v.amount, v.currency, v.gateway_payment_id, v.signature, v.error_code,
+       v.error_description, v.version, v.created_at, v.updated_at, v.method,
+       d.payment_id IS NOT NULL AS has_details, d.email, d.contact, d.notes,
+       EXISTS (SELECT 1 FROM orders.refund_views r WHERE r.payment_id = v.id) AS has_refunds,
+       (SELECT count(*) FROM orders.payment_views a WHERE a.order_id = v.order_id) AS attempts
+  FROM orders.payment_views v
+  LEFT JOIN orders.payment_details d ON d.payment_id = v.id
+ WHERE v.id = :pid;
 UPDATE orders.orders SET status = 'PAID', updated_at = now() WHERE id = :oid AND status <> 'PAID';
--- the merchant event order.paid (the attempt read above is reused), and the order's payment link if any
-SELECT order_id, count(*) AS n FROM orders.payment_views WHERE order_id = ANY(ARRAY[:oid]::text[]) GROUP BY order_id;
+-- the order's payment link, if any
 UPDATE orders.payment_links SET status = 'paid', paid_payment_id = :pid, cancelled_at = NULL, updated_at = now()
  WHERE order_id = :oid AND status <> 'paid' RETURNING id;
 WITH written AS (

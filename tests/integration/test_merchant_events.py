@@ -15,6 +15,7 @@ from order_svc.merchant_events.domain import event_id
 from order_svc.orders.repository import OrderRepository
 from order_svc.payments.service import apply_payment_event
 from order_svc.refunds.service import apply_refund_event
+from order_svc.v1.payments.repository import PaymentDetailsRepository
 from payments_common import events, ids
 from payments_common.events import MerchantEvent, PaymentSnapshot, RefundSnapshot
 from payments_common.timeutil import utcnow
@@ -250,3 +251,21 @@ async def test_refunds_are_created_then_settled(deps: Deps) -> None:
     assert created.payload["payment"]["entity"]["amount_refunded"] == 300
     assert failed.payload["payment"]["entity"]["amount_refunded"] == 300
     assert failed.payload["payment"]["entity"]["refund_status"] == "partial"
+
+
+async def test_the_payment_entity_carries_the_details_the_v1_request_gave(deps: Deps) -> None:
+    order_id = await new_order(deps)
+    attempt = Attempt(order_id)
+    await message(deps, attempt.event(1, "INITIATED"))
+    async with deps.pool.acquire() as conn:
+        await PaymentDetailsRepository(conn).insert(attempt.id, "buyer@example.com", "+919900000000", {"ref": "r-9"})
+    await message(deps, attempt.event(2, "SUCCESS", gatewayPaymentId="gw_9", signature="s"))
+    captured, paid = await recorded(deps, order_id)
+    for event in (captured, paid):
+        payment = event.payload["payment"]["entity"]
+        assert (payment["email"], payment["contact"], payment["notes"]) == (
+            "buyer@example.com",
+            "+919900000000",
+            {"ref": "r-9"},
+        )
+        assert (payment["amount_refunded"], payment["refund_status"]) == (0, None)

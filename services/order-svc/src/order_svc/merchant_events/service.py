@@ -4,6 +4,7 @@ The entities are read back in the same transaction, so each payload is the state
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from order_svc.lists.repository import ListRepository
@@ -17,13 +18,12 @@ from order_svc.merchant_events.domain import (
     refund_events,
 )
 from order_svc.merchant_events.messages import merchant_event_message
+from order_svc.merchant_events.repository import EventReadRepository
 from order_svc.orders.domain import Order
 from order_svc.payment_links.schemas import PaymentLinkEntity
 from order_svc.payments.domain import PaymentView
-from order_svc.payments.repository import PaymentViewRepository
 from order_svc.refunds.repository import RefundViewRepository
 from order_svc.v1.orders.schemas import OrderEntity
-from order_svc.v1.payments.repository import PaymentDetailsRepository
 from order_svc.v1.payments.schemas import PaymentEntity
 from order_svc.v1.refunds.repository import RefundDetailsRepository
 from order_svc.v1.refunds.schemas import RefundEntity
@@ -33,17 +33,21 @@ from payments_common.uow import UnitOfWork
 log = get_logger(__name__)
 
 
-# an attempt's view row and its entity as a merchant event carries it
-PaymentRead = tuple[PaymentView, PaymentEntity]
+@dataclass(frozen=True, slots=True)
+class PaymentRead:
+    """An attempt as merchant events carry it, read in the unit that changed it."""
+
+    view: PaymentView
+    entity: PaymentEntity
+    attempts: int  # its order's attempts, for an order entity told beside it
 
 
 async def _payment(uow: UnitOfWork, payment_id: str) -> PaymentRead:
-    view = await uow.repo(PaymentViewRepository).get(payment_id)
-    if view is None:
+    facts = await uow.repo(EventReadRepository).attempt(payment_id)
+    if facts is None:
         raise LookupError(f"payment {payment_id} is not in the view it was just written to")
-    refunds = await uow.repo(ListRepository).refunds_of([payment_id])
-    details = await uow.repo(PaymentDetailsRepository).of([payment_id])
-    return view, PaymentEntity.of(view, refunds, details.get(payment_id))
+    refunds = await uow.repo(ListRepository).refunds_of([payment_id]) if facts.has_refunds else []
+    return PaymentRead(facts.view, PaymentEntity.of(facts.view, refunds, facts.details), facts.attempts)
 
 
 async def payment_changed(
@@ -56,9 +60,8 @@ async def payment_changed(
     if not names:
         return None
     read = await _payment(uow, payment_id)
-    view, entity = read
     for name in names:
-        event = merchant_event(name, view.id, order.merchant_id, {"payment": entity}, view.updated_at)
+        event = merchant_event(name, read.view.id, order.merchant_id, {"payment": read.entity}, read.view.updated_at)
         uow.emit(merchant_event_message(event, order.id))
         log.info("merchant_event.recorded", merchant_event=name, event_id=event.id)
     return read
@@ -67,10 +70,9 @@ async def payment_changed(
 async def order_paid(uow: UnitOfWork, order: Order, payment_id: str, read: PaymentRead | None = None) -> None:
     """`order` (as it is now, PAID) was paid by `payment_id`: told with both entities. `read` is the
     attempt as `payment_changed` read it in this same unit, when it did (the view has not moved since)."""
-    view, payment = read or await _payment(uow, payment_id)
-    attempts = await uow.repo(ListRepository).attempts([order.id])
-    entities = {"payment": payment, "order": OrderEntity.of(order, attempts.get(order.id, 0))}
-    event = merchant_event(ORDER_PAID, order.id, order.merchant_id, entities, view.updated_at)
+    read = read or await _payment(uow, payment_id)
+    entities = {"payment": read.entity, "order": OrderEntity.of(order, read.attempts)}
+    event = merchant_event(ORDER_PAID, order.id, order.merchant_id, entities, read.view.updated_at)
     uow.emit(merchant_event_message(event, order.id))
     log.info("merchant_event.recorded", merchant_event=ORDER_PAID, event_id=event.id)
 
@@ -83,9 +85,9 @@ async def refund_changed(uow: UnitOfWork, order: Order, before: str | None, refu
     names = refund_events(before, refund.status)
     if not names:
         return
-    _, payment = await _payment(uow, refund.payment_id)
+    payment = await _payment(uow, refund.payment_id)
     details = await uow.repo(RefundDetailsRepository).of([refund_id])
-    entities = {"refund": RefundEntity.of(refund, details.get(refund_id)), "payment": payment}
+    entities = {"refund": RefundEntity.of(refund, details.get(refund_id)), "payment": payment.entity}
     for name in names:
         # a refund is created when payment-svc created it; it is settled at its last change
         at = refund.created_at if name == REFUND_CREATED else refund.updated_at
@@ -96,10 +98,9 @@ async def refund_changed(uow: UnitOfWork, order: Order, before: str | None, refu
 
 async def payment_link_paid(uow: UnitOfWork, order: Order, payment_id: str, link: PaymentLinkEntity) -> None:
     """The link of `order` (as it is now, PAID) was paid by `payment_id`: told with the link, order and payment."""
-    view, payment = await _payment(uow, payment_id)
-    attempts = await uow.repo(ListRepository).attempts([order.id])
-    entities = {"payment_link": link, "order": OrderEntity.of(order, attempts.get(order.id, 0)), "payment": payment}
-    event = merchant_event(PAYMENT_LINK_PAID, link.id, order.merchant_id, entities, view.updated_at)
+    read = await _payment(uow, payment_id)
+    entities = {"payment_link": link, "order": OrderEntity.of(order, read.attempts), "payment": read.entity}
+    event = merchant_event(PAYMENT_LINK_PAID, link.id, order.merchant_id, entities, read.view.updated_at)
     uow.emit(merchant_event_message(event, order.id))
     log.info("merchant_event.recorded", merchant_event=PAYMENT_LINK_PAID, event_id=event.id)
 
