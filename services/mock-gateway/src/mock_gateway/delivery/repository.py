@@ -101,20 +101,17 @@ async def record_try(pool: asyncpg.Pool, event_id: str, status_code: int | None,
 
 
 async def finish(pool: asyncpg.Pool, event_id: str, state: str) -> None:
-    """End a delivery, and start the clock of the events held behind it."""
-    async with pool.acquire() as conn, conn.transaction():
-        done = await conn.fetchval(
-            """UPDATE deliveries
+    """End a delivery, and start the clock of the events held behind it: one statement, so both or
+    neither (the followers move only when this call ended the row, not when it had ended already)."""
+    await pool.execute(
+        """WITH done AS (
+               UPDATE deliveries
                   SET state = $2, delivered_at = CASE WHEN $2 = 'delivered' THEN now() END
                 WHERE event_id = $1 AND state = 'pending'
-            RETURNING true""",
-            event_id,
-            state,
-        )
-        if done:
-            await conn.execute(
-                """UPDATE deliveries
-                      SET not_before = greatest(not_before, now() + make_interval(secs => follow_delay_ms / 1000.0))
-                    WHERE after_event_id = $1 AND state = 'pending'""",
-                event_id,
-            )
+            RETURNING event_id)
+           UPDATE deliveries
+              SET not_before = greatest(not_before, now() + make_interval(secs => follow_delay_ms / 1000.0))
+            WHERE after_event_id IN (SELECT event_id FROM done) AND state = 'pending'""",
+        event_id,
+        state,
+    )
