@@ -19,7 +19,7 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aio_pika
@@ -32,6 +32,7 @@ from payments_common import broker
 from payments_common.broker import Publisher
 from payments_common.db import create_pool, ensure_database
 from payments_common.migrate import load_migrations, migrate
+from payments_common.ratelimit_store import RateLimits
 from payments_common.topology import DEFAULT_RETRY_DELAYS_MS, QueueSpec
 from payments_tools.migrate_cli import migrate_all
 
@@ -244,3 +245,22 @@ async def names(amqp_connection: AbstractRobustConnection) -> AsyncIterator[Brok
     names = BrokerNames()
     yield names
     await names.delete_all(amqp_connection)
+
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def replicas() -> AsyncIterator[Callable[[], RateLimits]]:
+    """Rate-limit stores on this machine's Redis, a new one per call as each replica holds its own,
+    all closed after the test."""
+    made: list[RateLimits] = []
+
+    def make() -> RateLimits:
+        store = RateLimits.connect(REDIS_URL)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        await store.close()

@@ -22,20 +22,6 @@ REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-async def replicas() -> AsyncIterator[Callable[[], RateLimits]]:
-    made: list[RateLimits] = []
-
-    def make() -> RateLimits:
-        store = RateLimits.connect(REDIS_URL)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        await store.close()
-
-
-@pytest.fixture
 async def script_calls() -> AsyncIterator[Callable[[], asyncio.Future[int]]]:
     """The number of EVALSHA calls Redis has served, machine-wide: read before and after a test's burst
     (nothing else on the test machine runs scripts against this Redis meanwhile)."""

@@ -63,20 +63,6 @@ async def silent_redis() -> AsyncIterator[str]:
     await server.wait_closed()
 
 
-@pytest.fixture
-async def replicas() -> AsyncIterator[Callable[[], RateLimits]]:
-    made: list[RateLimits] = []
-
-    def make() -> RateLimits:
-        store = RateLimits.connect(REDIS_URL)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        await store.close()
-
-
 def name() -> str:
     return f"it-{uuid.uuid4().hex[:12]}"
 
