@@ -26,7 +26,8 @@ from payments_common.ratelimit import Decision
 LEASE_SECONDS = 0.02
 LEASE_MAX = 32
 LEASE_TTL_SECONDS = 1.0
-# past this many keys held, the expired ones are dropped (each key is a source or a merchant)
+# past this many keys held, the expired ones are dropped (each key is a source or a merchant); the next
+# purge waits until the table has doubled again, so a table of live keys is not scanned on every refill
 PURGE_ABOVE = 10_000
 _ALLOWED = Decision(True)
 
@@ -59,6 +60,12 @@ class LeasedLimiter:
         self.size = size
         self.ttl = ttl
         self._held: dict[Hashable, _Held] = {}
+        self._purge_above = PURGE_ABOVE
+
+    @property
+    def keys_held(self) -> int:
+        """Subjects with a lease, a remembered refusal or a refill in flight."""
+        return len(self._held)
 
     async def acquire(self, key: Hashable, cost: float = 1.0) -> Decision:
         if cost != 1.0:
@@ -94,10 +101,11 @@ class LeasedLimiter:
         finally:
             held.refill.set_result(None)
             held.refill = None
-            if len(self._held) > PURGE_ABOVE:
+            if len(self._held) > self._purge_above:
                 self._purge()
 
     def _purge(self) -> None:
         now = time.monotonic()
         for key in [k for k, h in self._held.items() if h.refill is None and now >= max(h.expires, h.refused_until)]:
             del self._held[key]
+        self._purge_above = max(PURGE_ABOVE, 2 * len(self._held))
