@@ -169,15 +169,25 @@ async def _drive(n: int, op: Callable[[int], Awaitable[None]], load: Load, progr
         gate = asyncio.Semaphore(MAX_IN_FLIGHT)
         start = time.monotonic() + 0.01
 
-        async def scheduled(i: int) -> None:
-            due = start + i / rate
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        async def started(i: int, due: float) -> None:
             async with gate:
                 if time.monotonic() - due > 0.01:
                     outcome.late_starts += 1
                 await run(i)
 
-        await asyncio.gather(*(scheduled(i) for i in range(n)))
+        # each request's task made when it falls due, not all n up front: creating thousands of sleeping
+        # tasks at once kept the generator busy just as the first requests went out, and those (and the
+        # burst sent once it was free) measured the generator, not the system
+        in_flight: set[asyncio.Task[None]] = set()
+        for i in range(n):
+            due = start + i / rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            task = asyncio.create_task(started(i, due))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        await asyncio.gather(*in_flight)
     outcome.elapsed = time.monotonic() - outcome.started
     if progress is not None:
         progress.close()
