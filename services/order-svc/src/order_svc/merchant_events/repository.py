@@ -9,25 +9,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from order_svc.payments.domain import PaymentView
+from order_svc.payments.repository import VIEW_COLUMNS
 from order_svc.v1.payments.repository import PaymentDetails
 
-_VIEW_COLUMNS = (
-    "id",
-    "order_id",
-    "status",
-    "amount",
-    "currency",
-    "gateway_payment_id",
-    "signature",
-    "error_code",
-    "error_description",
-    "version",
-    "created_at",
-    "updated_at",
-    "method",
-)
 _READ = f"""
-    SELECT {", ".join(f"v.{column}" for column in _VIEW_COLUMNS)},
+    SELECT {", ".join(f"v.{column}" for column in VIEW_COLUMNS)},
            d.payment_id IS NOT NULL AS has_details, d.email, d.contact, d.notes,
            EXISTS (SELECT 1 FROM refund_views r WHERE r.payment_id = v.id) AS has_refunds,
            (SELECT count(*) FROM payment_views a WHERE a.order_id = v.order_id) AS attempts
@@ -53,5 +39,5 @@ class EventReadRepository:
         if row is None:
             return None
         details = PaymentDetails(row["email"], row["contact"], row["notes"]) if row["has_details"] else None
-        view = PaymentView(**{column: row[column] for column in _VIEW_COLUMNS})
+        view = PaymentView(**{column: row[column] for column in VIEW_COLUMNS})
         return AttemptFacts(view, details, row["has_refunds"], row["attempts"])

@@ -11,8 +11,23 @@ from order_svc.payments.domain import Moved, PaymentView
 from payments_common.events import PaymentSnapshot
 from payments_common.methods import summary_or_none
 
-_COLUMNS = """id, order_id, status, amount, currency, gateway_payment_id, signature, error_code,
-              error_description, version, created_at, updated_at, method"""
+# the view's columns, in `PaymentView`'s order (other reads of the view name them from here)
+VIEW_COLUMNS = (
+    "id",
+    "order_id",
+    "status",
+    "amount",
+    "currency",
+    "gateway_payment_id",
+    "signature",
+    "error_code",
+    "error_description",
+    "version",
+    "created_at",
+    "updated_at",
+    "method",
+)
+_COLUMNS = ", ".join(VIEW_COLUMNS)
 
 
 # `_COLUMNS`' values, in its order, as the upserts bind them (`_view_args`)
