@@ -264,3 +264,20 @@ async def replicas() -> AsyncIterator[Callable[[], RateLimits]]:
     yield make
     for store in made:
         await store.close()
+
+
+@pytest.fixture
+async def silent_redis() -> AsyncIterator[str]:
+    """A listener that accepts connections and never answers: a Redis that hangs."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"redis://127.0.0.1:{port}/0"
+    for writer in held:
+        writer.close()
+    server.close()
+    await server.wait_closed()

@@ -5,7 +5,6 @@ tokens at a time, never lets more through than its shared bucket holds, and asks
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,9 +15,9 @@ import redis.asyncio as aioredis
 from payments_common.ratelimit_lease import LeasedLimiter, lease_size
 from payments_common.ratelimit_store import RateLimits, RedisLimiter
 
-pytestmark = pytest.mark.integration
+from .conftest import REDIS_URL
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -100,15 +99,9 @@ async def test_replicas_leasing_never_pass_more_than_the_bucket(
     assert calls < 600 / 4
 
 
-async def test_a_leased_limit_fails_open_without_queueing_on_the_store() -> None:
+async def test_a_leased_limit_fails_open_without_queueing_on_the_store(silent_redis: str) -> None:
     """A Redis that accepts and never answers: each round trip costs the store's whole timeout."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    store = RateLimits.connect(f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0")
+    store = RateLimits.connect(silent_redis)
     try:
         limiter = store.limiter(name(), 1000, 2000, fail_open=True)
         started = time.monotonic()
@@ -119,7 +112,3 @@ async def test_a_leased_limit_fails_open_without_queueing_on_the_store() -> None
         assert elapsed < 100 * store.timeout / 4
     finally:
         await store.close()
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()

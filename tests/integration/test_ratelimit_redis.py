@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
-import os
 import socket
 import time
 import uuid
@@ -30,9 +29,10 @@ from payments_common.ratelimit_store import KEY_PREFIX, RateLimits, RedisLimiter
 from webhook_gateway.ingress.limits import IngressPolicy
 from webhook_gateway.settings import Settings as GatewaySettings
 
+from .conftest import REDIS_URL
+
 pytestmark = pytest.mark.integration
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 MERCHANT = ("rzp_test_redis_a", "secret-of-merchant-redis-a")
 WRONG = (MERCHANT[0], "not-the-secret")
 SLOW = 0.001
@@ -57,23 +57,6 @@ def closed_port() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"redis://127.0.0.1:{port}/0"
-
-
-@pytest.fixture
-async def silent_redis() -> AsyncIterator[str]:
-    """A listener that accepts connections and never answers: a Redis that hangs."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"redis://127.0.0.1:{port}/0"
-    for writer in held:
-        writer.close()
-    server.close()
-    await server.wait_closed()
 
 
 def name() -> str:
