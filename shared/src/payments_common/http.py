@@ -6,6 +6,7 @@ clients), a health route, and the observability routes (payments_common.observab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 from collections.abc import Awaitable, Callable
@@ -13,13 +14,13 @@ from typing import Any, TypeVar
 
 import asyncpg
 import orjson
+import uuid_utils
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from payments_common import observability
 from payments_common.errors import SERVER_ERROR, SERVICE_UNAVAILABLE, ApiError, bad_request
-from payments_common.ids import new_uuid
 from payments_common.logging import bound, get_logger
 
 log = get_logger(__name__)
@@ -141,7 +142,7 @@ def error_middleware(*, success_flag: bool = False) -> Any:
 @web.middleware
 async def correlation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    correlation_id = incoming if _REQUEST_ID.match(incoming) else f"req_{new_uuid().hex}"
+    correlation_id = incoming if _REQUEST_ID.match(incoming) else f"req_{uuid_utils.uuid7().hex}"
     request[CORRELATION_ID] = correlation_id
     with bound(correlation_id=correlation_id):
         response = await handler(request)
@@ -159,7 +160,11 @@ def body_middleware(read_timeout_seconds: float) -> Any:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.body_exists:
             try:
-                async with asyncio.timeout(read_timeout_seconds):
+                # a body already received whole (most are: they come with their headers) is read at
+                # once, and a deadline would only cost a timer armed and cancelled on every request
+                async with (
+                    contextlib.nullcontext() if request.content.is_eof() else asyncio.timeout(read_timeout_seconds)
+                ):
                     await request.read()
             except TimeoutError:
                 log.warning("http.body_timeout", path=request.path, timeout_seconds=read_timeout_seconds)

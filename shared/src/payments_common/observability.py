@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import REGISTRY, generate_latest
@@ -67,8 +69,20 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         route = route_of(request)
         method = request.method if request.method in _METHODS else metrics.OTHER
         service = request.config_dict.get(SERVICE, "unknown")
-        metrics.HTTP_REQUESTS.labels(service, route, method, str(status)).inc()
-        metrics.HTTP_REQUEST_DURATION.labels(service, route, method).observe(time.perf_counter() - start)
+        _requests(service, route, method, status).inc()
+        _durations(service, route, method).observe(time.perf_counter() - start)
+
+
+# a labelled series looked up once: `labels()` checks and locks on every call, several microseconds
+# per request. The keys are bounded (route templates, known methods, statuses), and so are the caches.
+@functools.lru_cache(maxsize=4096)
+def _requests(service: str, route: str, method: str, status: int) -> Any:
+    return metrics.HTTP_REQUESTS.labels(service, route, method, str(status))
+
+
+@functools.lru_cache(maxsize=1024)
+def _durations(service: str, route: str, method: str) -> Any:
+    return metrics.HTTP_REQUEST_DURATION.labels(service, route, method)
 
 
 def on_scrape(app: web.Application, refresh: metrics.Refresh) -> None:

@@ -12,7 +12,8 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a `Z`, as the contract shows."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat is C and twice as fast as strftime; in UTC it always ends in +00:00
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 # a datetime field of a pydantic model that JSON shows as `iso` writes it (the contract's form)

@@ -19,7 +19,7 @@ from payments_common.logging import bound, get_logger
 from payments_common.signatures import WebhookVerificationError, verify_webhook
 from webhook_gateway.ingress import digest
 from webhook_gateway.ingress.publishing import EventSink, WebhookMessage
-from webhook_gateway.ingress.schemas import ReportBody, WebhookAccepted, answer
+from webhook_gateway.ingress.schemas import ReportBody, accepted
 
 log = get_logger(__name__)
 
@@ -104,4 +104,4 @@ async def receive(
                 check(request, report)
             await publish(request, envelope(event_id, report))
             log.info("webhook.accepted", **report.accepted())
-    return answer(WebhookAccepted(success=True))
+    return accepted()

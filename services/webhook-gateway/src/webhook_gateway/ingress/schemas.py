@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
@@ -46,3 +47,12 @@ class WebhookRefused(BaseModel):
 def answer(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # `field` is left out rather than null, as the error middleware renders it
     return json_response(model.model_dump(mode="json", exclude_none=True), status, headers)
+
+
+# every accepted webhook gets the same answer: its body is rendered once
+_ACCEPTED_BODY = orjson.dumps(WebhookAccepted(success=True).model_dump(mode="json"))
+
+
+def accepted() -> web.Response:
+    """200 with `WebhookAccepted`."""
+    return web.Response(body=_ACCEPTED_BODY, content_type="application/json")
