@@ -30,6 +30,7 @@ import asyncpg
 from benchmarks import checks
 from benchmarks.load import Load, Progress, drive, summary
 from benchmarks.procstat import CpuSample, peak_rss, service_pids
+from payments_common.db import PooledConnection
 
 CARD = {"type": "card", "expiryMonth": 12, "expiryYear": 2035, "cvv": "123", "name": "Bench Customer"}
 # (method, expected order status); the mock gateway's test values (README, "Test values")
@@ -166,7 +167,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     api_url, dsn = need("API_URL"), need("DATABASE_URL")
     run_dir = Path(os.environ.get("PAYMENTS_RUN_DIR", ".run"))
     loads = [Load(concurrency=c) for c in args.concurrency] + [Load(rate=r) for r in args.rate]
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    # without asyncpg's reset query on release: one more statement per poll, which the bound does not run
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, connection_class=PooledConnection)
     waiter = SettleWaiter(pool, args.poll_ms / 1000)
     poller = asyncio.create_task(waiter.run())
     limit = max([*args.concurrency, 64]) * 2

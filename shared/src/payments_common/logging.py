@@ -5,40 +5,35 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 import structlog
 
-_secrets: list[str] = []
+# each secret as written, and as it appears inside a JSON string (quotes and backslashes escaped)
+_secrets: list[tuple[str, str]] = []
 REDACTED = "[REDACTED]"
 
 
 def register_secrets(values: Iterable[str]) -> None:
     """Values that must never be written to a log line (API key secrets, signing keys)."""
     for value in values:
-        if value and len(value) >= 6 and value not in _secrets:
-            _secrets.append(value)
+        if value and len(value) >= 6 and all(value != known for known, _ in _secrets):
+            _secrets.append((value, orjson.dumps(value).decode()[1:-1]))
 
 
-def _mask(value: Any) -> Any:
-    if isinstance(value, str):
-        for secret in _secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {k: _mask(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask(v) for v in value]
-    return value
-
-
-def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    if not _secrets:
-        return event_dict
-    return {k: _mask(v) for k, v in event_dict.items()}
+def _redact(_: Any, __: str, rendered: Any) -> str:  # structlog types a processor's input as a mapping
+    """The last processor, over the rendered line: every secret in it masked, wherever it was (a value,
+    a key, a nested field, an exception's text, an object rendered by its repr()). One substring search
+    per secret over the whole line, where masking field by field walked every value."""
+    line = str(rendered)
+    for secret, escaped in _secrets:
+        if secret in line:
+            line = line.replace(secret, REDACTED)
+        if escaped != secret and escaped in line:
+            line = line.replace(escaped, REDACTED)
+    return line
 
 
 def _dumps(obj: Any, default: Any = None) -> str:
@@ -58,8 +53,8 @@ def configure(service: str, level: str = "INFO") -> None:
         processors=[
             *shared,
             structlog.processors.format_exc_info,
-            _redact,
             structlog.processors.JSONRenderer(serializer=_dumps),
+            _redact,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
@@ -73,8 +68,8 @@ def configure(service: str, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
-                _redact,
                 structlog.processors.JSONRenderer(serializer=_dumps),
+                _redact,
             ],
         )
     )
