@@ -81,17 +81,22 @@ WITH written AS (
 SELECT pg_notify('outbox_payments', '');
 COMMIT;
 
--- mock gateway: the delivery worker claims the due webhook and makes its status true
-BEGIN;
-SELECT event_id, gateway_payment_id, payment_id, body, copies, correlation_id, sets_status, path, refund_id,
-       extract(epoch FROM created_at + make_interval(secs => 900) - now())::float8 AS window_left
-  FROM gateway.deliveries d
- WHERE state = 'pending' AND not_before <= now() AND NOT (event_id = ANY('{}'::text[]))
-   AND (after_event_id IS NULL
-        OR NOT EXISTS (SELECT 1 FROM gateway.deliveries p WHERE p.event_id = d.after_event_id AND p.state = 'pending'))
- ORDER BY not_before, event_id
- LIMIT 64
-   FOR UPDATE SKIP LOCKED;
+-- mock gateway: the delivery worker claims the due webhook (and learns when the next falls due), then makes
+-- its status true: two lone statements
+WITH due AS (
+  SELECT event_id, gateway_payment_id, payment_id, body, copies, correlation_id, sets_status, path, refund_id,
+         not_before, extract(epoch FROM created_at + make_interval(secs => 900) - now())::float8 AS window_left
+    FROM gateway.deliveries d
+   WHERE state = 'pending' AND not_before <= now() AND NOT (event_id = ANY('{}'::text[]))
+     AND (after_event_id IS NULL
+          OR NOT EXISTS (SELECT 1 FROM gateway.deliveries p WHERE p.event_id = d.after_event_id AND p.state = 'pending'))
+   ORDER BY not_before, event_id
+   LIMIT 64
+     FOR UPDATE SKIP LOCKED),
+     next AS (
+  SELECT extract(epoch FROM min(not_before) - now())::float8 AS next_due
+    FROM gateway.deliveries WHERE state = 'pending' AND not_before > now())
+SELECT due.*, next.next_due FROM next LEFT JOIN due ON true ORDER BY due.not_before, due.event_id;
 UPDATE gateway.payments p
    SET status = s.status,
        error_code = CASE WHEN s.status = 'failed' THEN s.error_code END,
@@ -102,9 +107,6 @@ UPDATE gateway.payments p
  WHERE p.id = s.id
    AND array_position('{created,failed,captured}'::text[], s.status)
        > array_position('{created,failed,captured}'::text[], p.status);
-SELECT extract(epoch FROM min(not_before) - now())::float8
-  FROM gateway.deliveries WHERE state = 'pending' AND not_before > now();
-COMMIT;
 
 -- order-svc: the initiate answer's view of the attempt
 BEGIN;
@@ -125,10 +127,11 @@ COMMIT;
 
 -- payment-svc's outbox relay: payment.initiated
 BEGIN;
-SELECT id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts
-  FROM payments.outbox WHERE published_at IS NULL AND available_at <= now()
- ORDER BY available_at, created_at LIMIT 100 FOR UPDATE SKIP LOCKED;
-UPDATE payments.outbox SET published_at = now() WHERE id = ANY(ARRAY[:ob1]::uuid[]);
+UPDATE payments.outbox SET published_at = now()
+ WHERE id IN (SELECT id FROM payments.outbox WHERE published_at IS NULL AND available_at <= now()
+               ORDER BY available_at, created_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+RETURNING id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts, available_at, created_at,
+          extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag;
 COMMIT;
 
 -- order-svc's consumer: payment.initiated, already in the view (the initiate answer wrote it): claimed only
@@ -178,10 +181,11 @@ COMMIT;
 
 -- payment-svc's outbox relay: payment.succeeded
 BEGIN;
-SELECT id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts
-  FROM payments.outbox WHERE published_at IS NULL AND available_at <= now()
- ORDER BY available_at, created_at LIMIT 100 FOR UPDATE SKIP LOCKED;
-UPDATE payments.outbox SET published_at = now() WHERE id = ANY(ARRAY[:ob2]::uuid[]);
+UPDATE payments.outbox SET published_at = now()
+ WHERE id IN (SELECT id FROM payments.outbox WHERE published_at IS NULL AND available_at <= now()
+               ORDER BY available_at, created_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+RETURNING id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts, available_at, created_at,
+          extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag;
 COMMIT;
 
 -- order-svc's consumer: payment.succeeded, the order PAID
@@ -228,10 +232,11 @@ COMMIT;
 
 -- order-svc's outbox relay: order.paid
 BEGIN;
-SELECT id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts
-  FROM orders.outbox WHERE published_at IS NULL AND available_at <= now()
- ORDER BY available_at, created_at LIMIT 100 FOR UPDATE SKIP LOCKED;
-UPDATE orders.outbox SET published_at = now() WHERE id = ANY(ARRAY[:ob3, :ob4, :ob5]::uuid[]);
+UPDATE orders.outbox SET published_at = now()
+ WHERE id IN (SELECT id FROM orders.outbox WHERE published_at IS NULL AND available_at <= now()
+               ORDER BY available_at, created_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+RETURNING id, aggregate_id, event_type, exchange, routing_key, payload, headers, attempts, available_at, created_at,
+          extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag;
 COMMIT;
 
 -- merchant-webhooks: each merchant event, for a merchant without endpoints, dropped after one read

@@ -198,6 +198,68 @@ async def test_unroutable_event_is_not_marked_published_and_backs_off(
     assert await relay.relay_once() == 0
 
 
+class _StalledPublisher(Publisher):
+    """A publisher whose confirms never come: the batch is interrupted while they are awaited."""
+
+    def __init__(self, connection: AbstractRobustConnection) -> None:
+        super().__init__(connection)
+        self.waiting = asyncio.Event()
+
+    async def publish(self, *args: object, **kwargs: object) -> None:
+        self.waiting.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_batch_interrupted_before_its_confirms_leaves_its_rows_unpublished(
+    pool: asyncpg.Pool,
+    schema: str,
+    database_dsn: str,
+    amqp_connection: AbstractRobustConnection,
+    routed: tuple[str, AbstractQueue],
+) -> None:
+    # the batch is marked published by the statement that claims it: the mark must roll back with it
+    exchange, _ = routed
+    events = [make_event(exchange, n) for n in range(3)]
+    await commit(pool, *events)
+    stalled = _StalledPublisher(amqp_connection)
+    relay = OutboxRelay(pool, stalled, dsn=database_dsn, schema=schema)
+    batch = asyncio.create_task(relay.relay_once())
+    await asyncio.wait_for(stalled.waiting.wait(), 5)
+    batch.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await batch
+
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 3
+    assert await pool.fetchval("SELECT max(attempts) FROM outbox") == 0
+
+
+async def test_in_one_batch_the_published_rows_are_marked_and_the_failed_ones_back_off(
+    pool: asyncpg.Pool,
+    schema: str,
+    database_dsn: str,
+    publisher: Publisher,
+    channel: AbstractChannel,
+    names: BrokerNames,
+    routed: tuple[str, AbstractQueue],
+) -> None:
+    exchange, queue = routed
+    unroutable = names.exchange("unbound")
+    await declare_exchanges(channel, unroutable)  # exists, nothing bound
+    good, bad = make_event(exchange, 1), make_event(unroutable, 2)
+    await commit(pool, good, bad)
+    relay = OutboxRelay(pool, publisher, dsn=database_dsn, schema=schema)
+
+    assert await relay.relay_once() == 2
+
+    rows = {
+        row["id"]: row
+        for row in await pool.fetch("SELECT id, published_at IS NOT NULL AS published, attempts FROM outbox")
+    }
+    assert (rows[good.id]["published"], rows[good.id]["attempts"]) == (True, 0)
+    assert (rows[bad.id]["published"], rows[bad.id]["attempts"]) == (False, 1)
+    assert [message.message_id for message in await drain(queue)] == [str(good.id)]
+
+
 async def test_two_relays_publish_each_row_exactly_once(
     pool: asyncpg.Pool,
     schema: str,

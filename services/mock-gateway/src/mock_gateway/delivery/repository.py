@@ -35,33 +35,50 @@ class Claim:
 async def claim_due(pool: asyncpg.Pool, *, exclude: list[str], limit: int, retry_window_seconds: float) -> Claim:
     """Take up to `limit` due pending deliveries not in `exclude`, and make their statuses true.
 
-    The status changes in the transaction that claims the event, so the gateway's truth moves at
-    settlement time and never after a webhook already told it. The rows stay `pending` until the
-    send ends: a crash in between leaves them to be resumed (and their status update is idempotent).
+    The statuses change before any of the claimed webhooks is sent (the worker sends what this returns),
+    so the gateway's truth moves at settlement time and never after a webhook already told it. The rows
+    stay `pending` until the send ends: a crash in between leaves them to be resumed, and their status
+    update is idempotent (a status only moves forward). So the claim needs no transaction around it:
+    one statement reads the due rows and when the next one falls due, then one more makes the claimed
+    statuses true (two, in a transaction, when refunds are among them). Most claims find one row or
+    none: one or two round trips, where a transaction took four or five.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            """SELECT event_id, gateway_payment_id, payment_id, body, copies, correlation_id, sets_status, path,
-                      refund_id,
-                      extract(epoch FROM created_at + make_interval(secs => $3) - now())::float8 AS window_left
-                 FROM deliveries d
-                WHERE state = 'pending' AND not_before <= now() AND NOT (event_id = ANY($1::text[]))
-                  AND (after_event_id IS NULL
-                       OR NOT EXISTS (SELECT 1 FROM deliveries p
-                                       WHERE p.event_id = d.after_event_id AND p.state = 'pending'))
-                ORDER BY not_before, event_id
-                LIMIT $2
-                FOR UPDATE SKIP LOCKED""",
+    rows = [
+        row
+        for row in await pool.fetch(
+            """WITH due AS (
+                   SELECT event_id, gateway_payment_id, payment_id, body, copies, correlation_id, sets_status,
+                          path, refund_id, not_before,
+                          extract(epoch FROM created_at + make_interval(secs => $3) - now())::float8 AS window_left
+                     FROM deliveries d
+                    WHERE state = 'pending' AND not_before <= now() AND NOT (event_id = ANY($1::text[]))
+                      AND (after_event_id IS NULL
+                           OR NOT EXISTS (SELECT 1 FROM deliveries p
+                                           WHERE p.event_id = d.after_event_id AND p.state = 'pending'))
+                    ORDER BY not_before, event_id
+                    LIMIT $2
+                    FOR UPDATE SKIP LOCKED),
+                    next AS (
+                   SELECT extract(epoch FROM min(not_before) - now())::float8 AS next_due
+                     FROM deliveries WHERE state = 'pending' AND not_before > now())
+               -- the one row of `next` always, so a claim of nothing still says when to look again
+               SELECT due.*, next.next_due FROM next LEFT JOIN due ON true
+                ORDER BY due.not_before, due.event_id""",
             exclude,
             limit,
             retry_window_seconds,
         )
-        await apply_due_statuses(conn, rows)
-        await apply_due_outcomes(conn, [row["refund_id"] for row in rows if row["refund_id"] is not None])
-        next_due = await conn.fetchval(
-            """SELECT extract(epoch FROM min(not_before) - now())::float8
-                 FROM deliveries WHERE state = 'pending' AND not_before > now()"""
-        )
+    ]
+    next_due = rows[0]["next_due"]
+    rows = [row for row in rows if row["event_id"] is not None]
+    refunds = [row["refund_id"] for row in rows if row["refund_id"] is not None]
+    if refunds:
+        async with pool.acquire() as conn, conn.transaction():
+            await apply_due_statuses(conn, rows)
+            await apply_due_outcomes(conn, refunds)
+    elif rows:
+        async with pool.acquire() as conn:
+            await apply_due_statuses(conn, rows)
     return Claim(
         [
             DueDelivery(
