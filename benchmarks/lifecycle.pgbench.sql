@@ -44,21 +44,28 @@ WITH changed AS (
 SELECT * FROM changed;
 COMMIT;
 
--- mock gateway: the payment and its planned webhook
-BEGIN;
-INSERT INTO gateway.payments (id, payment_id, order_id, amount, currency, method, signature, status, faults)
-VALUES (:gid, :pid, :oid, 1500, 'INR', '{"type": "upi", "vpa": "success@razorpay"}', md5(:gid) || md5(:oid),
-        'created', '{}'::text[])
-ON CONFLICT (payment_id) DO NOTHING
-RETURNING id, payment_id, order_id, amount, currency, method, signature, status, error_code, error_description,
-          faults, created_at, updated_at;
-INSERT INTO gateway.deliveries (event_id, gateway_payment_id, payment_id, reported_status, purpose, body,
-                                not_before, sets_status, copies, fake_timeouts, after_event_id, follow_delay_ms,
-                                correlation_id)
-VALUES (:eid, :gid, :pid, 'SUCCESS', 'settlement',
-        convert_to(rpad('{"orderId": "', 350, 'x'), 'UTF8'),
-        now() + make_interval(secs => 0), 'captured', 1, 0, NULL, 0, NULL);
-COMMIT;
+-- mock gateway: the payment and its planned webhook, one statement
+WITH created AS (
+  INSERT INTO gateway.payments (id, payment_id, order_id, amount, currency, method, signature, status, faults)
+  VALUES (:gid, :pid, :oid, 1500, 'INR', '{"type": "upi", "vpa": "success@razorpay"}', md5(:gid) || md5(:oid),
+          'created', '{}'::text[])
+  ON CONFLICT (payment_id) DO NOTHING
+  RETURNING id, payment_id, order_id, amount, currency, method, signature, status, error_code, error_description,
+            faults, created_at, updated_at),
+     planned AS (
+  INSERT INTO gateway.deliveries (event_id, gateway_payment_id, payment_id, reported_status, purpose, body,
+                                  not_before, sets_status, copies, fake_timeouts, after_event_id, follow_delay_ms,
+                                  correlation_id)
+  SELECT d.event_id, created.id, created.payment_id, d.reported_status, d.purpose, d.body,
+         now() + make_interval(secs => d.after_seconds), d.sets_status, d.copies, d.fake_timeouts,
+         d.after_event_id, d.follow_delay_ms, NULL
+    FROM created,
+         unnest(ARRAY[:eid]::text[], '{SUCCESS}'::text[], '{settlement}'::text[],
+                ARRAY[convert_to(rpad('{"orderId": "', 350, 'x'), 'UTF8')], '{0}'::float8[], '{captured}'::text[],
+                '{1}'::int[], '{0}'::int[], '{NULL}'::text[], '{0}'::int[])
+         AS d (event_id, reported_status, purpose, body, after_seconds, sets_status, copies, fake_timeouts,
+               after_event_id, follow_delay_ms))
+SELECT * FROM created;
 
 -- payment-svc: the gateway's answer, and its event
 BEGIN;

@@ -85,8 +85,7 @@ async def create_payment(request: web.Request) -> web.Response:
         )
         outcome = decision.outcome
         plan = app[PLANNER].plan(outcome, requested_faults(body.method))
-        async with app[POOL].acquire() as conn, conn.transaction():
-            payment, created = await repository.create_payment(conn, new, plan, request[CORRELATION_ID])
+        payment, created = await repository.create_payment(app[POOL], new, plan, request[CORRELATION_ID])
         if not created:
             if not replays(payment, body, ("order_id", "amount", "currency")):
                 log.warning("gateway_payment.conflict", gateway_payment_id=payment.id)

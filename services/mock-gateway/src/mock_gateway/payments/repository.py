@@ -23,19 +23,36 @@ from mock_gateway.repository import columns, fetch_one
 
 
 async def create_payment(
-    conn: asyncpg.Connection, payment: NewPayment, plan: Plan, correlation_id: str | None
+    conn: asyncpg.Connection | asyncpg.Pool, payment: NewPayment, plan: Plan, correlation_id: str | None
 ) -> tuple[GatewayPayment, bool]:
-    """Insert the payment and its planned deliveries; call inside a transaction.
+    """Insert the payment and its planned deliveries, in one statement (atomic without a transaction
+    around it, one round trip).
 
     Returns the stored payment and whether this call created it. A `paymentId` seen before returns
     the existing payment and plans nothing: the unique constraint, not a prior read, decides, so
-    concurrent creates of one payment agree on a single row.
+    concurrent creates of one payment agree on a single row. The deliveries' references (to the payment,
+    and of a late success to its failure) are checked at the statement's end, when all its rows exist.
     """
+    deliveries = plan.deliveries
     row = await conn.fetchrow(
-        f"""INSERT INTO payments (id, payment_id, order_id, amount, currency, method, signature, status, faults)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[])
-            ON CONFLICT (payment_id) DO NOTHING
-            RETURNING {columns(GatewayPayment)}""",
+        f"""WITH created AS (
+                INSERT INTO payments (id, payment_id, order_id, amount, currency, method, signature, status, faults)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[])
+                ON CONFLICT (payment_id) DO NOTHING
+                RETURNING {columns(GatewayPayment)}),
+            planned AS (
+                INSERT INTO deliveries (event_id, gateway_payment_id, payment_id, reported_status, purpose, body,
+                                        not_before, sets_status, copies, fake_timeouts, after_event_id,
+                                        follow_delay_ms, correlation_id)
+                SELECT d.event_id, created.id, created.payment_id, d.reported_status, d.purpose, d.body,
+                       now() + make_interval(secs => d.after_seconds), d.sets_status, d.copies, d.fake_timeouts,
+                       d.after_event_id, d.follow_delay_ms, $10
+                  FROM created,
+                       unnest($11::text[], $12::text[], $13::text[], $14::bytea[], $15::float8[], $16::text[],
+                              $17::int[], $18::int[], $19::text[], $20::int[])
+                       AS d (event_id, reported_status, purpose, body, after_seconds, sets_status, copies,
+                             fake_timeouts, after_event_id, follow_delay_ms))
+            SELECT * FROM created""",
         payment.id,
         payment.payment_id,
         payment.order_id,
@@ -45,6 +62,17 @@ async def create_payment(
         payment.signature,
         CREATED,
         canonical(plan.faults),
+        correlation_id,
+        [d.event_id for d in deliveries],
+        [d.reports.value for d in deliveries],
+        [d.purpose.value for d in deliveries],
+        [orjson.dumps(webhook_body(payment, d.reports)) for d in deliveries],
+        [float(d.after_seconds) for d in deliveries],
+        [d.sets_status for d in deliveries],
+        [d.copies for d in deliveries],
+        [d.fake_timeouts for d in deliveries],
+        [d.after_event_id for d in deliveries],
+        [round(d.follow_delay * 1000) for d in deliveries],
     )
     if row is None:
         # READ COMMITTED: this statement sees the row the conflicting insert committed
@@ -52,31 +80,6 @@ async def create_payment(
         if existing is None:
             raise RuntimeError("paymentId conflicted, yet no payment holds it")
         return existing, False
-    if plan.deliveries:
-        await conn.executemany(
-            """INSERT INTO deliveries (event_id, gateway_payment_id, payment_id, reported_status, purpose, body,
-                                       not_before, sets_status, copies, fake_timeouts, after_event_id,
-                                       follow_delay_ms, correlation_id)
-               VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9, $10, $11, $12, $13)""",
-            [
-                (
-                    d.event_id,
-                    payment.id,
-                    payment.payment_id,
-                    d.reports.value,
-                    d.purpose.value,
-                    orjson.dumps(webhook_body(payment, d.reports)),
-                    d.after_seconds,
-                    d.sets_status,
-                    d.copies,
-                    d.fake_timeouts,
-                    d.after_event_id,
-                    round(d.follow_delay * 1000),
-                    correlation_id,
-                )
-                for d in plan.deliveries
-            ],
-        )
     return GatewayPayment.model_validate(dict(row)), True
 
 
