@@ -26,23 +26,23 @@ RETURNING id, merchant_id, amount, currency, status, receipt, notes, created_at,
 SELECT id, merchant_id, amount, currency, status, receipt, notes, created_at, updated_at, customer_email, customer_name
   FROM orders.orders WHERE id = :oid AND merchant_id = 'rzp_test_pgbench';
 
--- payment-svc: the attempt
-BEGIN;
-INSERT INTO payments.order_payments (order_id, merchant_id, amount, currency) VALUES (:oid, 'rzp_test_pgbench', 1500, 'INR')
-ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
-RETURNING order_id, merchant_id, amount, currency, paid_payment_id;
-SELECT id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
-       error_description, settled_by, version, created_at, updated_at
-  FROM payments.payments WHERE order_id = :oid AND status = 'INITIATED';
-WITH changed AS (
-  INSERT INTO payments.payments (id, order_id, merchant_id, amount, currency, method, status, request_id)
-  VALUES (:pid, :oid, 'rzp_test_pgbench', 1500, 'INR', '{"type": "upi", "vpa": "success@razorpay"}', 'INITIATED', NULL)
+-- payment-svc: the attempt (the order's row created or locked, the attempt and its trail), one statement
+WITH o AS (
+  INSERT INTO payments.order_payments (order_id, merchant_id, amount, currency)
+  VALUES (:oid, 'rzp_test_pgbench', 1500, 'INR')
+  ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
+  RETURNING order_id, merchant_id, amount, currency, paid_payment_id),
+     changed AS (
+  INSERT INTO payments.payments (id, order_id, merchant_id, amount, currency, method, status, request_id,
+                                 manual_capture)
+  SELECT :pid, order_id, merchant_id, amount, currency, '{"type": "upi", "vpa": "success@razorpay"}', 'INITIATED',
+         NULL, false FROM o
+   WHERE merchant_id = 'rzp_test_pgbench' AND paid_payment_id IS NULL
   RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
-            error_description, settled_by, version, created_at, updated_at),
+            error_description, settled_by, version, created_at, updated_at, manual_capture),
      trail AS (INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
-               SELECT id, 'created', 'api', NULL, '{}'::jsonb FROM changed)
-SELECT * FROM changed;
-COMMIT;
+               SELECT id, 'created', 'api', NULL, '{"amount": 1500, "currency": "INR"}'::jsonb FROM changed)
+SELECT to_jsonb(o) AS order_row, changed.* FROM o LEFT JOIN changed ON true;
 
 -- mock gateway: the payment and its planned webhook, one statement
 WITH created AS (

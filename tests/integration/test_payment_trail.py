@@ -3,6 +3,7 @@ a transition with where it came from and went, and a redelivered webhook noted w
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from payment_svc.attempts import http
 from payment_svc.attempts.service import Deps, InitiatePayment, apply_webhook, initiate_payment
 from payment_svc.gateway.client import GatewayPayment
 from payments_common import ids
-from payments_common.errors import PAYMENT_IN_PROGRESS, ApiError
+from payments_common.errors import NOT_FOUND, ORDER_ALREADY_PAID, PAYMENT_IN_PROGRESS, ApiError
 from payments_common.events import WebhookEnvelope, WebhookPayload
 from payments_common.http import base_app
 from payments_common.signatures import payment_signature
@@ -120,3 +121,29 @@ async def test_a_second_attempt_while_one_is_open_is_refused_and_leaves_no_trace
     # another order is not held back by it
     other = await initiate_payment(deps, InitiatePayment(ids.new_id(ids.ORDER), "m_1", 1500, "INR", None))
     assert other.status.value == "INITIATED"
+
+
+async def test_an_order_paid_or_of_another_merchant_starts_no_attempt(deps: Deps) -> None:
+    """The one statement that starts an attempt inserts nothing for an order that may not start one."""
+    order_id = ids.new_id(ids.ORDER)
+    paid = await initiate_payment(deps, InitiatePayment(order_id, "m_1", 1500, "INR", None))
+    event_id = ids.new_id(ids.EVENT)
+    assert paid.gateway_payment_id is not None
+    await apply_webhook(deps, event_id, envelope(order_id, paid.id, paid.gateway_payment_id, event_id), None)
+
+    for merchant, expected in (("m_1", (409, ORDER_ALREADY_PAID)), ("m_2", (404, NOT_FOUND))):
+        with pytest.raises(ApiError) as refused:
+            await initiate_payment(deps, InitiatePayment(order_id, merchant, 1500, "INR", None))
+        assert (refused.value.status, refused.value.code) == expected
+    rows = await deps.pool.fetch("SELECT id FROM payments WHERE order_id = $1", order_id)
+    assert [row["id"] for row in rows] == [paid.id]
+    owner = await deps.pool.fetchval("SELECT merchant_id FROM order_payments WHERE order_id = $1", order_id)
+    assert owner == "m_1"
+
+
+async def test_a_rerun_of_one_request_answers_the_attempt_its_first_run_made(deps: Deps) -> None:
+    order_id, request_id = ids.new_id(ids.ORDER), uuid.uuid4()
+    first = await initiate_payment(deps, InitiatePayment(order_id, "m_1", 1500, "INR", None, request_id=request_id))
+    again = await initiate_payment(deps, InitiatePayment(order_id, "m_1", 1500, "INR", None, request_id=request_id))
+    assert again.id == first.id
+    assert await deps.pool.fetchval("SELECT count(*) FROM payments WHERE order_id = $1", order_id) == 1

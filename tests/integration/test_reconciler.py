@@ -16,8 +16,9 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from payment_svc.admin.repository import list_anomalies
 from payment_svc.attempts.domain import PaymentStatus
-from payment_svc.attempts.repository import Payment, PaymentRepository, list_anomalies
+from payment_svc.attempts.repository import Payment, PaymentRepository
 from payment_svc.attempts.service import Deps, InitiatePayment, apply_webhook, initiate_payment
 from payment_svc.gateway.client import GatewayClient
 from payment_svc.reconciliation.reconciler import ReconcileConfig, Reconciler

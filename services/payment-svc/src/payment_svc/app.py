@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from payment_svc.admin import http as admin_http
+from payment_svc.admin.repository import count_open_anomalies
 from payment_svc.analytics import http as analytics_http
 from payment_svc.attempts import http as attempts_http
-from payment_svc.attempts.repository import count_open_anomalies
 from payment_svc.attempts.service import Deps, apply_webhook, confirm_order_paid
 from payment_svc.gateway.client import GatewayClient
 from payment_svc.reconciliation.reconciler import Reconciler

@@ -23,7 +23,7 @@ from payment_svc.admin.dead_letter_actions import Action, OperationResult, Outco
 from payment_svc.admin.dead_letters import MAX_SCAN, Progress, list_dead_letters
 from payment_svc.admin.dead_letters import find as find_dead_letters
 from payment_svc.admin.outbox_status import outbox_status
-from payment_svc.attempts.repository import list_anomalies
+from payment_svc.admin.repository import list_anomalies
 from payment_svc.gateway.client import GatewayClient
 from payment_svc.reconciliation.reconciler import Reconciler
 from payment_svc.settings import SCHEMA, Settings

@@ -20,11 +20,12 @@ from pydantic import BaseModel, SecretStr
 
 from payment_svc.admin import dead_letter_actions, dead_letters, repository
 from payment_svc.admin.outbox_status import outbox_status
+from payment_svc.admin.repository import list_anomalies
 from payment_svc.admin.schemas import ReconcileBody, ResolveBody, SelectionBody
 from payment_svc.admin.service import resolve_anomaly
 from payment_svc.attempts.domain import PaymentStatus
 from payment_svc.attempts.http import DEPS
-from payment_svc.attempts.repository import PaymentRepository, list_anomalies
+from payment_svc.attempts.repository import PaymentRepository
 from payment_svc.reconciliation.reconciler import Reconciler
 from payment_svc.refunds.repository import RefundRepository
 from payments_common import dlq, topology

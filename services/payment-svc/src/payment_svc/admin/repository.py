@@ -1,5 +1,5 @@
 """The admin API's SQL on payment-svc's tables: the payment search, one payment with everything about it,
-and an anomaly's resolution."""
+the anomalies listed and counted, and an anomaly's resolution."""
 
 from __future__ import annotations
 
@@ -9,7 +9,47 @@ from typing import Any
 
 import asyncpg
 
-from payment_svc.attempts.repository import ANOMALY_COLUMNS, Anomaly
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    id: int
+    payment_id: str
+    order_id: str
+    kind: str
+    source: str
+    event_id: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+    resolved_by: str | None = None
+    resolution_note: str | None = None
+    refund_id: str | None = None
+
+
+# an anomaly's columns, as `Anomaly` holds them
+ANOMALY_COLUMNS = (
+    "id, payment_id, order_id, kind, source, event_id, detail, created_at, resolved_at, resolution,"
+    " resolved_by, resolution_note, refund_id"
+)
+
+
+async def list_anomalies(
+    conn: asyncpg.Connection, *, include_resolved: bool = False, limit: int = 100
+) -> list[Anomaly]:
+    rows = await conn.fetch(
+        f"""SELECT {ANOMALY_COLUMNS}
+             FROM anomalies WHERE $1 OR resolved_at IS NULL ORDER BY id DESC LIMIT $2""",
+        include_resolved,
+        limit,
+    )
+    return [Anomaly(**dict(row)) for row in rows]
+
+
+async def count_open_anomalies(conn: asyncpg.Connection) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM anomalies WHERE resolved_at IS NULL")
+    return count
+
 
 _PAYMENT_ROW = """p.id, p.order_id, p.merchant_id, p.amount, p.currency, p.method->>'type' AS method, p.status,
        p.gateway_payment_id, p.error_code, p.error_description, p.settled_by, p.amount_refunded,

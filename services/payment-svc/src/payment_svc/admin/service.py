@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass
 
 from payment_svc.admin import repository
+from payment_svc.admin.repository import Anomaly
 from payment_svc.attempts.domain import PaymentStatus
-from payment_svc.attempts.repository import Anomaly, PaymentRepository
+from payment_svc.attempts.repository import PaymentRepository
 from payment_svc.attempts.service import Deps
 from payment_svc.refunds.service import CreateRefund, create_refund
 from payments_common.errors import NOT_FOUND, ApiError

@@ -159,6 +159,41 @@ class PaymentRepository(RowRepository[Payment]):
         )
         return OrderPayments(**dict(row))
 
+    async def start(
+        self, payment_id: str, order: OrderPayments, method: dict[str, Any] | None, manual_capture: bool, trail: Trail
+    ) -> tuple[OrderPayments, Payment | None]:
+        """`lock_order` and `insert` as one statement, atomic without a transaction around it: the order's
+        row (created on first use, locked while the statement runs) and the attempt inserted with its
+        `trail` when that order is `order.merchant_id`'s and unpaid, else None. Raises the unique violation
+        `insert` does for a second open attempt."""
+        row = await self._conn.fetchrow(
+            f"""WITH o AS (
+                    INSERT INTO order_payments (order_id, merchant_id, amount, currency) VALUES ($2, $3, $4, $5)
+                    ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
+                    RETURNING order_id, merchant_id, amount, currency, paid_payment_id),
+                changed AS (
+                    INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id,
+                                          manual_capture)
+                    SELECT $1, order_id, merchant_id, amount, currency, $6, 'INITIATED', NULL, $7 FROM o
+                     WHERE merchant_id = $3 AND paid_payment_id IS NULL
+                    RETURNING {_PAYMENT_COLUMNS}),
+                trail AS (
+                    INSERT INTO payment_events (payment_id, kind, source, event_id, detail)
+                    SELECT id, $8, $9, $10, $11 FROM changed)
+                SELECT to_jsonb(o) AS order_row, changed.* FROM o LEFT JOIN changed ON true""",
+            payment_id,
+            order.order_id,
+            order.merchant_id,
+            order.amount,
+            order.currency,
+            method,
+            manual_capture,
+            *trail.args(),
+        )
+        values = dict(row)
+        locked = OrderPayments(**values.pop("order_row"))
+        return locked, Payment.from_row(values) if values["id"] is not None else None
+
     async def lock_existing_order(self, order_id: str) -> OrderPayments | None:
         row = await self._conn.fetchrow(
             """SELECT order_id, merchant_id, amount, currency, paid_payment_id
@@ -353,44 +388,3 @@ class PaymentRepository(RowRepository[Payment]):
             detail,
         )
         return value is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Anomaly:
-    id: int
-    payment_id: str
-    order_id: str
-    kind: str
-    source: str
-    event_id: str | None
-    detail: dict[str, Any]
-    created_at: datetime
-    resolved_at: datetime | None
-    resolution: str | None
-    resolved_by: str | None = None
-    resolution_note: str | None = None
-    refund_id: str | None = None
-
-
-# an anomaly's columns, as `Anomaly` holds them
-ANOMALY_COLUMNS = (
-    "id, payment_id, order_id, kind, source, event_id, detail, created_at, resolved_at, resolution,"
-    " resolved_by, resolution_note, refund_id"
-)
-
-
-async def list_anomalies(
-    conn: asyncpg.Connection, *, include_resolved: bool = False, limit: int = 100
-) -> list[Anomaly]:
-    rows = await conn.fetch(
-        f"""SELECT {ANOMALY_COLUMNS}
-             FROM anomalies WHERE $1 OR resolved_at IS NULL ORDER BY id DESC LIMIT $2""",
-        include_resolved,
-        limit,
-    )
-    return [Anomaly(**dict(row)) for row in rows]
-
-
-async def count_open_anomalies(conn: asyncpg.Connection) -> int:
-    count: int = await conn.fetchval("SELECT count(*) FROM anomalies WHERE resolved_at IS NULL")
-    return count

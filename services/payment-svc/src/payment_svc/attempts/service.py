@@ -75,33 +75,9 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
     """
     payment_id = ids.new_id(ids.PAYMENT)
     with bound(order_id=cmd.order_id, payment_id=payment_id):
-        async with UnitOfWork(deps.pool) as uow:
-            repo = uow.repo(PaymentRepository)
-            order = await repo.lock_order(cmd.order_id, cmd.merchant_id, cmd.amount, cmd.currency)
-            if cmd.request_id is not None and order.merchant_id == cmd.merchant_id:
-                # before the state checks: the attempt this request made may have paid the order since
-                earlier = await repo.by_request(cmd.order_id, cmd.request_id)
-                if earlier is not None:
-                    log.info("payment.found_for_request", found_payment_id=earlier.id)
-                    return earlier
-            _check_can_start(order, cmd)
-            try:
-                payment = await repo.insert(
-                    payment_id,
-                    order,
-                    summary_or_none(cmd.method),
-                    cmd.request_id,
-                    manual_capture=cmd.manual_capture,
-                    trail=Trail("created", "api", detail={"amount": cmd.amount, "currency": cmd.currency}),
-                )
-            except asyncpg.UniqueViolationError as exc:
-                # one open attempt per order, kept by a partial unique index: asking it by inserting saves
-                # the look-up before every insert (the unit rolls back with the error)
-                if exc.constraint_name not in OPEN_ATTEMPT_INDEXES:
-                    raise
-                raise ApiError(
-                    409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress"
-                ) from None
+        payment, reserved = await _reserve(deps, payment_id, cmd)
+        if not reserved:
+            return payment
 
         try:
             gateway_payment = await deps.gateway.create_payment(
@@ -136,6 +112,47 @@ async def initiate_payment(deps: Deps, cmd: InitiatePayment) -> Payment:
             uow.emit(payment_event(attached, events.PAYMENT_INITIATED, cmd.correlation_id))
         log.info("payment.initiated", gateway_payment_id=gateway_payment.id)
         return attached
+
+
+async def _reserve(deps: Deps, payment_id: str, cmd: InitiatePayment) -> tuple[Payment, bool]:
+    """The attempt reserved for the gateway call, and True; or, for a rerun of the client's request that got
+    that far before, the attempt its first run made, as it is now, and False.
+
+    Without a request id, one statement does it (the order's row created or locked, the attempt inserted):
+    no BEGIN and COMMIT around it. With one, the order's row is locked first and the earlier attempt looked
+    up under that lock, in a fresh snapshot, so that a rerun racing its first run finds what that made."""
+    order = OrderPayments(cmd.order_id, cmd.merchant_id, cmd.amount, cmd.currency, paid_payment_id=None)
+    method = summary_or_none(cmd.method)
+    trail = Trail("created", "api", detail={"amount": cmd.amount, "currency": cmd.currency})
+    try:
+        if cmd.request_id is None:
+            async with SingleWrite(deps.pool) as write:
+                locked, started = await write.repo(PaymentRepository).start(
+                    payment_id, order, method, cmd.manual_capture, trail
+                )
+            _check_can_start(locked, cmd)
+            assert started is not None  # inserted whenever the order may start an attempt
+            return started, True
+        async with UnitOfWork(deps.pool) as uow:
+            repo = uow.repo(PaymentRepository)
+            locked = await repo.lock_order(cmd.order_id, cmd.merchant_id, cmd.amount, cmd.currency)
+            if locked.merchant_id == cmd.merchant_id:
+                # before the state checks: the attempt this request made may have paid the order since
+                earlier = await repo.by_request(cmd.order_id, cmd.request_id)
+                if earlier is not None:
+                    log.info("payment.found_for_request", found_payment_id=earlier.id)
+                    return earlier, False
+            _check_can_start(locked, cmd)
+            inserted = await repo.insert(
+                payment_id, locked, method, cmd.request_id, manual_capture=cmd.manual_capture, trail=trail
+            )
+            return inserted, True
+    except asyncpg.UniqueViolationError as exc:
+        # one open attempt per order, kept by a partial unique index: asking it by inserting saves the
+        # look-up before every insert (the statement, or the unit, rolls back with the error)
+        if exc.constraint_name not in OPEN_ATTEMPT_INDEXES:
+            raise
+        raise ApiError(409, PAYMENT_IN_PROGRESS, "a payment attempt for this order is still in progress") from None
 
 
 def _check_can_start(order: OrderPayments, cmd: InitiatePayment) -> None:
