@@ -173,9 +173,10 @@ WITH changed AS (
   RETURNING id, order_id, merchant_id, amount, currency, method, status, gateway_payment_id, signature, error_code,
             error_description, settled_by, version, created_at, updated_at),
      trail AS (INSERT INTO payments.payment_events (payment_id, kind, source, event_id, detail)
-               SELECT id, 'settled', 'webhook', :eid, '{"status": "SUCCESS"}'::jsonb FROM changed)
+               SELECT id, 'settled', 'webhook', :eid, '{"status": "SUCCESS"}'::jsonb FROM changed),
+     paid AS (UPDATE payments.order_payments o SET paid_payment_id = changed.id FROM changed
+               WHERE o.order_id = changed.order_id AND o.paid_payment_id IS NULL AND changed.status = 'SUCCESS')
 SELECT * FROM changed;
-UPDATE payments.order_payments SET paid_payment_id = :pid WHERE order_id = :oid AND paid_payment_id IS NULL;
 WITH written AS (
   INSERT INTO payments.outbox (id, aggregate_type, aggregate_id, event_type, exchange, routing_key, payload,
                               headers)

@@ -34,19 +34,28 @@ class Trail:
         return (self.kind, self.source, self.event_id, self.detail or {})
 
 
-def _with_trail(change: str, first: int, trail: Trail | None) -> tuple[str, tuple[Any, ...]]:
+def _with_trail(change: str, first: int, trail: Trail | None, also: str = "") -> tuple[str, tuple[Any, ...]]:
     """`change` (an INSERT or UPDATE of payments ... RETURNING the payment's columns, with `first - 1`
     parameters) and, when there is one, the trail entry of the payment it returns: the statement and the
-    entry's parameters (kind, source, event id and detail as `first` to `first + 3`)."""
-    if trail is None:
+    entry's parameters (kind, source, event id and detail as `first` to `first + 3`). `also` is one more
+    named statement over `changed`, made by the same round trip."""
+    ctes = [f"changed AS ({change})"]
+    if trail is not None:
+        ctes.append(
+            f"""trail AS (INSERT INTO payment_events (payment_id, kind, source, event_id, detail)
+                         SELECT id, ${first}, ${first + 1}, ${first + 2}, ${first + 3} FROM changed)"""
+        )
+    if also:
+        ctes.append(also)
+    if len(ctes) == 1:
         return change, ()
-    return (
-        f"""WITH changed AS ({change}),
-                    trail AS (INSERT INTO payment_events (payment_id, kind, source, event_id, detail)
-                              SELECT id, ${first}, ${first + 1}, ${first + 2}, ${first + 3} FROM changed)
-               SELECT * FROM changed""",
-        trail.args(),
-    )
+    return f"WITH {', '.join(ctes)} SELECT * FROM changed", trail.args() if trail is not None else ()
+
+
+# a SUCCESS pays its order: the order's row names it, the first time (settle's `also`)
+_PAYS_ITS_ORDER = """paid AS (UPDATE order_payments o SET paid_payment_id = changed.id FROM changed
+                              WHERE o.order_id = changed.order_id AND o.paid_payment_id IS NULL
+                                AND changed.status = 'SUCCESS')"""
 
 
 class _FromRow(Protocol):
@@ -202,13 +211,6 @@ class PaymentRepository(RowRepository[Payment]):
         )
         return OrderPayments(**dict(row)) if row else None
 
-    async def mark_order_paid(self, order_id: str, payment_id: str) -> None:
-        await self._conn.execute(
-            "UPDATE order_payments SET paid_payment_id = $2 WHERE order_id = $1 AND paid_payment_id IS NULL",
-            order_id,
-            payment_id,
-        )
-
     async def insert(
         self,
         payment_id: str,
@@ -274,8 +276,8 @@ class PaymentRepository(RowRepository[Payment]):
         trail: Trail | None = None,
     ) -> Payment | None:
         """Move a payment to `status` where the state machine allows it (INITIATED to any other, AUTHORIZED
-        to SUCCESS or FAILED), recording `trail`; None (and nothing recorded) when it is in no status that
-        may move there."""
+        to SUCCESS or FAILED), recording `trail`, and a SUCCESS on its order's row (unless another already
+        is); None (and nothing recorded) when it is in no status that may move there."""
         sql, trailing = _with_trail(
             f"""UPDATE payments
                    SET status = $2, error_code = $3, error_description = $4, settled_by = $5,
@@ -284,6 +286,7 @@ class PaymentRepository(RowRepository[Payment]):
              RETURNING {_PAYMENT_COLUMNS}""",
             7,
             trail,
+            also=_PAYS_ITS_ORDER,
         )
         return await self._one(
             sql,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from payment_svc.attempts.domain import (
-    PaymentStatus,
     ReportedOutcome,
     Source,
     can_transition,
@@ -67,9 +66,8 @@ async def apply_report(
     settled = await repo.settle(
         payment.id, outcome.status, outcome.error_code, outcome.error_description, source.value, trail=trail
     )
+    # a SUCCESS also names the payment on its order's row, by the same statement
     assert settled is not None  # the row is locked and in a status that may move there
-    if outcome.status is PaymentStatus.SUCCESS:
-        await repo.mark_order_paid(payment.order_id, payment.id)
     anomaly = outcome.error_code if is_anomalous(outcome.error_code) else None
     if anomaly:
         await repo.record_anomaly(
