@@ -85,7 +85,7 @@ def apply_report(order: Order, attempt: Attempt, reported: ReportedOutcome) -> b
     outcome = settle(order.amount, order.currency, reported)
     attempt.status, attempt.error_code = outcome.status, outcome.error_code
     attempt.history.append(outcome.status)
-    if outcome.status is S.SUCCESS and order.paid_by is None:  # mark_order_paid: WHERE paid_payment_id IS NULL
+    if outcome.status is S.SUCCESS and order.paid_by is None:  # settle names it: WHERE paid_payment_id IS NULL
         order.paid_by = attempt.id
     if is_anomalous(outcome.error_code):
         order.anomalies.append((attempt.id, str(outcome.error_code)))
