@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 
 from benchmarks import baselines, components, growth, preload, report
 from benchmarks.load import Load
@@ -292,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         dsn, amqp, preloaded = prepare(args, args.preload, api_keys)
         with tempfile.TemporaryDirectory() as tmp:
             system = run_system(args, dsn, amqp, Path(tmp) / "system.json", api_keys)
-        bounds = {} if args.no_baselines else asyncio.run(run_baselines(args, dsn, amqp, system))
+        bounds = {} if args.no_baselines else uvloop.run(run_baselines(args, dsn, amqp, system))
         parts = None if args.no_components else components.run_phase(args, dsn, amqp, system_settings(args, api_keys))
     result = report.combine(args, system, bounds, started)
     result["preload"] = preloaded

@@ -42,6 +42,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import uvloop
 
 from benchmarks import baselines
 from benchmarks.load import Load, Progress, drive, summary
@@ -259,7 +260,7 @@ def run_phase(args: argparse.Namespace, dsn: str, amqp: str, system_env: dict[st
     env = {**os.environ, **system_env, "AMQP_URL": amqp, "DATABASE_URL": dsn}
     with tempfile.TemporaryDirectory() as tmp:
         ours = _exec_ours(args, env, Path(tmp) / "ours.json")
-    bounds = asyncio.run(run_bounds(dsn, amqp, ours, args.port, args.component_warmup, args.quiet))
+    bounds = uvloop.run(run_bounds(dsn, amqp, ours, args.port, args.component_warmup, args.quiet))
     return compare(ours, bounds)
 
 
@@ -411,7 +412,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    result = asyncio.run(run_ours(args))
+    result = uvloop.run(run_ours(args))
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0
 

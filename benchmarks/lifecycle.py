@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import uvloop
 
 from benchmarks import checks
 from benchmarks.load import Load, Progress, drive, summary
@@ -211,7 +212,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     args = parse_args()
-    result = asyncio.run(run(args))
+    result = uvloop.run(run(args))
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0
 
