@@ -34,12 +34,22 @@ class Trail:
         return (self.kind, self.source, self.event_id, self.detail or {})
 
 
-def _with_trail(change: str, first: int, trail: Trail | None, also: str = "") -> tuple[str, tuple[Any, ...]]:
+def _with_trail(
+    change: str,
+    first: int,
+    trail: Trail | None,
+    *,
+    also: str = "",
+    before: str = "",
+    result: str = "SELECT * FROM changed",
+) -> tuple[str, tuple[Any, ...]]:
     """`change` (an INSERT or UPDATE of payments ... RETURNING the payment's columns, with `first - 1`
     parameters) and, when there is one, the trail entry of the payment it returns: the statement and the
-    entry's parameters (kind, source, event id and detail as `first` to `first + 3`). `also` is one more
-    named statement over `changed`, made by the same round trip."""
-    ctes = [f"changed AS ({change})"]
+    entry's parameters (kind, source, event id and detail as `first` to `first + 3`). `before` and `also`
+    are more named statements made by the same round trip, before `changed` and after it, and `result`
+    what it answers."""
+    ctes = [before] if before else []
+    ctes.append(f"changed AS ({change})")
     if trail is not None:
         ctes.append(
             f"""trail AS (INSERT INTO payment_events (payment_id, kind, source, event_id, detail)
@@ -49,7 +59,7 @@ def _with_trail(change: str, first: int, trail: Trail | None, also: str = "") ->
         ctes.append(also)
     if len(ctes) == 1:
         return change, ()
-    return f"WITH {', '.join(ctes)} SELECT * FROM changed", trail.args() if trail is not None else ()
+    return f"WITH {', '.join(ctes)} {result}", trail.args() if trail is not None else ()
 
 
 # a SUCCESS pays its order: the order's row names it, the first time (settle's `also`)
@@ -175,21 +185,21 @@ class PaymentRepository(RowRepository[Payment]):
         row (created on first use, locked while the statement runs) and the attempt inserted with its
         `trail` when that order is `order.merchant_id`'s and unpaid, else None. Raises the unique violation
         `insert` does for a second open attempt."""
+        sql, trailing = _with_trail(
+            f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id,
+                                      manual_capture)
+                SELECT $1, order_id, merchant_id, amount, currency, $6, 'INITIATED', NULL, $7 FROM o
+                 WHERE merchant_id = $3 AND paid_payment_id IS NULL
+                RETURNING {_PAYMENT_COLUMNS}""",
+            8,
+            trail,
+            before="""o AS (INSERT INTO order_payments (order_id, merchant_id, amount, currency) VALUES ($2, $3, $4, $5)
+                            ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
+                            RETURNING order_id, merchant_id, amount, currency, paid_payment_id)""",
+            result="SELECT to_jsonb(o) AS order_row, changed.* FROM o LEFT JOIN changed ON true",
+        )
         row = await self._conn.fetchrow(
-            f"""WITH o AS (
-                    INSERT INTO order_payments (order_id, merchant_id, amount, currency) VALUES ($2, $3, $4, $5)
-                    ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
-                    RETURNING order_id, merchant_id, amount, currency, paid_payment_id),
-                changed AS (
-                    INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id,
-                                          manual_capture)
-                    SELECT $1, order_id, merchant_id, amount, currency, $6, 'INITIATED', NULL, $7 FROM o
-                     WHERE merchant_id = $3 AND paid_payment_id IS NULL
-                    RETURNING {_PAYMENT_COLUMNS}),
-                trail AS (
-                    INSERT INTO payment_events (payment_id, kind, source, event_id, detail)
-                    SELECT id, $8, $9, $10, $11 FROM changed)
-                SELECT to_jsonb(o) AS order_row, changed.* FROM o LEFT JOIN changed ON true""",
+            sql,
             payment_id,
             order.order_id,
             order.merchant_id,
@@ -197,7 +207,7 @@ class PaymentRepository(RowRepository[Payment]):
             order.currency,
             method,
             manual_capture,
-            *trail.args(),
+            *trailing,
         )
         values = dict(row)
         locked = OrderPayments(**values.pop("order_row"))
