@@ -16,6 +16,13 @@ _PAYMENT_COLUMNS = """id, order_id, merchant_id, amount, currency, method, statu
                       manual_capture"""
 
 
+# the order's row, created on first use and locked until the transaction ends ($1 to $4: the order's id,
+# merchant, amount and currency), by `lock_order` alone and by `start` with the attempt
+_LOCK_ORDER = """INSERT INTO order_payments (order_id, merchant_id, amount, currency) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
+                 RETURNING order_id, merchant_id, amount, currency, paid_payment_id"""
+
+
 # the partial unique indexes that keep one open (INITIATED or AUTHORIZED) attempt per order
 OPEN_ATTEMPT_INDEXES = frozenset({"payments_one_initiated_per_order", "payments_one_open_per_order"})
 
@@ -166,16 +173,7 @@ class PaymentRepository(RowRepository[Payment]):
 
     async def lock_order(self, order_id: str, merchant_id: str, amount: int, currency: str) -> OrderPayments:
         """The order's row, created on first use, locked until the transaction ends."""
-        row = await self._conn.fetchrow(
-            """INSERT INTO order_payments (order_id, merchant_id, amount, currency)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
-               RETURNING order_id, merchant_id, amount, currency, paid_payment_id""",
-            order_id,
-            merchant_id,
-            amount,
-            currency,
-        )
+        row = await self._conn.fetchrow(_LOCK_ORDER, order_id, merchant_id, amount, currency)
         return OrderPayments(**dict(row))
 
     async def start(
@@ -188,27 +186,16 @@ class PaymentRepository(RowRepository[Payment]):
         sql, trailing = _with_trail(
             f"""INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, status, request_id,
                                       manual_capture)
-                SELECT $1, order_id, merchant_id, amount, currency, $6, 'INITIATED', NULL, $7 FROM o
-                 WHERE merchant_id = $3 AND paid_payment_id IS NULL
+                SELECT $5, order_id, merchant_id, amount, currency, $6, 'INITIATED', NULL, $7 FROM o
+                 WHERE merchant_id = $2 AND paid_payment_id IS NULL
                 RETURNING {_PAYMENT_COLUMNS}""",
             8,
             trail,
-            before="""o AS (INSERT INTO order_payments (order_id, merchant_id, amount, currency) VALUES ($2, $3, $4, $5)
-                            ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id
-                            RETURNING order_id, merchant_id, amount, currency, paid_payment_id)""",
+            before=f"o AS ({_LOCK_ORDER})",
             result="SELECT to_jsonb(o) AS order_row, changed.* FROM o LEFT JOIN changed ON true",
         )
-        row = await self._conn.fetchrow(
-            sql,
-            payment_id,
-            order.order_id,
-            order.merchant_id,
-            order.amount,
-            order.currency,
-            method,
-            manual_capture,
-            *trailing,
-        )
+        order_args = (order.order_id, order.merchant_id, order.amount, order.currency)
+        row = await self._conn.fetchrow(sql, *order_args, payment_id, method, manual_capture, *trailing)
         values = dict(row)
         locked = OrderPayments(**values.pop("order_row"))
         return locked, Payment.from_row(values) if values["id"] is not None else None
