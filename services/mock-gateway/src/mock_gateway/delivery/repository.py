@@ -43,10 +43,8 @@ async def claim_due(pool: asyncpg.Pool, *, exclude: list[str], limit: int, retry
     statuses true (two, in a transaction, when refunds are among them). Most claims find one row or
     none: one or two round trips, where a transaction took four or five.
     """
-    rows = [
-        row
-        for row in await pool.fetch(
-            """WITH due AS (
+    rows = await pool.fetch(
+        """WITH due AS (
                    SELECT event_id, gateway_payment_id, payment_id, body, copies, correlation_id, sets_status,
                           path, refund_id, not_before,
                           extract(epoch FROM created_at + make_interval(secs => $3) - now())::float8 AS window_left
@@ -64,11 +62,10 @@ async def claim_due(pool: asyncpg.Pool, *, exclude: list[str], limit: int, retry
                -- the one row of `next` always, so a claim of nothing still says when to look again
                SELECT due.*, next.next_due FROM next LEFT JOIN due ON true
                 ORDER BY due.not_before, due.event_id""",
-            exclude,
-            limit,
-            retry_window_seconds,
-        )
-    ]
+        exclude,
+        limit,
+        retry_window_seconds,
+    )
     next_due = rows[0]["next_due"]
     rows = [row for row in rows if row["event_id"] is not None]
     refunds = [row["refund_id"] for row in rows if row["refund_id"] is not None]
