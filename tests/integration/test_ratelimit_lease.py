@@ -95,8 +95,10 @@ async def test_replicas_leasing_never_pass_more_than_the_bucket(
     assert allowed >= burst - 3 * 10
     refused = [answer for answer in answers if not answer.allowed]
     assert refused and all(0 < answer.retry_after <= 1 / rate + 1e-6 for answer in refused)
-    # a refusal is remembered for its wait: the flood past the limit does not ask Redis per request
-    assert calls < 600 / 4
+    # a refusal is remembered for its wait: the flood past the limit does not ask Redis per request. What
+    # it does ask grows with the run's length (a refill per token or refusal wait, 2 ms here), so the
+    # bound is a share of the requests, not a count that holds only on a machine that sends 600 in 90 ms
+    assert calls < len(answers) / 2
 
 
 async def test_a_leased_limit_fails_open_without_queueing_on_the_store(silent_redis: str) -> None:
